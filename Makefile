@@ -1,0 +1,57 @@
+# The two commands: `make run` and `make test`. Everything else is a helper.
+BUILD_DIR ?= build
+JOBS ?= 2
+CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+.PHONY: all deps build test test-unit test-integration test-e2e test-asan run stack-start \
+        stack-stop format format-check bench clean
+
+all: build
+
+deps:
+	@bash scripts/install-deps.sh
+
+$(BUILD_DIR)/build.ninja: CMakeLists.txt
+	cmake -S . -B $(BUILD_DIR) -G Ninja $(CMAKE_FLAGS)
+
+build: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+# Every suite: unit, integration (private PostgreSQL/Redis), e2e (real binaries).
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+	$(MAKE) test-asan
+
+test-unit: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -L unit
+
+test-integration: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -L integration
+
+test-e2e: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -L e2e
+
+# Unit tests under AddressSanitizer + UndefinedBehaviorSanitizer, in their own build tree.
+test-asan: deps
+	cmake -S . -B $(BUILD_DIR)-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DJQ_SANITIZE=ON
+	cmake --build $(BUILD_DIR)-asan -j $(JOBS) --target core_test
+	cd $(BUILD_DIR)-asan && ctest --output-on-failure -L unit
+
+# Private PostgreSQL + Redis + jq-server + jq-worker under .jq/; Ctrl-C stops everything.
+run: build
+	@bash scripts/run.sh
+
+stack-start: build
+	@bash scripts/dev-stack.sh start
+
+stack-stop:
+	@bash scripts/dev-stack.sh stop
+
+format:
+	find src tests -name '*.cpp' -o -name '*.h' | xargs clang-format -i
+
+format-check:
+	find src tests -name '*.cpp' -o -name '*.h' | xargs clang-format --dry-run --Werror
+
+clean:
+	rm -rf $(BUILD_DIR) $(BUILD_DIR)-asan

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Private PostgreSQL and Redis for a test process.
+#   test-servers.sh start DIR OWNER_PID  -> prints JQ_TEST_PG_PORT=.. and JQ_TEST_REDIS_PORT=..
+#   test-servers.sh stop DIR
+# A watchdog stops the servers when OWNER_PID exits, even if it crashed.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib/servers.sh"
+
+cmd=${1:-}; dir=${2:-}
+[ -n "$dir" ] || { echo "usage: $0 start|stop DIR [OWNER_PID]" >&2; exit 2; }
+
+case "$cmd" in
+  start)
+    owner=${3:-$PPID}
+    mkdir -p "$dir"
+    chmod 755 "$dir"
+    pg_port=$(free_port)
+    pg_start "$dir" "$pg_port" fast
+    redis_port=$(free_port)
+    redis_start "$dir" "$redis_port"
+    # The watchdog outlives this script (setsid) and cleans up after a crashed owner.
+    setsid bash -c "while kill -0 $owner 2>/dev/null; do sleep 1; done; '$0' stop '$dir'" \
+      </dev/null >/dev/null 2>&1 &
+    echo "JQ_TEST_PG_PORT=$pg_port"
+    echo "JQ_TEST_REDIS_PORT=$redis_port"
+    ;;
+  stop)
+    redis_stop "$dir"
+    pg_stop "$dir"
+    rm -rf "$dir"
+    ;;
+  *) echo "usage: $0 start|stop DIR [OWNER_PID]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,28 @@
+#include "core/backoff.h"
+
+#include <algorithm>
+
+namespace jq {
+
+std::chrono::milliseconds ComputeBackoff(int retry, const BackoffPolicy& policy, double jitter01) {
+  using std::chrono::milliseconds;
+  const long long base = std::max<long long>(policy.base.count(), 0);
+  const long long cap = std::max<long long>(policy.max.count(), 0);
+  long long exp = base;
+  // Doubling stops at the cap, so large retry counts cannot overflow.
+  for (int i = 0; i < retry && exp < cap; ++i) exp *= 2;
+  exp = std::min(exp, cap);
+  jitter01 = std::clamp(jitter01, 0.0, 0.999999);
+  const auto jitter = static_cast<long long>(jitter01 * static_cast<double>(base));
+  return milliseconds(exp + jitter);
+}
+
+RetryDecision DecideAfterFailure(int retry_count, int max_retries, const BackoffPolicy& policy,
+                                 double jitter01) {
+  if (retry_count < max_retries) {
+    return {JobStatus::kPending, reason::kRetry, ComputeBackoff(retry_count, policy, jitter01)};
+  }
+  return {JobStatus::kDeadLettered, reason::kMaxRetriesExceeded, std::chrono::milliseconds(0)};
+}
+
+}  // namespace jq

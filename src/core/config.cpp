@@ -1,0 +1,260 @@
+#include "core/config.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <functional>
+#include <map>
+
+#include "core/validation.h"
+
+namespace jq {
+namespace {
+
+// Binds each key to its field. Built per call so that it can point into a given Config.
+struct Binding {
+  std::string* str = nullptr;
+  int* integer = nullptr;
+  bool* boolean = nullptr;
+  std::vector<std::string>* list = nullptr;
+};
+
+Binding Bind(Config& c, std::string_view key) {
+  static const std::map<std::string_view, std::function<Binding(Config&)>> kBind = {
+      {"server.addr", [](Config& c) { return Binding{.str = &c.server.addr}; }},
+      {"server.id", [](Config& c) { return Binding{.str = &c.server.id}; }},
+      {"server.shutdown_grace_seconds",
+       [](Config& c) { return Binding{.integer = &c.server.shutdown_grace_seconds}; }},
+      {"metrics.addr", [](Config& c) { return Binding{.str = &c.metrics.addr}; }},
+      {"db.url", [](Config& c) { return Binding{.str = &c.db.url}; }},
+      {"db.host", [](Config& c) { return Binding{.str = &c.db.host}; }},
+      {"db.port", [](Config& c) { return Binding{.integer = &c.db.port}; }},
+      {"db.name", [](Config& c) { return Binding{.str = &c.db.name}; }},
+      {"db.user", [](Config& c) { return Binding{.str = &c.db.user}; }},
+      {"db.password", [](Config& c) { return Binding{.str = &c.db.password}; }},
+      {"db.pool_size", [](Config& c) { return Binding{.integer = &c.db.pool_size}; }},
+      {"db.connect_timeout_seconds",
+       [](Config& c) { return Binding{.integer = &c.db.connect_timeout_seconds}; }},
+      {"redis.addr", [](Config& c) { return Binding{.str = &c.redis.addr}; }},
+      {"redis.password", [](Config& c) { return Binding{.str = &c.redis.password}; }},
+      {"redis.timeout_ms", [](Config& c) { return Binding{.integer = &c.redis.timeout_ms}; }},
+      {"kafka.brokers", [](Config& c) { return Binding{.str = &c.kafka.brokers}; }},
+      {"kafka.username", [](Config& c) { return Binding{.str = &c.kafka.username}; }},
+      {"kafka.password", [](Config& c) { return Binding{.str = &c.kafka.password}; }},
+      {"dispatch.tick_ms", [](Config& c) { return Binding{.integer = &c.dispatch.tick_ms}; }},
+      {"dispatch.batch_size", [](Config& c) { return Binding{.integer = &c.dispatch.batch_size}; }},
+      {"dispatch.lease_seconds",
+       [](Config& c) { return Binding{.integer = &c.dispatch.lease_seconds}; }},
+      {"reaper.interval_ms", [](Config& c) { return Binding{.integer = &c.reaper.interval_ms}; }},
+      {"reaper.worker_timeout_seconds",
+       [](Config& c) { return Binding{.integer = &c.reaper.worker_timeout_seconds}; }},
+      {"jobs.max_payload_bytes",
+       [](Config& c) { return Binding{.integer = &c.jobs.max_payload_bytes}; }},
+      {"jobs.default_max_retries",
+       [](Config& c) { return Binding{.integer = &c.jobs.default_max_retries}; }},
+      {"worker.id", [](Config& c) { return Binding{.str = &c.worker.id}; }},
+      {"worker.server_addr", [](Config& c) { return Binding{.str = &c.worker.server_addr}; }},
+      {"worker.concurrency", [](Config& c) { return Binding{.integer = &c.worker.concurrency}; }},
+      {"worker.queues", [](Config& c) { return Binding{.list = &c.worker.queues}; }},
+      {"worker.heartbeat_seconds",
+       [](Config& c) { return Binding{.integer = &c.worker.heartbeat_seconds}; }},
+      {"worker.output_cap_bytes",
+       [](Config& c) { return Binding{.integer = &c.worker.output_cap_bytes}; }},
+      {"worker.run_as_user", [](Config& c) { return Binding{.str = &c.worker.run_as_user}; }},
+      {"worker.shutdown_grace_seconds",
+       [](Config& c) { return Binding{.integer = &c.worker.shutdown_grace_seconds}; }},
+      {"worker.kill_grace_seconds",
+       [](Config& c) { return Binding{.integer = &c.worker.kill_grace_seconds}; }},
+      {"log.level", [](Config& c) { return Binding{.str = &c.log.level}; }},
+  };
+  auto it = kBind.find(key);
+  return it == kBind.end() ? Binding{} : it->second(c);
+}
+
+Status RangeCheck(std::string_view key, long long v, long long lo, long long hi) {
+  if (v < lo || v > hi) {
+    return Status::InvalidArgument(std::string(key) + ": " + std::to_string(v) +
+                                   " is out of range " + std::to_string(lo) + ".." +
+                                   std::to_string(hi));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+const std::vector<ConfigKey>& ConfigKeys() {
+  using K = ConfigKind;
+  static const std::vector<ConfigKey> kKeys = {
+      {"server.addr", K::kString, false, "gRPC listen address of jq-server"},
+      {"server.id", K::kString, false, "replica id (default hostname-pid)"},
+      {"server.shutdown_grace_seconds", K::kInt, false, "max seconds to stop after SIGTERM"},
+      {"metrics.addr", K::kString, false, "HTTP listen address for /metrics /healthz /readyz"},
+      {"db.url", K::kString, false, "PostgreSQL URL; overrides host/port/name/user"},
+      {"db.host", K::kString, false, "PostgreSQL host"},
+      {"db.port", K::kInt, false, "PostgreSQL port"},
+      {"db.name", K::kString, false, "PostgreSQL database"},
+      {"db.user", K::kString, false, "PostgreSQL user"},
+      {"db.password", K::kString, true, "PostgreSQL password (environment only)"},
+      {"db.pool_size", K::kInt, false, "connections per jq-server"},
+      {"db.connect_timeout_seconds", K::kInt, false, "PostgreSQL connect timeout"},
+      {"redis.addr", K::kString, false, "Redis host:port; empty disables Redis"},
+      {"redis.password", K::kString, true, "Redis password (environment only)"},
+      {"redis.timeout_ms", K::kInt, false, "timeout of every Redis call"},
+      {"kafka.brokers", K::kString, false, "Kafka bootstrap brokers; empty disables the relay"},
+      {"kafka.username", K::kString, true, "Kafka SASL user (environment only)"},
+      {"kafka.password", K::kString, true, "Kafka SASL password (environment only)"},
+      {"dispatch.tick_ms", K::kInt, false, "dispatcher safety-net tick"},
+      {"dispatch.batch_size", K::kInt, false, "max jobs claimed per statement"},
+      {"dispatch.lease_seconds", K::kInt, false, "lease of an assignment, renewed by heartbeats"},
+      {"reaper.interval_ms", K::kInt, false, "how often leases, TTLs and workers are checked"},
+      {"reaper.worker_timeout_seconds", K::kInt, false, "silence after which a worker is OFFLINE"},
+      {"jobs.max_payload_bytes", K::kInt, false, "largest accepted payload"},
+      {"jobs.default_max_retries", K::kInt, false, "max_retries of queues created without one"},
+      {"worker.id", K::kString, false, "worker id (default hostname-pid)"},
+      {"worker.server_addr", K::kString, false, "jq-server address the worker dials"},
+      {"worker.concurrency", K::kInt, false, "jobs run at once"},
+      {"worker.queues", K::kStringList, false, "queues to take jobs from (empty = all)"},
+      {"worker.heartbeat_seconds", K::kInt, false, "heartbeat interval"},
+      {"worker.output_cap_bytes", K::kInt, false, "stdout/stderr kept per job (the tail)"},
+      {"worker.run_as_user", K::kString, false, "run jobs as this user (worker runs as root)"},
+      {"worker.shutdown_grace_seconds", K::kInt, false, "SIGTERM: wait this long for jobs"},
+      {"worker.kill_grace_seconds", K::kInt, false, "SIGTERM to SIGKILL on timeout or cancel"},
+      {"log.level", K::kString, false, "trace, debug, info, warn, error"},
+  };
+  return kKeys;
+}
+
+const ConfigKey* FindConfigKey(std::string_view key) {
+  for (const auto& k : ConfigKeys()) {
+    if (k.key == key) return &k;
+  }
+  return nullptr;
+}
+
+std::string ConfigEnvName(std::string_view key) {
+  std::string out = "JQ_";
+  for (char c : key) {
+    out.push_back(c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  }
+  return out;
+}
+
+Status ApplyConfigSetting(Config& config, std::string_view key, std::string_view value) {
+  const ConfigKey* k = FindConfigKey(key);
+  if (k == nullptr)
+    return Status::InvalidArgument("unknown configuration key '" + std::string(key) + "'");
+  Binding b = Bind(config, key);
+  const std::string name(key);
+  switch (k->kind) {
+    case ConfigKind::kString: *b.str = std::string(value); break;
+    case ConfigKind::kInt: {
+      long long v = 0;
+      auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+      if (ec != std::errc() || p != value.data() + value.size() || value.empty() || v < INT32_MIN ||
+          v > INT32_MAX) {
+        return Status::InvalidArgument(name + ": expected an integer, got '" + std::string(value) +
+                                       "'");
+      }
+      *b.integer = static_cast<int>(v);
+      break;
+    }
+    case ConfigKind::kBool: {
+      if (value == "true" || value == "1" || value == "yes") {
+        *b.boolean = true;
+      } else if (value == "false" || value == "0" || value == "no") {
+        *b.boolean = false;
+      } else {
+        return Status::InvalidArgument(name + ": expected true or false, got '" +
+                                       std::string(value) + "'");
+      }
+      break;
+    }
+    case ConfigKind::kStringList: {
+      b.list->clear();
+      std::string item;
+      for (char c : value) {
+        if (c == ',') {
+          if (!item.empty()) b.list->push_back(item);
+          item.clear();
+        } else if (c != ' ') {
+          item.push_back(c);
+        }
+      }
+      if (!item.empty()) b.list->push_back(item);
+      break;
+    }
+  }
+  return Status::Ok();
+}
+
+Status ValidateConfig(const Config& c) {
+  struct Range {
+    std::string_view key;
+    int value;
+    int lo, hi;
+  };
+  const Range ranges[] = {
+      {"server.shutdown_grace_seconds", c.server.shutdown_grace_seconds, 0, 3600},
+      {"db.port", c.db.port, 1, 65535},
+      {"db.pool_size", c.db.pool_size, 1, 1000},
+      {"db.connect_timeout_seconds", c.db.connect_timeout_seconds, 1, 600},
+      {"redis.timeout_ms", c.redis.timeout_ms, 1, 60000},
+      {"dispatch.tick_ms", c.dispatch.tick_ms, 10, 60000},
+      {"dispatch.batch_size", c.dispatch.batch_size, 1, 10000},
+      {"dispatch.lease_seconds", c.dispatch.lease_seconds, 1, 86400},
+      {"reaper.interval_ms", c.reaper.interval_ms, 10, 600000},
+      {"reaper.worker_timeout_seconds", c.reaper.worker_timeout_seconds, 1, 86400},
+      {"jobs.max_payload_bytes", c.jobs.max_payload_bytes, 1, 64 << 20},
+      {"jobs.default_max_retries", c.jobs.default_max_retries, 0, 1000},
+      {"worker.concurrency", c.worker.concurrency, 1, 4096},
+      {"worker.heartbeat_seconds", c.worker.heartbeat_seconds, 1, 3600},
+      {"worker.output_cap_bytes", c.worker.output_cap_bytes, 0, 64 << 20},
+      {"worker.shutdown_grace_seconds", c.worker.shutdown_grace_seconds, 0, 86400},
+      {"worker.kill_grace_seconds", c.worker.kill_grace_seconds, 0, 3600},
+  };
+  for (const auto& r : ranges) {
+    if (Status s = RangeCheck(r.key, r.value, r.lo, r.hi); !s.ok()) return s;
+  }
+  for (auto [key, addr] :
+       {std::pair<std::string_view, const std::string*>{"server.addr", &c.server.addr},
+        {"metrics.addr", &c.metrics.addr},
+        {"worker.server_addr", &c.worker.server_addr}}) {
+    if (addr->empty() || addr->rfind(':') == std::string::npos) {
+      return Status::InvalidArgument(std::string(key) + ": '" + *addr + "' is not HOST:PORT");
+    }
+  }
+  if (c.worker.heartbeat_seconds >= c.dispatch.lease_seconds) {
+    return Status::InvalidArgument(
+        "worker.heartbeat_seconds must be shorter than dispatch.lease_seconds, or leases "
+        "expire between heartbeats");
+  }
+  static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+  if (std::find(std::begin(kLevels), std::end(kLevels), c.log.level) == std::end(kLevels)) {
+    return Status::InvalidArgument("log.level: '" + c.log.level +
+                                   "' is not one of trace, debug, info, warn, error");
+  }
+  for (const auto& q : c.worker.queues) {
+    if (Status s = ValidateQueueName(q, "worker.queues"); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+std::string DbConnectionString(const Config::Db& db) {
+  if (!db.url.empty()) {
+    if (db.password.empty()) return db.url;
+    // The password never sits in the file; append it to whichever form the URL has.
+    const bool is_uri = db.url.rfind("postgres", 0) == 0 && db.url.find("://") != std::string::npos;
+    if (is_uri) {
+      return db.url + (db.url.find('?') == std::string::npos ? "?" : "&") +
+             "password=" + db.password;
+    }
+    return db.url + " password='" + db.password + "'";
+  }
+  std::string s = "host='" + db.host + "' port=" + std::to_string(db.port) + " dbname='" + db.name +
+                  "' user='" + db.user +
+                  "' connect_timeout=" + std::to_string(db.connect_timeout_seconds);
+  if (!db.password.empty()) s += " password='" + db.password + "'";
+  return s;
+}
+
+}  // namespace jq

@@ -1,0 +1,58 @@
+#include "core/job_state.h"
+
+#include <algorithm>
+#include <cctype>
+#include <string>
+
+namespace jq {
+
+std::string_view JobStatusName(JobStatus s) {
+  switch (s) {
+    case JobStatus::kPending: return "PENDING";
+    case JobStatus::kAssigned: return "ASSIGNED";
+    case JobStatus::kRunning: return "RUNNING";
+    case JobStatus::kDone: return "DONE";
+    case JobStatus::kFailed: return "FAILED";
+    case JobStatus::kDeadLettered: return "DEAD_LETTERED";
+    case JobStatus::kUnspecified: break;
+  }
+  return "UNSPECIFIED";
+}
+
+std::optional<JobStatus> ParseJobStatus(std::string_view name) {
+  std::string upper(name);
+  std::transform(upper.begin(), upper.end(), upper.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  std::replace(upper.begin(), upper.end(), '-', '_');
+  for (int i = 1; i <= 6; ++i) {
+    auto s = static_cast<JobStatus>(i);
+    if (upper == JobStatusName(s)) return s;
+  }
+  if (upper == "DEAD_LETTER" || upper == "DLQ") return JobStatus::kDeadLettered;
+  return std::nullopt;
+}
+
+bool IsTerminal(JobStatus s) {
+  return s == JobStatus::kDone || s == JobStatus::kDeadLettered;
+}
+
+bool IsTransitionAllowed(JobStatus from, JobStatus to) {
+  using S = JobStatus;
+  switch (from) {
+    case S::kPending: return to == S::kAssigned || to == S::kDeadLettered;
+    case S::kAssigned: return to == S::kRunning || to == S::kFailed || to == S::kDeadLettered;
+    case S::kRunning: return to == S::kDone || to == S::kFailed || to == S::kDeadLettered;
+    case S::kFailed: return to == S::kPending || to == S::kDeadLettered;
+    case S::kDeadLettered: return to == S::kPending;
+    case S::kDone:
+    case S::kUnspecified: return false;
+  }
+  return false;
+}
+
+bool IsWorkerFailureReason(std::string_view r) {
+  return r == reason::kFailedExitCode || r == reason::kTimeout || r == reason::kInvalidPayload ||
+         r == reason::kCancelled;
+}
+
+}  // namespace jq

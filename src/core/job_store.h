@@ -1,0 +1,149 @@
+// JobStore: the port through which everything reaches durable state (SPEC §3–§6).
+// jq_store implements it on PostgreSQL; it is the only place with SQL. Every operation is
+// one transaction; every transition checks the expected state (and lease token) and writes
+// its job_events row in that transaction. Implementations are thread-safe; calls block on I/O.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/model.h"
+#include "core/status.h"
+
+namespace jq {
+
+struct JobInsertParams {
+  std::string tenant = "default";
+  std::string queue;
+  std::string payload;
+  int priority = 0;
+  std::optional<int> max_retries;      // unset: the queue's
+  std::optional<int> ttl_seconds;      // unset: the queue's (0 = no TTL)
+  std::optional<int> timeout_seconds;  // unset: the queue's (0 = none)
+  std::int64_t delay_ms = 0;
+  std::optional<TimePoint> run_at;  // overrides delay_ms
+  std::string idempotency_key;      // empty: none
+};
+
+struct JobInsertResult {
+  std::string job_id;
+  bool duplicate = false;  // an existing job with the same (tenant, idempotency_key)
+};
+
+struct JobListParams {
+  std::string tenant;                          // empty: all tenants (admin)
+  std::string queue;                           // empty: all
+  JobStatus status = JobStatus::kUnspecified;  // kUnspecified: all
+  int limit = 20;
+  std::optional<std::int64_t> after_created_us;  // keyset cursor: rows after (created, id)
+  std::string after_id;
+};
+
+struct JobListResult {
+  std::vector<JobRecord> jobs;
+  bool more = false;
+};
+
+struct JobClaimParams {
+  std::string worker_id;
+  std::vector<std::string> queues;  // empty: all queues
+  int limit = 1;
+  std::chrono::seconds lease{30};
+};
+
+// Identifies a lease: the worker holding it and the attempt it was granted for.
+struct LeaseRef {
+  std::string job_id;
+  std::string worker_id;
+  int attempt = 0;  // 0: whatever attempt this worker currently holds (seed workers)
+};
+
+struct JobCompleteParams {
+  LeaseRef lease;
+  bool success = false;
+  std::string result;
+  std::string error_message;
+  std::string reason;  // failure reason, FAILED_EXIT_CODE when empty
+  std::optional<JobOutputRecord> output;
+  double jitter01 = 0;  // for the retry backoff
+};
+
+struct JobCompleteResult {
+  JobStatus final_status = JobStatus::kUnspecified;  // DONE, PENDING (retry) or DEAD_LETTERED
+};
+
+struct WorkerUpsertParams {
+  std::string id;
+  std::string hostname;
+  int concurrency = 1;
+  std::vector<std::string> queues;
+  std::string server_id;
+};
+
+struct ReapResult {
+  int lease_expired = 0;
+  int ttl_expired = 0;
+  int workers_offline = 0;
+  int worker_jobs_reclaimed = 0;
+};
+
+class JobStore {
+ public:
+  virtual ~JobStore() = default;
+
+  // Queues.
+  virtual Result<QueueRecord> QueueCreate(const QueueRecord& q) = 0;
+  virtual Result<QueueRecord> QueueGet(const std::string& name) = 0;
+  virtual Result<std::vector<QueueRecord>> QueueList() = 0;
+  // Refused (FAILED_PRECONDITION) while unfinished jobs exist unless force, which
+  // dead-letters them first. The default queue cannot be deleted.
+  virtual Status QueueDelete(const std::string& name, bool force) = 0;
+  virtual Status QueueSetPaused(const std::string& name, bool paused) = 0;
+  virtual Result<QueueStatsRecord> QueueStats(const std::string& name) = 0;
+
+  // Jobs.
+  // All or nothing: a missing queue fails the whole batch with NOT_FOUND.
+  virtual Result<std::vector<JobInsertResult>> JobInsertMany(
+      const std::vector<JobInsertParams>& jobs) = 0;
+  virtual Result<JobRecord> JobGet(const std::string& id, const std::string& tenant) = 0;
+  virtual Result<JobListResult> JobList(const JobListParams& p) = 0;
+  virtual Result<std::vector<JobEventRecord>> JobEventList(const std::string& job_id,
+                                                           std::int64_t after_event_id) = 0;
+  virtual Result<std::vector<JobOutputRecord>> JobOutputList(const std::string& job_id) = 0;
+
+  // One statement: PENDING -> ASSIGNED for up to limit jobs, priority then FIFO, skipping
+  // paused queues, locked rows and queues at their concurrency limit.
+  virtual Result<std::vector<ClaimedJob>> JobClaimAvailable(const JobClaimParams& p) = 0;
+  // ASSIGNED -> RUNNING if the lease is current.
+  virtual Status JobSetRunning(const LeaseRef& lease) = 0;
+  // RUNNING (or ASSIGNED) -> DONE, or -> FAILED -> PENDING / DEAD_LETTERED.
+  virtual Result<JobCompleteResult> JobComplete(const JobCompleteParams& p) = 0;
+  // Renews the leases a worker still holds; returns the job ids it no longer holds.
+  virtual Result<std::vector<std::string>> JobLeaseRenew(const std::string& worker_id,
+                                                         const std::vector<LeaseRef>& running,
+                                                         std::chrono::seconds lease) = 0;
+  // PENDING/ASSIGNED -> DEAD_LETTERED at once. RUNNING: returns the job with status RUNNING
+  // and leaves it; the caller tells the worker, which reports CANCELLED.
+  virtual Result<JobRecord> JobCancel(const std::string& id, const std::string& tenant) = 0;
+  // FAILED/DEAD_LETTERED -> PENDING, retry count reset.
+  virtual Result<JobRecord> JobRetry(const std::string& id, const std::string& tenant) = 0;
+
+  // Maintenance: expired leases, TTLs, silent workers. jitter01 feeds the retry backoff.
+  virtual Result<ReapResult> Reap(std::chrono::seconds worker_timeout, double jitter01) = 0;
+
+  // Workers.
+  virtual Status WorkerUpsert(const WorkerUpsertParams& p) = 0;
+  virtual Status WorkerHeartbeat(const std::string& id, int active_job_count) = 0;
+  virtual Status WorkerSetStatus(const std::string& id, WorkerStatus status) = 0;
+  virtual Result<WorkerRecord> WorkerGet(const std::string& id) = 0;
+  virtual Result<std::vector<WorkerRecord>> WorkerList() = 0;
+  // Deregister: OFFLINE now; its unfinished jobs go through FAILED (WORKER_LOST) to retry.
+  virtual Status WorkerDeregister(const std::string& id, double jitter01) = 0;
+
+  // Health.
+  virtual Status Ping() = 0;
+};
+
+}  // namespace jq

@@ -1,0 +1,111 @@
+// Records that cross the store boundary. Plain data; times are system_clock points.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/job_state.h"
+
+namespace jq {
+
+using TimePoint = std::chrono::system_clock::time_point;
+
+enum class WorkerStatus : int { kUnspecified = 0, kOnline = 1, kOffline = 2, kDraining = 3 };
+
+struct JobRecord {
+  std::string id;
+  std::string tenant;
+  std::string queue;
+  std::string payload;  // opaque bytes
+  int priority = 0;
+  JobStatus status = JobStatus::kUnspecified;
+  int max_retries = 0;
+  int retry_count = 0;
+  int attempt = 0;
+  int ttl_seconds = 0;
+  int timeout_seconds = 0;
+  TimePoint not_before;
+  TimePoint created_at;
+  std::optional<TimePoint> started_at;
+  std::optional<TimePoint> completed_at;
+  TimePoint updated_at;
+  std::string idempotency_key;
+  std::string worker_id;
+  std::string result;
+  std::string error_message;
+};
+
+struct QueueRecord {
+  std::string name;
+  int max_retries = 3;
+  int ttl_seconds = 0;
+  int timeout_seconds = 0;
+  int backoff_base_ms = 5000;
+  int backoff_max_ms = 300000;
+  int concurrency_limit = 0;
+  bool paused = false;
+  TimePoint created_at;
+};
+
+struct QueueStatsRecord {
+  std::string queue;
+  std::int64_t pending = 0, assigned = 0, running = 0, failed = 0, done = 0, dead_lettered = 0;
+  std::int64_t total_processed = 0;  // DONE + DEAD_LETTERED
+  double avg_duration_ms = 0;        // started -> completed, DONE jobs
+  double error_rate = 0;             // DEAD_LETTERED / processed
+  double oldest_pending_age_seconds = 0;
+  bool paused = false;
+};
+
+struct WorkerRecord {
+  std::string id;
+  std::string hostname;
+  WorkerStatus status = WorkerStatus::kOnline;
+  int concurrency = 1;
+  std::vector<std::string> queues;
+  int active_job_count = 0;
+  std::string server_id;
+  TimePoint last_heartbeat;
+};
+
+struct JobEventRecord {
+  std::int64_t id = 0;
+  std::string job_id;
+  std::string tenant;
+  std::string queue;
+  JobStatus from_status = JobStatus::kUnspecified;  // kUnspecified for the submission
+  JobStatus to_status = JobStatus::kUnspecified;
+  std::string reason;
+  std::string worker_id;
+  int attempt = 0;
+  TimePoint occurred_at;
+};
+
+struct JobOutputRecord {
+  std::string job_id;
+  int attempt = 0;
+  std::string worker_id;
+  int exit_code = 0;
+  std::string stdout_data;
+  std::string stderr_data;
+  bool stdout_truncated = false;
+  bool stderr_truncated = false;
+  TimePoint recorded_at;
+};
+
+// A job handed to a worker: the lease token is `attempt`.
+struct ClaimedJob {
+  std::string id;
+  std::string tenant;
+  std::string queue;
+  std::string payload;
+  int priority = 0;
+  int attempt = 0;
+  int timeout_seconds = 0;
+  TimePoint created_at;
+};
+
+}  // namespace jq

@@ -1,0 +1,17 @@
+# Writes a C++ file holding every db/migrations/NNNN_name.sql as a string literal.
+# Inputs: MIGRATIONS_DIR, OUTPUT.
+file(GLOB files "${MIGRATIONS_DIR}/*.sql")
+list(SORT files)
+set(body "#include \"store/migrator.h\"\n\nnamespace jq::store {\nconst std::vector<Migration>& EmbeddedMigrations() {\n  static const std::vector<Migration> kMigrations = {\n")
+foreach(f ${files})
+  get_filename_component(fname "${f}" NAME_WE)
+  string(REGEX MATCH "^([0-9]+)_(.*)$" _ "${fname}")
+  set(version "${CMAKE_MATCH_1}")
+  set(name "${CMAKE_MATCH_2}")
+  math(EXPR version_int "${version}")
+  file(READ "${f}" sql)
+  string(APPEND body "      {${version_int}, \"${name}\", R\"jqsql(${sql})jqsql\"},\n")
+endforeach()
+string(APPEND body "  };\n  return kMigrations;\n}\n}  // namespace jq::store\n")
+file(WRITE "${OUTPUT}.tmp" "${body}")
+file(COPY_FILE "${OUTPUT}.tmp" "${OUTPUT}" ONLY_IF_DIFFERENT)

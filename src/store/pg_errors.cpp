@@ -1,0 +1,32 @@
+#include "store/pg_errors.h"
+
+#include <pqxx/pqxx>
+
+namespace jq::store {
+
+Status StatusFromException(const std::exception& e, std::string_view operation) {
+  const std::string op(operation);
+  if (dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr) {
+    return Status::Unavailable(op + ": database unreachable: " + e.what());
+  }
+  if (dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr) {
+    return Status::Unavailable(op + ": database connection lost during commit");
+  }
+  if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e); sql != nullptr) {
+    const std::string state = sql->sqlstate();
+    if (state.rfind("08", 0) == 0 || state == "57P01" || state == "57P02" || state == "57P03" ||
+        state == "53300" || state == "40001" || state == "40P01" || state == "57014") {
+      return Status::Unavailable(op + ": database busy or unavailable (" + state + ")");
+    }
+    if (state == "22P02") return Status::InvalidArgument(op + ": malformed value");
+    if (state == "23505") return Status::AlreadyExists(op + ": already exists");
+    return Status::Internal(op + ": database error " + state + ": " + sql->what());
+  }
+  const std::string what = e.what();
+  if (what.find("no database connection free") != std::string::npos) {
+    return Status::Unavailable(op + ": " + what);
+  }
+  return Status::Internal(op + ": " + what);
+}
+
+}  // namespace jq::store

@@ -1,0 +1,13 @@
+// Turns libpqxx exceptions into jq::Status. Connection trouble is UNAVAILABLE (retryable).
+#pragma once
+
+#include <exception>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace jq::store {
+
+Status StatusFromException(const std::exception& e, std::string_view operation);
+
+}  // namespace jq::store

@@ -1,0 +1,1007 @@
+#include "store/pg_store.h"
+
+#include <pqxx/pqxx>
+
+#include <functional>
+#include <map>
+#include <set>
+#include <utility>
+
+#include "core/backoff.h"
+#include "core/uuid.h"
+#include "store/connection_pool.h"
+#include "store/pg_errors.h"
+
+namespace jq::store {
+namespace {
+
+using std::chrono::microseconds;
+
+constexpr const char* kJobCols =
+    "j.id::text, j.tenant, j.queue, j.payload, j.priority, j.status, j.max_retries, "
+    "j.retry_count, j.attempt, j.ttl_seconds, j.timeout_seconds, jq_us(j.not_before), "
+    "jq_us(j.created_at), jq_us(j.started_at), jq_us(j.completed_at), jq_us(j.updated_at), "
+    "coalesce(j.idempotency_key, ''), coalesce(j.worker_id, ''), j.result, "
+    "coalesce(j.error_message, '')";
+
+constexpr const char* kQueueCols =
+    "name, max_retries, ttl_seconds, timeout_seconds, backoff_base_ms, backoff_max_ms, "
+    "concurrency_limit, paused, jq_us(created_at)";
+
+constexpr const char* kWorkerCols =
+    "id, hostname, status, concurrency, queues, active_job_count, coalesce(server_id, ''), "
+    "jq_us(last_heartbeat)";
+
+// Named statements, prepared on every new connection. All of jq's SQL lives in this file.
+const std::vector<std::pair<std::string, std::string>>& Statements() {
+  static const std::vector<std::pair<std::string, std::string>> kStatements = {
+      {"job_lock",
+       "SELECT id::text, tenant, queue, coalesce(worker_id, ''), status, attempt, retry_count, "
+       "max_retries, cancel_requested_at IS NOT NULL, ttl_seconds "
+       "FROM jobs WHERE id = $1::uuid FOR UPDATE"},
+      {"event_insert",
+       "INSERT INTO job_events (job_id, tenant, queue, from_status, to_status, reason, worker_id, "
+       "attempt) VALUES ($1::uuid, $2, $3, $4, $5, $6, nullif($7, ''), $8)"},
+      {"job_set_running",
+       "UPDATE jobs SET status = 3, started_at = now(), updated_at = now() "
+       "WHERE id = $1::uuid AND status = 2 AND worker_id = $2 AND attempt = $3"},
+      {"job_set_done",
+       "UPDATE jobs SET status = 4, result = $4, error_message = NULL, completed_at = now(), "
+       "updated_at = now(), lease_expires_at = NULL, "
+       "started_at = coalesce(started_at, now()) "
+       "WHERE id = $1::uuid AND status IN (2, 3) AND worker_id = $2 AND attempt = $3"},
+      {"job_set_failed",
+       "UPDATE jobs SET status = 5, result = $4, error_message = $5, updated_at = now(), "
+       "lease_expires_at = NULL, started_at = coalesce(started_at, CASE WHEN status = 3 "
+       "THEN now() END) "
+       "WHERE id = $1::uuid AND status IN (2, 3) AND coalesce(worker_id, '') = $2 "
+       "AND attempt = $3"},
+      {"job_retry_after",
+       "UPDATE jobs SET status = 1, retry_count = retry_count + 1, worker_id = NULL, "
+       "not_before = now() + $2::bigint * interval '1 millisecond', updated_at = now() "
+       "WHERE id = $1::uuid AND status = 5"},
+      {"job_dead_letter",
+       "UPDATE jobs SET status = 6, completed_at = now(), updated_at = now(), "
+       "lease_expires_at = NULL, error_message = coalesce($2, error_message) "
+       "WHERE id = $1::uuid AND status = ANY($3::smallint[])"},
+      {"queue_backoff", "SELECT backoff_base_ms, backoff_max_ms FROM queues WHERE name = $1"},
+      {"output_upsert",
+       "INSERT INTO job_outputs (job_id, attempt, worker_id, exit_code, stdout, stderr, "
+       "stdout_truncated, stderr_truncated) VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8) "
+       "ON CONFLICT (job_id, attempt) DO UPDATE SET worker_id = excluded.worker_id, "
+       "exit_code = excluded.exit_code, stdout = excluded.stdout, stderr = excluded.stderr, "
+       "stdout_truncated = excluded.stdout_truncated, "
+       "stderr_truncated = excluded.stderr_truncated, recorded_at = now()"},
+      {"job_claim",
+       "WITH cand AS ("
+       "  SELECT j.id FROM jobs j"
+       "  WHERE j.status = 1 AND j.not_before <= now()"
+       "    AND (j.expires_at IS NULL OR j.expires_at > now())"
+       "    AND (cardinality($2::text[]) = 0 OR j.queue = ANY($2::text[]))"
+       "    AND NOT EXISTS (SELECT 1 FROM queues q WHERE q.name = j.queue AND q.paused)"
+       "  ORDER BY j.priority DESC, j.created_at, j.id"
+       "  LIMIT $3 FOR UPDATE SKIP LOCKED),"
+       " upd AS ("
+       "  UPDATE jobs j SET status = 2, attempt = j.attempt + 1, worker_id = $1,"
+       "    lease_expires_at = now() + $4::int * interval '1 second', updated_at = now()"
+       "  FROM cand WHERE j.id = cand.id"
+       "  RETURNING j.id, j.tenant, j.queue, j.payload, j.priority, j.attempt,"
+       "    j.timeout_seconds, j.created_at),"
+       " ev AS ("
+       "  INSERT INTO job_events (job_id, tenant, queue, from_status, to_status, reason,"
+       "    worker_id, attempt)"
+       "  SELECT id, tenant, queue, 1, 2, 'ASSIGNED', $1, attempt FROM upd)"
+       "SELECT id::text, tenant, queue, payload, priority, attempt, timeout_seconds,"
+       "  jq_us(created_at) FROM upd ORDER BY priority DESC, created_at, id"},
+      {"lease_renew",
+       "UPDATE jobs SET lease_expires_at = now() + $4::int * interval '1 second' "
+       "FROM unnest($2::uuid[], $3::int[]) AS r(id, attempt) "
+       "WHERE jobs.id = r.id AND jobs.attempt = r.attempt AND jobs.worker_id = $1 "
+       "AND jobs.status IN (2, 3) AND jobs.cancel_requested_at IS NULL "
+       "RETURNING jobs.id::text"},
+      {"lease_renew_all",
+       "UPDATE jobs SET lease_expires_at = now() + $2::int * interval '1 second' "
+       "WHERE worker_id = $1 AND status IN (2, 3)"},
+      {"worker_heartbeat",
+       "UPDATE workers SET last_heartbeat = now(), active_job_count = $2, "
+       "status = CASE WHEN status = 2 THEN 1 ELSE status END WHERE id = $1"},
+  };
+  return kStatements;
+}
+
+void PrepareAll(pqxx::connection& c) {
+  for (const auto& [name, sql] : Statements()) c.prepare(name, sql);
+}
+
+TimePoint FromUs(std::int64_t us) {
+  return TimePoint(microseconds(us));
+}
+std::optional<TimePoint> OptTime(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return FromUs(f.as<std::int64_t>());
+}
+std::string Bytes(const pqxx::field& f) {
+  if (f.is_null()) return {};
+  return pqxx::binarystring(f).str();
+}
+
+std::string PgArray(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += ',';
+    out += '"';
+    for (char c : items[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+std::vector<std::string> ParsePgTextArray(const pqxx::field& f) {
+  std::vector<std::string> out;
+  if (f.is_null()) return out;
+  auto parser = f.as_array();
+  for (auto [juncture, value] = parser.get_next(); juncture != pqxx::array_parser::juncture::done;
+       std::tie(juncture, value) = parser.get_next()) {
+    if (juncture == pqxx::array_parser::juncture::string_value) out.push_back(value);
+  }
+  return out;
+}
+
+std::string Hex(const std::string& data) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(data.size() * 2);
+  for (unsigned char c : data) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 0xF]);
+  }
+  return out;
+}
+
+JobRecord JobFromRow(const pqxx::row& r) {
+  JobRecord j;
+  j.id = r[0].as<std::string>();
+  j.tenant = r[1].as<std::string>();
+  j.queue = r[2].as<std::string>();
+  j.payload = Bytes(r[3]);
+  j.priority = r[4].as<int>();
+  j.status = static_cast<JobStatus>(r[5].as<int>());
+  j.max_retries = r[6].as<int>();
+  j.retry_count = r[7].as<int>();
+  j.attempt = r[8].as<int>();
+  j.ttl_seconds = r[9].as<int>();
+  j.timeout_seconds = r[10].as<int>();
+  j.not_before = FromUs(r[11].as<std::int64_t>());
+  j.created_at = FromUs(r[12].as<std::int64_t>());
+  j.started_at = OptTime(r[13]);
+  j.completed_at = OptTime(r[14]);
+  j.updated_at = FromUs(r[15].as<std::int64_t>());
+  j.idempotency_key = r[16].as<std::string>();
+  j.worker_id = r[17].as<std::string>();
+  j.result = Bytes(r[18]);
+  j.error_message = r[19].as<std::string>();
+  return j;
+}
+
+QueueRecord QueueFromRow(const pqxx::row& r) {
+  QueueRecord q;
+  q.name = r[0].as<std::string>();
+  q.max_retries = r[1].as<int>();
+  q.ttl_seconds = r[2].as<int>();
+  q.timeout_seconds = r[3].as<int>();
+  q.backoff_base_ms = r[4].as<int>();
+  q.backoff_max_ms = r[5].as<int>();
+  q.concurrency_limit = r[6].as<int>();
+  q.paused = r[7].as<bool>();
+  q.created_at = FromUs(r[8].as<std::int64_t>());
+  return q;
+}
+
+WorkerRecord WorkerFromRow(const pqxx::row& r) {
+  WorkerRecord w;
+  w.id = r[0].as<std::string>();
+  w.hostname = r[1].as<std::string>();
+  w.status = static_cast<WorkerStatus>(r[2].as<int>());
+  w.concurrency = r[3].as<int>();
+  w.queues = ParsePgTextArray(r[4]);
+  w.active_job_count = r[5].as<int>();
+  w.server_id = r[6].as<std::string>();
+  w.last_heartbeat = FromUs(r[7].as<std::int64_t>());
+  return w;
+}
+
+// A job row locked FOR UPDATE for the rest of the transaction.
+struct LockedJob {
+  std::string id, tenant, queue, worker_id;
+  JobStatus status = JobStatus::kUnspecified;
+  int attempt = 0, retry_count = 0, max_retries = 0, ttl_seconds = 0;
+  bool cancel_requested = false;
+};
+
+std::optional<LockedJob> LockJob(pqxx::work& tx, const std::string& id) {
+  auto r = tx.exec_prepared("job_lock", id);
+  if (r.empty()) return std::nullopt;
+  LockedJob j;
+  j.id = r[0][0].as<std::string>();
+  j.tenant = r[0][1].as<std::string>();
+  j.queue = r[0][2].as<std::string>();
+  j.worker_id = r[0][3].as<std::string>();
+  j.status = static_cast<JobStatus>(r[0][4].as<int>());
+  j.attempt = r[0][5].as<int>();
+  j.retry_count = r[0][6].as<int>();
+  j.max_retries = r[0][7].as<int>();
+  j.cancel_requested = r[0][8].as<bool>();
+  j.ttl_seconds = r[0][9].as<int>();
+  return j;
+}
+
+void InsertEvent(pqxx::work& tx, const LockedJob& j, JobStatus from, JobStatus to,
+                 std::string_view reason, const std::string& worker_id) {
+  tx.exec_prepared("event_insert", j.id, j.tenant, j.queue, static_cast<int>(from),
+                   static_cast<int>(to), std::string(reason), worker_id, j.attempt);
+}
+
+std::string JobNotFound(const std::string& id) {
+  return "job " + id + " not found";
+}
+
+// FAILED -> PENDING (retries left) or DEAD_LETTERED, after the FAILED row has been written.
+JobStatus AfterFailure(pqxx::work& tx, const LockedJob& j, double jitter01) {
+  if (j.cancel_requested) {
+    tx.exec_prepared("job_dead_letter", j.id, "cancelled", "{5}");
+    InsertEvent(tx, j, JobStatus::kFailed, JobStatus::kDeadLettered, reason::kCancelled,
+                j.worker_id);
+    return JobStatus::kDeadLettered;
+  }
+  BackoffPolicy policy;
+  auto q = tx.exec_prepared("queue_backoff", j.queue);
+  if (!q.empty()) {
+    policy.base = std::chrono::milliseconds(q[0][0].as<int>());
+    policy.max = std::chrono::milliseconds(q[0][1].as<int>());
+  }
+  const RetryDecision d = DecideAfterFailure(j.retry_count, j.max_retries, policy, jitter01);
+  if (d.next == JobStatus::kPending) {
+    tx.exec_prepared("job_retry_after", j.id, static_cast<long long>(d.delay.count()));
+  } else {
+    tx.exec_prepared("job_dead_letter", j.id, nullptr, "{5}");
+  }
+  InsertEvent(tx, j, JobStatus::kFailed, d.next, d.reason, j.worker_id);
+  return d.next;
+}
+
+// ASSIGNED/RUNNING -> FAILED (reason) -> retry or dead letter. REQUIRES: j locked, current.
+JobStatus FailLocked(pqxx::work& tx, const LockedJob& j, std::string_view reason,
+                     const std::string& error_message, const std::string& result, double jitter01) {
+  tx.exec_prepared("job_set_failed", j.id, j.worker_id, j.attempt, pqxx::binarystring(result),
+                   error_message);
+  InsertEvent(tx, j, j.status, JobStatus::kFailed, reason, j.worker_id);
+  return AfterFailure(tx, j, jitter01);
+}
+
+std::string Describe(const LockedJob& j) {
+  return std::string(JobStatusName(j.status)) + ", attempt " + std::to_string(j.attempt) +
+         (j.worker_id.empty() ? "" : " held by worker " + j.worker_id);
+}
+
+// Checks a worker's report against the current lease. attempt 0 accepts the worker's lease.
+Status CheckLease(const LockedJob& j, const LeaseRef& lease) {
+  const bool leased = j.status == JobStatus::kAssigned || j.status == JobStatus::kRunning;
+  if (!leased || j.worker_id != lease.worker_id ||
+      (lease.attempt != 0 && lease.attempt != j.attempt)) {
+    return Status::FailedPrecondition(
+        "stale lease for job " + j.id + ": report from worker " + lease.worker_id + " attempt " +
+        std::to_string(lease.attempt) + ", but the job is " + Describe(j));
+  }
+  return Status::Ok();
+}
+
+template <typename T, typename Fn>
+Result<T> RunTx(ConnectionPool& pool, std::chrono::milliseconds timeout, std::string_view op,
+                Fn&& fn) {
+  constexpr int kAttempts = 3;
+  for (int attempt = 1;; ++attempt) {
+    try {
+      auto conn = pool.Acquire(timeout);
+      try {
+        pqxx::work tx(*conn);
+        Result<T> r = fn(tx);
+        if (r.ok()) tx.commit();
+        return r;
+      } catch (const pqxx::broken_connection&) {
+        conn.MarkBroken();
+        throw;
+      } catch (const pqxx::in_doubt_error&) {
+        conn.MarkBroken();
+        throw;
+      }
+    } catch (const pqxx::broken_connection& e) {
+      // The statement did not commit: a stale pooled connection (e.g. after a PostgreSQL
+      // restart) is retried on a fresh one.
+      if (attempt < kAttempts) continue;
+      return StatusFromException(e, op);
+    } catch (const pqxx::sql_error& e) {
+      const std::string state = e.sqlstate();
+      if ((state == "40001" || state == "40P01") && attempt < kAttempts) continue;
+      return StatusFromException(e, op);
+    } catch (const std::exception& e) {
+      return StatusFromException(e, op);
+    }
+  }
+}
+
+}  // namespace
+
+PgStore::PgStore(PgStoreConfig config)
+    : config_(std::move(config)),
+      pool_(std::make_unique<ConnectionPool>(config_.conninfo, config_.pool_size, PrepareAll)) {}
+
+PgStore::~PgStore() = default;
+
+// ---------------------------------------------------------------------------- queues
+
+Result<QueueRecord> PgStore::QueueCreate(const QueueRecord& q) {
+  return RunTx<QueueRecord>(
+      *pool_, config_.acquire_timeout, "QueueCreate", [&](pqxx::work& tx) -> Result<QueueRecord> {
+        auto r = tx.exec_params(
+            std::string("INSERT INTO queues (name, max_retries, ttl_seconds, timeout_seconds, "
+                        "backoff_base_ms, backoff_max_ms, concurrency_limit, paused) "
+                        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (name) DO NOTHING "
+                        "RETURNING ") +
+                kQueueCols,
+            q.name, q.max_retries, q.ttl_seconds, q.timeout_seconds, q.backoff_base_ms,
+            q.backoff_max_ms, q.concurrency_limit, q.paused);
+        if (r.empty()) return Status::AlreadyExists("queue '" + q.name + "' already exists");
+        return QueueFromRow(r[0]);
+      });
+}
+
+Result<QueueRecord> PgStore::QueueGet(const std::string& name) {
+  return RunTx<QueueRecord>(
+      *pool_, config_.acquire_timeout, "QueueGet", [&](pqxx::work& tx) -> Result<QueueRecord> {
+        auto r = tx.exec_params(
+            std::string("SELECT ") + kQueueCols + " FROM queues WHERE name = $1", name);
+        if (r.empty()) return Status::NotFound("queue '" + name + "' not found");
+        return QueueFromRow(r[0]);
+      });
+}
+
+Result<std::vector<QueueRecord>> PgStore::QueueList() {
+  return RunTx<std::vector<QueueRecord>>(
+      *pool_, config_.acquire_timeout, "QueueList",
+      [&](pqxx::work& tx) -> Result<std::vector<QueueRecord>> {
+        std::vector<QueueRecord> out;
+        for (const auto& row :
+             tx.exec(std::string("SELECT ") + kQueueCols + " FROM queues ORDER BY name")) {
+          out.push_back(QueueFromRow(row));
+        }
+        return out;
+      });
+}
+
+Status PgStore::QueueDelete(const std::string& name, bool force) {
+  auto r = RunTx<
+      bool>(*pool_, config_.acquire_timeout, "QueueDelete", [&](pqxx::work& tx) -> Result<bool> {
+    if (name == "default") {
+      return Status::FailedPrecondition("the default queue cannot be deleted");
+    }
+    if (tx.exec_params("SELECT 1 FROM queues WHERE name = $1 FOR UPDATE", name).empty()) {
+      return Status::NotFound("queue '" + name + "' not found");
+    }
+    const auto unfinished =
+        tx.exec_params1("SELECT count(*) FROM jobs WHERE queue = $1 AND status IN (1, 2, 3, 5)",
+                        name)[0]
+            .as<long long>();
+    if (unfinished > 0 && !force) {
+      return Status::FailedPrecondition("queue '" + name + "' has " + std::to_string(unfinished) +
+                                        " unfinished jobs; delete with force to dead-letter them");
+    }
+    if (unfinished > 0) {
+      tx.exec_params(
+          "WITH old AS (SELECT id, status FROM jobs WHERE queue = $1 AND status IN (1, 2, 3, 5) "
+          "  FOR UPDATE),"
+          " upd AS (UPDATE jobs j SET status = 6, completed_at = now(), updated_at = now(), "
+          "  lease_expires_at = NULL, error_message = 'queue deleted' FROM old "
+          "  WHERE j.id = old.id RETURNING j.id, j.tenant, j.queue, old.status AS from_status, "
+          "  j.worker_id, j.attempt) "
+          "INSERT INTO job_events (job_id, tenant, queue, from_status, to_status, reason, "
+          "  worker_id, attempt) "
+          "SELECT id, tenant, queue, from_status, 6, $2, worker_id, attempt FROM upd",
+          name, std::string(reason::kQueueDeleted));
+    }
+    tx.exec_params("DELETE FROM queues WHERE name = $1", name);
+    return true;
+  });
+  return r.status();
+}
+
+Status PgStore::QueueSetPaused(const std::string& name, bool paused) {
+  auto r = RunTx<bool>(
+      *pool_, config_.acquire_timeout, "QueueSetPaused", [&](pqxx::work& tx) -> Result<bool> {
+        auto res = tx.exec_params("UPDATE queues SET paused = $2 WHERE name = $1", name, paused);
+        if (res.affected_rows() == 0) return Status::NotFound("queue '" + name + "' not found");
+        if (!paused) tx.exec(std::string("NOTIFY ") + kJobsChannel);
+        return true;
+      });
+  return r.status();
+}
+
+Result<QueueStatsRecord> PgStore::QueueStats(const std::string& name) {
+  return RunTx<QueueStatsRecord>(
+      *pool_, config_.acquire_timeout, "QueueStats",
+      [&](pqxx::work& tx) -> Result<QueueStatsRecord> {
+        auto q = tx.exec_params("SELECT paused FROM queues WHERE name = $1", name);
+        if (q.empty()) return Status::NotFound("queue '" + name + "' not found");
+        QueueStatsRecord s;
+        s.queue = name;
+        s.paused = q[0][0].as<bool>();
+        // Jobs waiting for a retry after a failure count as failed: FAILED itself is only held
+        // inside the transaction that decides the retry.
+        auto counts = tx.exec_params(
+            "SELECT status, count(*), count(*) FILTER (WHERE status = 1 AND retry_count > 0) "
+            "FROM jobs WHERE queue = $1 GROUP BY status",
+            name);
+        for (const auto& row : counts) {
+          const auto n = row[1].as<std::int64_t>();
+          switch (static_cast<JobStatus>(row[0].as<int>())) {
+            case JobStatus::kPending:
+              s.pending = n;
+              s.failed += row[2].as<std::int64_t>();
+              break;
+            case JobStatus::kAssigned: s.assigned = n; break;
+            case JobStatus::kRunning: s.running = n; break;
+            case JobStatus::kDone: s.done = n; break;
+            case JobStatus::kFailed: s.failed += n; break;
+            case JobStatus::kDeadLettered: s.dead_lettered = n; break;
+            case JobStatus::kUnspecified: break;
+          }
+        }
+        s.total_processed = s.done + s.dead_lettered;
+        s.error_rate = s.total_processed == 0 ? 0.0
+                                              : static_cast<double>(s.dead_lettered) /
+                                                    static_cast<double>(s.total_processed);
+        auto agg = tx.exec_params1(
+            "SELECT coalesce((SELECT avg(extract(epoch FROM completed_at - started_at)) * 1000 "
+            "  FROM jobs WHERE queue = $1 AND status = 4 AND started_at IS NOT NULL), 0)::float8, "
+            " coalesce((SELECT extract(epoch FROM now() - min(created_at)) FROM jobs "
+            "  WHERE queue = $1 AND status = 1), 0)::float8",
+            name);
+        s.avg_duration_ms = agg[0].as<double>();
+        s.oldest_pending_age_seconds = agg[1].as<double>();
+        return s;
+      });
+}
+
+// ---------------------------------------------------------------------------- jobs
+
+Result<std::vector<JobInsertResult>> PgStore::JobInsertMany(
+    const std::vector<JobInsertParams>& jobs) {
+  if (jobs.empty()) return std::vector<JobInsertResult>{};
+  return RunTx<std::vector<JobInsertResult>>(
+      *pool_, config_.acquire_timeout, "JobInsertMany",
+      [&](pqxx::work& tx) -> Result<std::vector<JobInsertResult>> {
+        // Queue defaults; FOR SHARE holds off a concurrent delete until this commits.
+        std::set<std::string> names;
+        for (const auto& j : jobs) names.insert(j.queue);
+        std::map<std::string, QueueRecord> queues;
+        for (const auto& row : tx.exec_params(std::string("SELECT ") + kQueueCols +
+                                                  " FROM queues WHERE name = ANY($1::text[]) "
+                                                  "FOR SHARE",
+                                              PgArray({names.begin(), names.end()}))) {
+          auto q = QueueFromRow(row);
+          queues.emplace(q.name, q);
+        }
+        for (const auto& n : names) {
+          if (!queues.contains(n)) return Status::NotFound("queue '" + n + "' not found");
+        }
+
+        std::vector<std::string> ids;
+        std::vector<std::optional<std::string>> params;
+        std::string values;
+        constexpr int kCols = 11;
+        params.reserve(jobs.size() * kCols);
+        for (std::size_t i = 0; i < jobs.size(); ++i) {
+          const auto& j = jobs[i];
+          const auto& q = queues.at(j.queue);
+          ids.push_back(NewUuidV7());
+          const int base = static_cast<int>(i) * kCols;
+          values += i == 0 ? "(" : ",(";
+          for (int c = 1; c <= kCols; ++c) {
+            static const char* kTypes[] = {"",    "uuid", "text", "text",   "text",   "int",
+                                           "int", "int",  "int",  "bigint", "bigint", "text"};
+            values += "$" + std::to_string(base + c) + "::" + kTypes[c] + (c < kCols ? "," : ")");
+          }
+          params.emplace_back(ids.back());
+          params.emplace_back(j.tenant);
+          params.emplace_back(j.queue);
+          params.emplace_back(Hex(j.payload));
+          params.emplace_back(std::to_string(j.priority));
+          params.emplace_back(std::to_string(j.max_retries.value_or(q.max_retries)));
+          params.emplace_back(std::to_string(j.ttl_seconds.value_or(q.ttl_seconds)));
+          params.emplace_back(std::to_string(j.timeout_seconds.value_or(q.timeout_seconds)));
+          params.emplace_back(std::to_string(j.delay_ms));
+          if (j.run_at) {
+            params.emplace_back(std::to_string(
+                std::chrono::duration_cast<microseconds>(j.run_at->time_since_epoch()).count()));
+          } else {
+            params.emplace_back(std::nullopt);
+          }
+          if (j.idempotency_key.empty()) {
+            params.emplace_back(std::nullopt);
+          } else {
+            params.emplace_back(j.idempotency_key);
+          }
+        }
+        const std::string sql =
+            "WITH v (id, tenant, queue, payload_hex, priority, max_retries, ttl, timeout, "
+            "  delay_ms, run_at_us, idem) AS (VALUES " +
+            values +
+            "),"
+            " s AS (SELECT v.*, coalesce(timestamptz 'epoch' + run_at_us * interval "
+            "  '1 microsecond', now() + delay_ms * interval '1 millisecond') AS nb FROM v),"
+            " ins AS (INSERT INTO jobs (id, tenant, queue, payload, priority, status, "
+            "  max_retries, ttl_seconds, timeout_seconds, not_before, expires_at, "
+            "  idempotency_key) "
+            "  SELECT id, tenant, queue, decode(payload_hex, 'hex'), priority, 1, max_retries, "
+            "   ttl, timeout, nb, CASE WHEN ttl > 0 THEN nb + ttl * interval '1 second' END, idem "
+            "  FROM s ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL "
+            "  DO NOTHING RETURNING id, tenant, queue),"
+            " ev AS (INSERT INTO job_events (job_id, tenant, queue, to_status, reason) "
+            "  SELECT id, tenant, queue, 1, 'SUBMITTED' FROM ins) "
+            "SELECT id::text FROM ins";
+        std::set<std::string> inserted;
+        for (const auto& row : tx.exec_params(sql, pqxx::prepare::make_dynamic_params(params))) {
+          inserted.insert(row[0].as<std::string>());
+        }
+        std::vector<JobInsertResult> out;
+        out.reserve(jobs.size());
+        for (std::size_t i = 0; i < jobs.size(); ++i) {
+          if (inserted.contains(ids[i])) {
+            out.push_back({ids[i], false});
+            continue;
+          }
+          // Lost to an existing job with the same idempotency key: return that job.
+          auto r =
+              tx.exec_params("SELECT id::text FROM jobs WHERE tenant = $1 AND idempotency_key = $2",
+                             jobs[i].tenant, jobs[i].idempotency_key);
+          if (r.empty()) return Status::Internal("idempotent insert found no job");
+          out.push_back({r[0][0].as<std::string>(), true});
+        }
+        if (!inserted.empty()) tx.exec(std::string("NOTIFY ") + kJobsChannel);
+        return out;
+      });
+}
+
+Result<JobRecord> PgStore::JobGet(const std::string& id, const std::string& tenant) {
+  return RunTx<JobRecord>(
+      *pool_, config_.acquire_timeout, "JobGet", [&](pqxx::work& tx) -> Result<JobRecord> {
+        auto r =
+            tx.exec_params(std::string("SELECT ") + kJobCols +
+                               " FROM jobs j WHERE j.id = $1::uuid AND ($2 = '' OR j.tenant = $2)",
+                           id, tenant);
+        if (r.empty()) return Status::NotFound(JobNotFound(id));
+        return JobFromRow(r[0]);
+      });
+}
+
+Result<JobListResult> PgStore::JobList(const JobListParams& p) {
+  return RunTx<JobListResult>(
+      *pool_, config_.acquire_timeout, "JobList", [&](pqxx::work& tx) -> Result<JobListResult> {
+        std::optional<std::string> after_us;
+        std::optional<std::string> after_id;
+        if (p.after_created_us) {
+          after_us = std::to_string(*p.after_created_us);
+          after_id = p.after_id;
+        }
+        auto r = tx.exec_params(
+            std::string("SELECT ") + kJobCols +
+                " FROM jobs j WHERE ($1 = '' OR j.tenant = $1) AND ($2 = '' OR j.queue = $2) "
+                "AND ($3 = 0 OR j.status = $3) "
+                "AND ($4::bigint IS NULL OR (j.created_at, j.id) < "
+                "  (timestamptz 'epoch' + $4::bigint * interval '1 microsecond', $5::uuid)) "
+                "ORDER BY j.created_at DESC, j.id DESC LIMIT $6",
+            p.tenant, p.queue, static_cast<int>(p.status), after_us, after_id, p.limit + 1);
+        JobListResult out;
+        for (const auto& row : r) out.jobs.push_back(JobFromRow(row));
+        if (static_cast<int>(out.jobs.size()) > p.limit) {
+          out.jobs.pop_back();
+          out.more = true;
+        }
+        return out;
+      });
+}
+
+Result<std::vector<JobEventRecord>> PgStore::JobEventList(const std::string& job_id,
+                                                          std::int64_t after_event_id) {
+  return RunTx<std::vector<JobEventRecord>>(
+      *pool_, config_.acquire_timeout, "JobEventList",
+      [&](pqxx::work& tx) -> Result<std::vector<JobEventRecord>> {
+        std::vector<JobEventRecord> out;
+        auto r = tx.exec_params(
+            "SELECT id, job_id::text, tenant, queue, coalesce(from_status, 0), to_status, reason, "
+            "coalesce(worker_id, ''), attempt, jq_us(occurred_at) FROM job_events "
+            "WHERE job_id = $1::uuid AND id > $2 ORDER BY id",
+            job_id, after_event_id);
+        for (const auto& row : r) {
+          JobEventRecord e;
+          e.id = row[0].as<std::int64_t>();
+          e.job_id = row[1].as<std::string>();
+          e.tenant = row[2].as<std::string>();
+          e.queue = row[3].as<std::string>();
+          e.from_status = static_cast<JobStatus>(row[4].as<int>());
+          e.to_status = static_cast<JobStatus>(row[5].as<int>());
+          e.reason = row[6].as<std::string>();
+          e.worker_id = row[7].as<std::string>();
+          e.attempt = row[8].as<int>();
+          e.occurred_at = FromUs(row[9].as<std::int64_t>());
+          out.push_back(std::move(e));
+        }
+        return out;
+      });
+}
+
+Result<std::vector<JobOutputRecord>> PgStore::JobOutputList(const std::string& job_id) {
+  return RunTx<std::vector<JobOutputRecord>>(
+      *pool_, config_.acquire_timeout, "JobOutputList",
+      [&](pqxx::work& tx) -> Result<std::vector<JobOutputRecord>> {
+        std::vector<JobOutputRecord> out;
+        auto r = tx.exec_params(
+            "SELECT job_id::text, attempt, coalesce(worker_id, ''), coalesce(exit_code, 0), "
+            "stdout, stderr, stdout_truncated, stderr_truncated, jq_us(recorded_at) "
+            "FROM job_outputs WHERE job_id = $1::uuid ORDER BY attempt",
+            job_id);
+        for (const auto& row : r) {
+          JobOutputRecord o;
+          o.job_id = row[0].as<std::string>();
+          o.attempt = row[1].as<int>();
+          o.worker_id = row[2].as<std::string>();
+          o.exit_code = row[3].as<int>();
+          o.stdout_data = Bytes(row[4]);
+          o.stderr_data = Bytes(row[5]);
+          o.stdout_truncated = row[6].as<bool>();
+          o.stderr_truncated = row[7].as<bool>();
+          o.recorded_at = FromUs(row[8].as<std::int64_t>());
+          out.push_back(std::move(o));
+        }
+        return out;
+      });
+}
+
+// ---------------------------------------------------------------------------- leases
+
+Result<std::vector<ClaimedJob>> PgStore::JobClaimAvailable(const JobClaimParams& p) {
+  return RunTx<std::vector<ClaimedJob>>(*pool_, config_.acquire_timeout, "JobClaimAvailable",
+                                        [&](pqxx::work& tx) -> Result<std::vector<ClaimedJob>> {
+                                          std::vector<ClaimedJob> out;
+                                          auto r = tx.exec_prepared(
+                                              "job_claim", p.worker_id, PgArray(p.queues), p.limit,
+                                              static_cast<int>(p.lease.count()));
+                                          out.reserve(r.size());
+                                          for (const auto& row : r) {
+                                            ClaimedJob c;
+                                            c.id = row[0].as<std::string>();
+                                            c.tenant = row[1].as<std::string>();
+                                            c.queue = row[2].as<std::string>();
+                                            c.payload = Bytes(row[3]);
+                                            c.priority = row[4].as<int>();
+                                            c.attempt = row[5].as<int>();
+                                            c.timeout_seconds = row[6].as<int>();
+                                            c.created_at = FromUs(row[7].as<std::int64_t>());
+                                            out.push_back(std::move(c));
+                                          }
+                                          return out;
+                                        });
+}
+
+Status PgStore::JobSetRunning(const LeaseRef& lease) {
+  auto r = RunTx<bool>(*pool_, config_.acquire_timeout, "JobSetRunning",
+                       [&](pqxx::work& tx) -> Result<bool> {
+                         auto j = LockJob(tx, lease.job_id);
+                         if (!j) return Status::NotFound(JobNotFound(lease.job_id));
+                         if (Status s = CheckLease(*j, lease); !s.ok()) return s;
+                         if (j->status == JobStatus::kRunning) return true;  // repeated report
+                         tx.exec_prepared("job_set_running", j->id, j->worker_id, j->attempt);
+                         InsertEvent(tx, *j, JobStatus::kAssigned, JobStatus::kRunning,
+                                     reason::kStarted, j->worker_id);
+                         return true;
+                       });
+  return r.status();
+}
+
+Result<JobCompleteResult> PgStore::JobComplete(const JobCompleteParams& p) {
+  return RunTx<JobCompleteResult>(
+      *pool_, config_.acquire_timeout, "JobComplete",
+      [&](pqxx::work& tx) -> Result<JobCompleteResult> {
+        auto j = LockJob(tx, p.lease.job_id);
+        if (!j) return Status::NotFound(JobNotFound(p.lease.job_id));
+        if (Status s = CheckLease(*j, p.lease); !s.ok()) return s;
+        if (p.output) {
+          const auto& o = *p.output;
+          tx.exec_prepared("output_upsert", j->id, j->attempt, j->worker_id, o.exit_code,
+                           pqxx::binarystring(o.stdout_data), pqxx::binarystring(o.stderr_data),
+                           o.stdout_truncated, o.stderr_truncated);
+        }
+        if (j->status == JobStatus::kAssigned) {
+          // A seed worker reports without ReportStarted: record the start it implies.
+          tx.exec_prepared("job_set_running", j->id, j->worker_id, j->attempt);
+          InsertEvent(tx, *j, JobStatus::kAssigned, JobStatus::kRunning, reason::kStarted,
+                      j->worker_id);
+          j->status = JobStatus::kRunning;
+        }
+        JobCompleteResult out;
+        if (p.success) {
+          tx.exec_prepared("job_set_done", j->id, j->worker_id, j->attempt,
+                           pqxx::binarystring(p.result));
+          InsertEvent(tx, *j, JobStatus::kRunning, JobStatus::kDone, reason::kSuccess,
+                      j->worker_id);
+          out.final_status = JobStatus::kDone;
+          return out;
+        }
+        std::string_view why = p.reason.empty() ? reason::kFailedExitCode : p.reason;
+        if (why == reason::kCancelled && j->cancel_requested) {
+          // SPEC §4: a cancelled RUNNING job goes straight to DEAD_LETTERED.
+          tx.exec_prepared("job_dead_letter", j->id,
+                           p.error_message.empty() ? "cancelled" : p.error_message, "{2,3}");
+          InsertEvent(tx, *j, JobStatus::kRunning, JobStatus::kDeadLettered, reason::kCancelled,
+                      j->worker_id);
+          out.final_status = JobStatus::kDeadLettered;
+          return out;
+        }
+        if (why == reason::kCancelled) why = reason::kFailedExitCode;
+        out.final_status = FailLocked(tx, *j, why, p.error_message, p.result, p.jitter01);
+        return out;
+      });
+}
+
+Result<std::vector<std::string>> PgStore::JobLeaseRenew(const std::string& worker_id,
+                                                        const std::vector<LeaseRef>& running,
+                                                        std::chrono::seconds lease) {
+  return RunTx<std::vector<std::string>>(
+      *pool_, config_.acquire_timeout, "JobLeaseRenew",
+      [&](pqxx::work& tx) -> Result<std::vector<std::string>> {
+        std::vector<std::string> ids, attempts;
+        for (const auto& l : running) {
+          ids.push_back(l.job_id);
+          attempts.push_back(std::to_string(l.attempt));
+        }
+        std::set<std::string> renewed;
+        for (const auto& row :
+             tx.exec_prepared("lease_renew", worker_id, PgArray(ids), PgArray(attempts),
+                              static_cast<int>(lease.count()))) {
+          renewed.insert(row[0].as<std::string>());
+        }
+        std::vector<std::string> lost;
+        for (const auto& id : ids) {
+          if (!renewed.contains(id)) lost.push_back(id);
+        }
+        return lost;
+      });
+}
+
+Result<JobRecord> PgStore::JobCancel(const std::string& id, const std::string& tenant) {
+  return RunTx<JobRecord>(
+      *pool_, config_.acquire_timeout, "JobCancel", [&](pqxx::work& tx) -> Result<JobRecord> {
+        auto j = LockJob(tx, id);
+        if (!j || (!tenant.empty() && j->tenant != tenant))
+          return Status::NotFound(JobNotFound(id));
+        switch (j->status) {
+          case JobStatus::kPending:
+          case JobStatus::kAssigned:
+            tx.exec_prepared("job_dead_letter", j->id, "cancelled", "{1,2}");
+            InsertEvent(tx, *j, j->status, JobStatus::kDeadLettered, reason::kCancelled,
+                        j->worker_id);
+            break;
+          case JobStatus::kRunning:
+            // The worker kills the process group and reports CANCELLED.
+            tx.exec_params(
+                "UPDATE jobs SET cancel_requested_at = coalesce(cancel_requested_at, "
+                "now()), updated_at = now() WHERE id = $1::uuid",
+                j->id);
+            break;
+          default:
+            return Status::FailedPrecondition("job " + id + " is " +
+                                              std::string(JobStatusName(j->status)) +
+                                              "; only PENDING, ASSIGNED or RUNNING jobs can be "
+                                              "cancelled");
+        }
+        auto r = tx.exec_params(
+            std::string("SELECT ") + kJobCols + " FROM jobs j WHERE j.id = $1::uuid", j->id);
+        return JobFromRow(r[0]);
+      });
+}
+
+Result<JobRecord> PgStore::JobRetry(const std::string& id, const std::string& tenant) {
+  return RunTx<JobRecord>(
+      *pool_, config_.acquire_timeout, "JobRetry", [&](pqxx::work& tx) -> Result<JobRecord> {
+        auto j = LockJob(tx, id);
+        if (!j || (!tenant.empty() && j->tenant != tenant))
+          return Status::NotFound(JobNotFound(id));
+        if (j->status != JobStatus::kFailed && j->status != JobStatus::kDeadLettered) {
+          return Status::FailedPrecondition("job " + id + " is " +
+                                            std::string(JobStatusName(j->status)) +
+                                            "; only FAILED or DEAD_LETTERED jobs can be retried");
+        }
+        tx.exec_params(
+            "UPDATE jobs SET status = 1, retry_count = 0, worker_id = NULL, not_before = now(), "
+            "expires_at = CASE WHEN ttl_seconds > 0 THEN now() + ttl_seconds * interval '1 second' "
+            "END, completed_at = NULL, cancel_requested_at = NULL, lease_expires_at = NULL, "
+            "updated_at = now() WHERE id = $1::uuid",
+            j->id);
+        InsertEvent(tx, *j, j->status, JobStatus::kPending, reason::kManualRetry, "");
+        tx.exec(std::string("NOTIFY ") + kJobsChannel);
+        auto r = tx.exec_params(
+            std::string("SELECT ") + kJobCols + " FROM jobs j WHERE j.id = $1::uuid", j->id);
+        return JobFromRow(r[0]);
+      });
+}
+
+Result<ReapResult> PgStore::Reap(std::chrono::seconds worker_timeout, double jitter01) {
+  ReapResult out;
+  // Silent workers: OFFLINE, and their jobs reclaimed now rather than at lease expiry.
+  auto workers = RunTx<std::vector<std::string>>(
+      *pool_, config_.acquire_timeout, "Reap.workers",
+      [&](pqxx::work& tx) -> Result<std::vector<std::string>> {
+        std::vector<std::string> ids;
+        for (const auto& row : tx.exec_params(
+                 "UPDATE workers SET status = 2 WHERE status IN (1, 3) AND last_heartbeat < "
+                 "now() - $1::int * interval '1 second' RETURNING id",
+                 static_cast<int>(worker_timeout.count()))) {
+          ids.push_back(row[0].as<std::string>());
+        }
+        return ids;
+      });
+  if (!workers.ok()) return workers.status();
+  out.workers_offline = static_cast<int>(workers->size());
+
+  // Fails each selected ASSIGNED/RUNNING job with `why`, then retries or dead-letters it.
+  auto reclaim = [&](const char* op, const std::function<pqxx::result(pqxx::work&)>& select,
+                     std::string_view why) -> Result<int> {
+    return RunTx<int>(*pool_, config_.acquire_timeout, op, [&](pqxx::work& tx) -> Result<int> {
+      int n = 0;
+      for (const auto& row : select(tx)) {
+        auto j = LockJob(tx, row[0].as<std::string>());
+        if (!j || (j->status != JobStatus::kAssigned && j->status != JobStatus::kRunning)) {
+          continue;
+        }
+        const std::string message = why == reason::kWorkerLost ? "worker lost" : "lease expired";
+        FailLocked(tx, *j, why, message, "", jitter01);
+        ++n;
+      }
+      return n;
+    });
+  };
+  for (const auto& w : *workers) {
+    auto n = reclaim(
+        "Reap.worker_jobs",
+        [&](pqxx::work& tx) {
+          return tx.exec_params(
+              "SELECT id::text FROM jobs WHERE worker_id = $1 AND status IN (2, 3) "
+              "FOR UPDATE SKIP LOCKED",
+              w);
+        },
+        reason::kWorkerLost);
+    if (!n.ok()) return n.status();
+    out.worker_jobs_reclaimed += *n;
+  }
+  auto leases = reclaim(
+      "Reap.leases",
+      [](pqxx::work& tx) {
+        return tx.exec(
+            "SELECT id::text FROM jobs WHERE status IN (2, 3) AND lease_expires_at < now() "
+            "ORDER BY lease_expires_at LIMIT 1000 FOR UPDATE SKIP LOCKED");
+      },
+      reason::kLeaseExpired);
+  if (!leases.ok()) return leases.status();
+  out.lease_expired = *leases;
+
+  auto ttl = RunTx<
+      int>(*pool_, config_.acquire_timeout, "Reap.ttl", [&](pqxx::work& tx) -> Result<int> {
+    auto r = tx.exec_params(
+        "WITH old AS (SELECT id, status FROM jobs WHERE status IN (1, 2) AND expires_at < now() "
+        "  ORDER BY expires_at LIMIT 1000 FOR UPDATE SKIP LOCKED),"
+        " upd AS (UPDATE jobs j SET status = 6, completed_at = now(), updated_at = now(), "
+        "  lease_expires_at = NULL, error_message = 'not started within its TTL' FROM old "
+        "  WHERE j.id = old.id RETURNING j.id, j.tenant, j.queue, old.status AS from_status, "
+        "  j.worker_id, j.attempt) "
+        "INSERT INTO job_events (job_id, tenant, queue, from_status, to_status, reason, "
+        "  worker_id, attempt) "
+        "SELECT id, tenant, queue, from_status, 6, $1, worker_id, attempt FROM upd",
+        std::string(reason::kTtlExpired));
+    return static_cast<int>(r.affected_rows());
+  });
+  if (!ttl.ok()) return ttl.status();
+  out.ttl_expired = *ttl;
+  return out;
+}
+
+// ---------------------------------------------------------------------------- workers
+
+Status PgStore::WorkerUpsert(const WorkerUpsertParams& p) {
+  auto r = RunTx<bool>(
+      *pool_, config_.acquire_timeout, "WorkerUpsert", [&](pqxx::work& tx) -> Result<bool> {
+        tx.exec_params(
+            "INSERT INTO workers (id, hostname, status, concurrency, queues, server_id) "
+            "VALUES ($1, $2, 1, $3, $4::text[], $5) ON CONFLICT (id) DO UPDATE SET "
+            "hostname = excluded.hostname, status = 1, concurrency = excluded.concurrency, "
+            "queues = excluded.queues, server_id = excluded.server_id, last_heartbeat = now()",
+            p.id, p.hostname, p.concurrency, PgArray(p.queues), p.server_id);
+        return true;
+      });
+  return r.status();
+}
+
+Status PgStore::WorkerHeartbeat(const std::string& id, int active_job_count) {
+  auto r = RunTx<bool>(*pool_, config_.acquire_timeout, "WorkerHeartbeat",
+                       [&](pqxx::work& tx) -> Result<bool> {
+                         auto res = tx.exec_prepared("worker_heartbeat", id, active_job_count);
+                         if (res.affected_rows() == 0)
+                           return Status::NotFound("worker " + id + " is not registered");
+                         return true;
+                       });
+  return r.status();
+}
+
+Status PgStore::WorkerSetStatus(const std::string& id, WorkerStatus status) {
+  auto r = RunTx<bool>(*pool_, config_.acquire_timeout, "WorkerSetStatus",
+                       [&](pqxx::work& tx) -> Result<bool> {
+                         auto res = tx.exec_params("UPDATE workers SET status = $2 WHERE id = $1",
+                                                   id, static_cast<int>(status));
+                         if (res.affected_rows() == 0)
+                           return Status::NotFound("worker " + id + " not found");
+                         return true;
+                       });
+  return r.status();
+}
+
+Result<WorkerRecord> PgStore::WorkerGet(const std::string& id) {
+  return RunTx<WorkerRecord>(
+      *pool_, config_.acquire_timeout, "WorkerGet", [&](pqxx::work& tx) -> Result<WorkerRecord> {
+        auto r = tx.exec_params(
+            std::string("SELECT ") + kWorkerCols + " FROM workers WHERE id = $1", id);
+        if (r.empty()) return Status::NotFound("worker " + id + " not found");
+        return WorkerFromRow(r[0]);
+      });
+}
+
+Result<std::vector<WorkerRecord>> PgStore::WorkerList() {
+  return RunTx<std::vector<WorkerRecord>>(
+      *pool_, config_.acquire_timeout, "WorkerList",
+      [&](pqxx::work& tx) -> Result<std::vector<WorkerRecord>> {
+        std::vector<WorkerRecord> out;
+        for (const auto& row :
+             tx.exec(std::string("SELECT ") + kWorkerCols + " FROM workers ORDER BY id")) {
+          out.push_back(WorkerFromRow(row));
+        }
+        return out;
+      });
+}
+
+Status PgStore::WorkerDeregister(const std::string& id, double jitter01) {
+  auto r = RunTx<bool>(
+      *pool_, config_.acquire_timeout, "WorkerDeregister", [&](pqxx::work& tx) -> Result<bool> {
+        auto res =
+            tx.exec_params("UPDATE workers SET status = 2, active_job_count = 0 WHERE id = $1", id);
+        if (res.affected_rows() == 0) return Status::NotFound("worker " + id + " not found");
+        for (const auto& row : tx.exec_params(
+                 "SELECT id::text FROM jobs WHERE worker_id = $1 AND status IN (2, 3) FOR UPDATE",
+                 id)) {
+          auto j = LockJob(tx, row[0].as<std::string>());
+          if (j) FailLocked(tx, *j, reason::kWorkerLost, "worker deregistered", "", jitter01);
+        }
+        return true;
+      });
+  return r.status();
+}
+
+Status PgStore::Ping() {
+  auto r =
+      RunTx<bool>(*pool_, config_.acquire_timeout, "Ping", [&](pqxx::work& tx) -> Result<bool> {
+        tx.exec("SELECT 1");
+        return true;
+      });
+  return r.status();
+}
+
+}  // namespace jq::store

@@ -1,0 +1,69 @@
+// PgStore: the PostgreSQL implementation of jq::JobStore (see core/job_store.h for the
+// contract). Thread-safe; each call borrows a pooled connection and runs one transaction.
+// libpqxx exceptions never escape: they become a Status (UNAVAILABLE when retryable).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "core/job_store.h"
+
+namespace jq::store {
+
+class ConnectionPool;
+
+struct PgStoreConfig {
+  std::string conninfo;
+  int pool_size = 8;
+  std::chrono::milliseconds acquire_timeout{5000};
+};
+
+class PgStore final : public JobStore {
+ public:
+  explicit PgStore(PgStoreConfig config);
+  ~PgStore() override;
+
+  Result<QueueRecord> QueueCreate(const QueueRecord& q) override;
+  Result<QueueRecord> QueueGet(const std::string& name) override;
+  Result<std::vector<QueueRecord>> QueueList() override;
+  Status QueueDelete(const std::string& name, bool force) override;
+  Status QueueSetPaused(const std::string& name, bool paused) override;
+  Result<QueueStatsRecord> QueueStats(const std::string& name) override;
+
+  Result<std::vector<JobInsertResult>> JobInsertMany(
+      const std::vector<JobInsertParams>& jobs) override;
+  Result<JobRecord> JobGet(const std::string& id, const std::string& tenant) override;
+  Result<JobListResult> JobList(const JobListParams& p) override;
+  Result<std::vector<JobEventRecord>> JobEventList(const std::string& job_id,
+                                                   std::int64_t after_event_id) override;
+  Result<std::vector<JobOutputRecord>> JobOutputList(const std::string& job_id) override;
+
+  Result<std::vector<ClaimedJob>> JobClaimAvailable(const JobClaimParams& p) override;
+  Status JobSetRunning(const LeaseRef& lease) override;
+  Result<JobCompleteResult> JobComplete(const JobCompleteParams& p) override;
+  Result<std::vector<std::string>> JobLeaseRenew(const std::string& worker_id,
+                                                 const std::vector<LeaseRef>& running,
+                                                 std::chrono::seconds lease) override;
+  Result<JobRecord> JobCancel(const std::string& id, const std::string& tenant) override;
+  Result<JobRecord> JobRetry(const std::string& id, const std::string& tenant) override;
+  Result<ReapResult> Reap(std::chrono::seconds worker_timeout, double jitter01) override;
+
+  Status WorkerUpsert(const WorkerUpsertParams& p) override;
+  Status WorkerHeartbeat(const std::string& id, int active_job_count) override;
+  Status WorkerSetStatus(const std::string& id, WorkerStatus status) override;
+  Result<WorkerRecord> WorkerGet(const std::string& id) override;
+  Result<std::vector<WorkerRecord>> WorkerList() override;
+  Status WorkerDeregister(const std::string& id, double jitter01) override;
+
+  Status Ping() override;
+
+ private:
+  PgStoreConfig config_;
+  std::unique_ptr<ConnectionPool> pool_;
+};
+
+// The NOTIFY channel a commit that makes jobs runnable signals (payload: the queue name).
+inline constexpr const char* kJobsChannel = "jq_jobs";
+
+}  // namespace jq::store

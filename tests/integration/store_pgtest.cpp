@@ -1,0 +1,509 @@
+// Contract tests of the PostgreSQL JobStore against a real server.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "integration/store_fixture.h"
+
+namespace jq::testing {
+namespace {
+
+using std::chrono::seconds;
+
+TEST_F(StoreTest, InsertThenGetRoundTripsEveryField) {
+  JobInsertParams p;
+  p.tenant = "acme";
+  p.queue = "default";
+  p.payload = std::string("{\"command\":[\"echo\"]}\0binary\xff", 28);
+  p.priority = 7;
+  p.max_retries = 2;
+  p.ttl_seconds = 60;
+  p.timeout_seconds = 9;
+  p.idempotency_key = "k1";
+  auto r = store_->JobInsertMany({p});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const auto& id = (*r)[0].job_id;
+  EXPECT_FALSE((*r)[0].duplicate);
+  auto j = store_->JobGet(id, "acme");
+  ASSERT_TRUE(j.ok());
+  EXPECT_EQ(j->payload, p.payload);
+  EXPECT_EQ(j->status, JobStatus::kPending);
+  EXPECT_EQ(j->priority, 7);
+  EXPECT_EQ(j->max_retries, 2);
+  EXPECT_EQ(j->ttl_seconds, 60);
+  EXPECT_EQ(j->timeout_seconds, 9);
+  EXPECT_EQ(j->tenant, "acme");
+  EXPECT_EQ(j->idempotency_key, "k1");
+  EXPECT_EQ(Reasons(id), std::vector<std::string>{"SUBMITTED"});
+  // Scoped to its tenant.
+  EXPECT_EQ(store_->JobGet(id, "other").status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(StoreTest, QueueDefaultsApplyWhenJobLeavesThemUnset) {
+  QueueRecord q;
+  q.name = "reports";
+  q.max_retries = 7;
+  q.ttl_seconds = 600;
+  q.timeout_seconds = 30;
+  ASSERT_TRUE(store_->QueueCreate(q).ok());
+  auto j = Get(Submit("reports"));
+  EXPECT_EQ(j.max_retries, 7);
+  EXPECT_EQ(j.ttl_seconds, 600);
+  EXPECT_EQ(j.timeout_seconds, 30);
+  EXPECT_EQ(Get(Submit("reports", 0, 0)).max_retries, 0);
+}
+
+TEST_F(StoreTest, MissingQueueFailsTheWholeBatch) {
+  JobInsertParams a, b;
+  a.queue = "default";
+  b.queue = "nope";
+  auto r = store_->JobInsertMany({a, b});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(r.status().message(), "queue 'nope' not found");
+  EXPECT_EQ(Sql("SELECT count(*) FROM jobs")[0][0].as<int>(), 0);
+}
+
+TEST_F(StoreTest, IdempotentInsertReturnsTheFirstJob) {
+  JobInsertParams p;
+  p.queue = "default";
+  p.idempotency_key = "order-42";
+  auto first = store_->JobInsertMany({p});
+  ASSERT_TRUE(first.ok());
+  auto again = store_->JobInsertMany({p, p});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ((*again)[0].job_id, (*first)[0].job_id);
+  EXPECT_TRUE((*again)[0].duplicate);
+  EXPECT_EQ((*again)[1].job_id, (*first)[0].job_id);
+  // Another tenant may use the same key.
+  p.tenant = "other";
+  auto other = store_->JobInsertMany({p});
+  ASSERT_TRUE(other.ok());
+  EXPECT_NE((*other)[0].job_id, (*first)[0].job_id);
+  EXPECT_EQ(Sql("SELECT count(*) FROM jobs")[0][0].as<int>(), 2);
+  EXPECT_EQ(Sql("SELECT count(*) FROM job_events")[0][0].as<int>(), 2);
+}
+
+TEST_F(StoreTest, ConcurrentIdempotentInsertsMakeOneJob) {
+  constexpr int kThreads = 8;
+  std::vector<std::string> ids(kThreads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      JobInsertParams p;
+      p.queue = "default";
+      p.idempotency_key = "same";
+      auto r = store_->JobInsertMany({p});
+      if (r.ok()) ids[i] = (*r)[0].job_id;
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& id : ids) EXPECT_EQ(id, ids[0]);
+  EXPECT_EQ(Sql("SELECT count(*) FROM jobs")[0][0].as<int>(), 1);
+}
+
+TEST_F(StoreTest, ClaimsByPriorityThenFifo) {
+  const std::string low1 = Submit("default", 1);
+  const std::string high = Submit("default", 9);
+  const std::string low2 = Submit("default", 1);
+  const std::string mid = Submit("default", 5);
+  auto claimed = Claim("w1", 10);
+  ASSERT_EQ(claimed.size(), 4u);
+  EXPECT_EQ(claimed[0].id, high);
+  EXPECT_EQ(claimed[1].id, mid);
+  EXPECT_EQ(claimed[2].id, low1);
+  EXPECT_EQ(claimed[3].id, low2);
+  for (const auto& c : claimed) EXPECT_EQ(c.attempt, 1);
+  EXPECT_TRUE(Claim("w2", 10).empty());
+  auto j = Get(high);
+  EXPECT_EQ(j.status, JobStatus::kAssigned);
+  EXPECT_EQ(j.worker_id, "w1");
+}
+
+TEST_F(StoreTest, ClaimRespectsQueueFilterAndPause) {
+  ASSERT_TRUE(store_->QueueCreate({.name = "emails"}).ok());
+  const std::string e = Submit("emails");
+  const std::string d = Submit("default");
+  auto only_emails = Claim("w1", 10, {"emails"});
+  ASSERT_EQ(only_emails.size(), 1u);
+  EXPECT_EQ(only_emails[0].id, e);
+  ASSERT_TRUE(store_->QueueSetPaused("default", true).ok());
+  EXPECT_TRUE(Claim("w1", 10).empty());
+  ASSERT_TRUE(store_->QueueSetPaused("default", false).ok());
+  auto rest = Claim("w1", 10);
+  ASSERT_EQ(rest.size(), 1u);
+  EXPECT_EQ(rest[0].id, d);
+  EXPECT_EQ(store_->QueueSetPaused("nope", true).code(), StatusCode::kNotFound);
+}
+
+TEST_F(StoreTest, NotBeforeIsRespected) {
+  JobInsertParams later, past;
+  later.queue = past.queue = "default";
+  later.delay_ms = 3600 * 1000;
+  past.run_at = std::chrono::system_clock::now() - seconds(5);
+  auto r = store_->JobInsertMany({later, past});
+  ASSERT_TRUE(r.ok());
+  auto claimed = Claim("w1", 10);
+  ASSERT_EQ(claimed.size(), 1u);
+  EXPECT_EQ(claimed[0].id, (*r)[1].job_id);
+  auto j = Get((*r)[0].job_id);
+  EXPECT_GT(j.not_before, std::chrono::system_clock::now() + std::chrono::minutes(59));
+  // Once due it is claimed.
+  Sql("UPDATE jobs SET not_before = now() - interval '1 second' WHERE id = '" + (*r)[0].job_id +
+      "'");
+  EXPECT_EQ(Claim("w1", 10).size(), 1u);
+}
+
+TEST_F(StoreTest, ConcurrentClaimersNeverShareAJob) {
+  constexpr int kJobs = 4000;
+  constexpr int kThreads = 8;
+  std::vector<JobInsertParams> batch(100);
+  for (auto& p : batch) p.queue = "default";
+  for (int i = 0; i < kJobs / 100; ++i) ASSERT_TRUE(store_->JobInsertMany(batch).ok());
+
+  std::mutex mu;
+  std::map<std::string, std::string> owner;  // job -> worker
+  std::atomic<int> duplicates{0}, errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      const std::string worker = "w" + std::to_string(t);
+      for (;;) {
+        auto r = store_->JobClaimAvailable({worker, {}, 1 + t * 3, seconds(30)});
+        if (!r.ok()) {
+          ++errors;
+          continue;
+        }
+        if (r->empty()) return;
+        std::lock_guard lock(mu);
+        for (const auto& c : *r) {
+          if (!owner.emplace(c.id, worker).second) ++duplicates;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(duplicates.load(), 0);
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(owner.size(), static_cast<std::size_t>(kJobs));
+  EXPECT_EQ(Sql("SELECT count(*) FROM jobs WHERE status = 2")[0][0].as<int>(), kJobs);
+  EXPECT_EQ(Sql("SELECT count(*) FROM job_events WHERE reason = 'ASSIGNED'")[0][0].as<int>(),
+            kJobs);
+  // Each job's recorded worker is the one that got it.
+  for (const auto& row : Sql("SELECT id::text, worker_id FROM jobs")) {
+    ASSERT_EQ(owner[row[0].as<std::string>()], row[1].as<std::string>());
+  }
+}
+
+TEST_F(StoreTest, SuccessfulRunRecordsEveryTransition) {
+  const std::string id = Submit();
+  auto c = Claim("w1", 1);
+  ASSERT_EQ(c.size(), 1u);
+  ASSERT_TRUE(store_->JobSetRunning({id, "w1", 1}).ok());
+  EXPECT_EQ(Get(id).status, JobStatus::kRunning);
+  JobCompleteParams p;
+  p.lease = {id, "w1", 1};
+  p.success = true;
+  p.result = "hello\n";
+  p.output = JobOutputRecord{.exit_code = 0, .stdout_data = "hello\n", .stderr_data = "warn"};
+  auto r = store_->JobComplete(p);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->final_status, JobStatus::kDone);
+  auto j = Get(id);
+  EXPECT_EQ(j.status, JobStatus::kDone);
+  EXPECT_EQ(j.result, "hello\n");
+  EXPECT_TRUE(j.started_at.has_value());
+  EXPECT_TRUE(j.completed_at.has_value());
+  EXPECT_EQ(Reasons(id), (std::vector<std::string>{"SUBMITTED", "ASSIGNED", "STARTED", "SUCCESS"}));
+  auto out = store_->JobOutputList(id);
+  ASSERT_TRUE(out.ok());
+  ASSERT_EQ(out->size(), 1u);
+  EXPECT_EQ((*out)[0].stdout_data, "hello\n");
+  EXPECT_EQ((*out)[0].stderr_data, "warn");
+  EXPECT_EQ((*out)[0].attempt, 1);
+  // A second report for a finished job changes nothing.
+  auto again = store_->JobComplete(p);
+  EXPECT_EQ(again.status().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_F(StoreTest, SeedWorkerReportWithoutStartOrAttemptCompletes) {
+  const std::string id = Submit();
+  ASSERT_EQ(Claim("seed", 1).size(), 1u);
+  JobCompleteParams p;
+  p.lease = {id, "seed", 0};
+  p.success = true;
+  ASSERT_TRUE(store_->JobComplete(p).ok());
+  EXPECT_EQ(Reasons(id), (std::vector<std::string>{"SUBMITTED", "ASSIGNED", "STARTED", "SUCCESS"}));
+}
+
+TEST_F(StoreTest, StaleLeaseChangesNothing) {
+  const std::string id = Submit();
+  ASSERT_EQ(Claim("w1", 1).size(), 1u);
+  // Lease lost: the reaper reclaims it and another worker gets attempt 2.
+  Sql("UPDATE jobs SET lease_expires_at = now() - interval '1 second'");
+  auto reaped = store_->Reap(seconds(30), 0);
+  ASSERT_TRUE(reaped.ok());
+  EXPECT_EQ(reaped->lease_expired, 1);
+  Sql("UPDATE jobs SET not_before = now()");
+  auto c2 = Claim("w2", 1);
+  ASSERT_EQ(c2.size(), 1u);
+  EXPECT_EQ(c2[0].attempt, 2);
+  const auto events_before = Reasons(id);
+
+  // The zombie (w1, attempt 1) reports: refused, nothing written.
+  JobCompleteParams zombie;
+  zombie.lease = {id, "w1", 1};
+  zombie.success = true;
+  zombie.output = JobOutputRecord{.stdout_data = "zombie"};
+  auto r = store_->JobComplete(zombie);
+  EXPECT_EQ(r.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(r.status().message().find("stale lease"), std::string::npos);
+  EXPECT_EQ(store_->JobSetRunning({id, "w1", 1}).code(), StatusCode::kFailedPrecondition);
+  // Right worker, old attempt: also refused.
+  EXPECT_EQ(store_->JobSetRunning({id, "w2", 1}).code(), StatusCode::kFailedPrecondition);
+  auto j = Get(id);
+  EXPECT_EQ(j.status, JobStatus::kAssigned);
+  EXPECT_EQ(j.worker_id, "w2");
+  EXPECT_EQ(j.attempt, 2);
+  EXPECT_EQ(Reasons(id), events_before);
+  EXPECT_EQ(Sql("SELECT count(*) FROM job_outputs")[0][0].as<int>(), 0);
+  auto lost = store_->JobLeaseRenew("w1", {{id, "w1", 1}}, seconds(30));
+  ASSERT_TRUE(lost.ok());
+  EXPECT_EQ(*lost, std::vector<std::string>{id});
+  // The current holder succeeds.
+  zombie.lease = {id, "w2", 2};
+  EXPECT_TRUE(store_->JobComplete(zombie).ok());
+}
+
+TEST_F(StoreTest, FailureRetriesWithBackoffThenDeadLetters) {
+  const std::string id = Submit("default", 0, 1);
+  ASSERT_EQ(Claim("w1", 1).size(), 1u);
+  JobCompleteParams p;
+  p.lease = {id, "w1", 1};
+  p.error_message = "exit status 3";
+  auto r = store_->JobComplete(p);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->final_status, JobStatus::kPending);
+  auto j = Get(id);
+  EXPECT_EQ(j.status, JobStatus::kPending);
+  EXPECT_EQ(j.retry_count, 1);
+  EXPECT_EQ(j.error_message, "exit status 3");
+  // Backoff: 5 s base, so not claimable yet.
+  EXPECT_GT(j.not_before, std::chrono::system_clock::now() + seconds(3));
+  EXPECT_TRUE(Claim("w1", 1).empty());
+  Sql("UPDATE jobs SET not_before = now()");
+  auto c = Claim("w1", 1);
+  ASSERT_EQ(c.size(), 1u);
+  p.lease.attempt = c[0].attempt;
+  p.reason = "TIMEOUT";
+  r = store_->JobComplete(p);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->final_status, JobStatus::kDeadLettered);
+  EXPECT_EQ(Get(id).status, JobStatus::kDeadLettered);
+  EXPECT_EQ(Reasons(id), (std::vector<std::string>{"SUBMITTED", "ASSIGNED", "STARTED",
+                                                   "FAILED_EXIT_CODE", "RETRY", "ASSIGNED",
+                                                   "STARTED", "TIMEOUT", "MAX_RETRIES_EXCEEDED"}));
+}
+
+TEST_F(StoreTest, PerQueueBackoff) {
+  ASSERT_TRUE(store_
+                  ->QueueCreate(
+                      {.name = "fast", .max_retries = 3, .backoff_base_ms = 0, .backoff_max_ms = 0})
+                  .ok());
+  const std::string id = Submit("fast");
+  ASSERT_EQ(Claim("w1", 1).size(), 1u);
+  JobCompleteParams p;
+  p.lease = {id, "w1", 1};
+  ASSERT_TRUE(store_->JobComplete(p).ok());
+  EXPECT_EQ(Claim("w1", 1).size(), 1u);  // no backoff: claimable at once
+}
+
+TEST_F(StoreTest, CancelPendingRunningAndFinished) {
+  const std::string pending = Submit();
+  auto c = store_->JobCancel(pending, "");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->status, JobStatus::kDeadLettered);
+  EXPECT_EQ(Reasons(pending).back(), "CANCELLED");
+  auto again = store_->JobCancel(pending, "");
+  EXPECT_EQ(again.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(again.status().message().find("is DEAD_LETTERED"), std::string::npos);
+
+  const std::string running = Submit();
+  ASSERT_EQ(Claim("w1", 1).size(), 1u);
+  ASSERT_TRUE(store_->JobSetRunning({running, "w1", 1}).ok());
+  auto rc = store_->JobCancel(running, "");
+  ASSERT_TRUE(rc.ok());
+  EXPECT_EQ(rc->status, JobStatus::kRunning);  // the worker must stop it
+  // Its lease is no longer renewed: the worker learns on its next heartbeat too.
+  auto lost = store_->JobLeaseRenew("w1", {{running, "w1", 1}}, seconds(30));
+  ASSERT_TRUE(lost.ok());
+  EXPECT_EQ(*lost, std::vector<std::string>{running});
+  JobCompleteParams p;
+  p.lease = {running, "w1", 1};
+  p.reason = "CANCELLED";
+  auto r = store_->JobComplete(p);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->final_status, JobStatus::kDeadLettered);
+  EXPECT_EQ(Reasons(running).back(), "CANCELLED");
+
+  EXPECT_EQ(store_->JobCancel("0190a3c4-1b2c-7d3e-8f40-123456789abc", "").status().code(),
+            StatusCode::kNotFound);
+}
+
+TEST_F(StoreTest, ManualRetryResetsRetryCount) {
+  const std::string id = Submit("default", 0, 0);
+  ASSERT_EQ(Claim("w1", 1).size(), 1u);
+  JobCompleteParams p;
+  p.lease = {id, "w1", 1};
+  ASSERT_TRUE(store_->JobComplete(p).ok());
+  ASSERT_EQ(Get(id).status, JobStatus::kDeadLettered);
+  auto r = store_->JobRetry(id, "");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, JobStatus::kPending);
+  EXPECT_EQ(r->retry_count, 0);
+  EXPECT_EQ(Reasons(id).back(), "MANUAL_RETRY");
+  EXPECT_EQ(store_->JobRetry(id, "").status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Claim("w1", 1).size(), 1u);
+}
+
+TEST_F(StoreTest, ReaperExpiresTtlOfPendingAndAssigned) {
+  JobInsertParams p;
+  p.queue = "default";
+  p.ttl_seconds = 1;
+  auto r = store_->JobInsertMany({p, p});
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(Claim("w1", 1).size(), 1u);  // one ASSIGNED, one PENDING
+  Sql("UPDATE jobs SET expires_at = now() - interval '1 second'");
+  auto reaped = store_->Reap(seconds(30), 0);
+  ASSERT_TRUE(reaped.ok());
+  EXPECT_EQ(reaped->ttl_expired, 2);
+  for (const auto& res : *r) {
+    EXPECT_EQ(Get(res.job_id).status, JobStatus::kDeadLettered);
+    EXPECT_EQ(Reasons(res.job_id).back(), "TTL_EXPIRED");
+  }
+}
+
+TEST_F(StoreTest, SilentWorkerGoesOfflineAndItsJobsAreRetried) {
+  ASSERT_TRUE(store_->WorkerUpsert({"w1", "host", 4, {}, "s1"}).ok());
+  const std::string id = Submit();
+  ASSERT_EQ(Claim("w1", 1).size(), 1u);
+  ASSERT_TRUE(store_->WorkerHeartbeat("w1", 1).ok());
+  auto quiet = store_->Reap(seconds(30), 0);
+  ASSERT_TRUE(quiet.ok());
+  EXPECT_EQ(quiet->workers_offline, 0);
+  Sql("UPDATE workers SET last_heartbeat = now() - interval '31 seconds'");
+  auto r = store_->Reap(seconds(30), 0);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->workers_offline, 1);
+  EXPECT_EQ(r->worker_jobs_reclaimed, 1);
+  auto w = store_->WorkerGet("w1");
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(w->status, WorkerStatus::kOffline);
+  auto j = Get(id);
+  EXPECT_EQ(j.status, JobStatus::kPending);
+  EXPECT_EQ(j.retry_count, 1);
+  auto reasons = Reasons(id);
+  EXPECT_EQ(reasons[reasons.size() - 2], "WORKER_LOST");
+  EXPECT_EQ(store_->WorkerHeartbeat("nobody", 0).code(), StatusCode::kNotFound);
+}
+
+TEST_F(StoreTest, DeregisterReturnsJobsToTheQueue) {
+  ASSERT_TRUE(store_->WorkerUpsert({"w1", "host", 4, {"default"}, "s1"}).ok());
+  const std::string id = Submit();
+  ASSERT_EQ(Claim("w1", 1).size(), 1u);
+  ASSERT_TRUE(store_->WorkerDeregister("w1", 0).ok());
+  EXPECT_EQ(Get(id).status, JobStatus::kPending);
+  auto list = store_->WorkerList();
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 1u);
+  EXPECT_EQ((*list)[0].status, WorkerStatus::kOffline);
+  EXPECT_EQ((*list)[0].queues, std::vector<std::string>{"default"});
+}
+
+TEST_F(StoreTest, QueueDeleteRefusedUntilForced) {
+  ASSERT_TRUE(store_->QueueCreate({.name = "tmp"}).ok());
+  EXPECT_EQ(store_->QueueCreate({.name = "tmp"}).status().code(), StatusCode::kAlreadyExists);
+  const std::string id = Submit("tmp");
+  Status refused = store_->QueueDelete("tmp", false);
+  EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(refused.message().find("1 unfinished jobs"), std::string::npos);
+  EXPECT_TRUE(store_->QueueDelete("tmp", true).ok());
+  EXPECT_EQ(Get(id).status, JobStatus::kDeadLettered);
+  EXPECT_EQ(Reasons(id).back(), "QUEUE_DELETED");
+  EXPECT_EQ(store_->QueueGet("tmp").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->QueueDelete("tmp", false).code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->QueueDelete("default", true).code(), StatusCode::kFailedPrecondition);
+  // An empty queue is deleted without force.
+  ASSERT_TRUE(store_->QueueCreate({.name = "empty"}).ok());
+  EXPECT_TRUE(store_->QueueDelete("empty", false).ok());
+}
+
+TEST_F(StoreTest, QueueStatsCountEachState) {
+  const std::string a = Submit(), b = Submit(), c = Submit();
+  Submit();
+  auto claimed = Claim("w1", 3);
+  ASSERT_EQ(claimed.size(), 3u);
+  for (const auto& id : {a, b}) ASSERT_TRUE(store_->JobSetRunning({id, "w1", 1}).ok());
+  JobCompleteParams ok;
+  ok.lease = {a, "w1", 1};
+  ok.success = true;
+  ASSERT_TRUE(store_->JobComplete(ok).ok());
+  auto s = store_->QueueStats("default");
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->pending, 1);
+  EXPECT_EQ(s->assigned, 1);
+  EXPECT_EQ(s->running, 1);
+  EXPECT_EQ(s->done, 1);
+  EXPECT_EQ(s->total_processed, 1);
+  EXPECT_EQ(s->error_rate, 0.0);
+  EXPECT_GE(s->oldest_pending_age_seconds, 0.0);
+  EXPECT_EQ(store_->QueueStats("nope").status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(StoreTest, ListPagesAreStableUnderConcurrentInserts) {
+  std::set<std::string> all;
+  for (int i = 0; i < 45; ++i) all.insert(Submit());
+  std::set<std::string> seen;
+  JobListParams p;
+  p.limit = 10;
+  int pages = 0;
+  for (;;) {
+    auto r = store_->JobList(p);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    for (const auto& j : r->jobs) ASSERT_TRUE(seen.insert(j.id).second) << "repeated " << j.id;
+    ++pages;
+    Submit();  // new jobs arrive between pages; they sort before the cursor
+    if (!r->more) break;
+    const auto& last = r->jobs.back();
+    p.after_created_us =
+        std::chrono::duration_cast<std::chrono::microseconds>(last.created_at.time_since_epoch())
+            .count();
+    p.after_id = last.id;
+  }
+  EXPECT_EQ(pages, 5);
+  EXPECT_EQ(seen, all);
+  JobListParams filtered;
+  filtered.status = JobStatus::kDone;
+  auto none = store_->JobList(filtered);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->jobs.empty());
+}
+
+TEST_F(StoreTest, UnreachableDatabaseIsUnavailableNotACrash) {
+  store::PgStore down({"host=127.0.0.1 port=1 user=postgres dbname=x connect_timeout=2", 2});
+  EXPECT_EQ(down.Ping().code(), StatusCode::kUnavailable);
+  auto r = down.JobGet("0190a3c4-1b2c-7d3e-8f40-123456789abc", "");
+  EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
+  EXPECT_TRUE(r.status().retryable());
+}
+
+TEST_F(StoreTest, MalformedIdIsInvalidArgument) {
+  EXPECT_EQ(store_->JobGet("not-a-uuid", "").status().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace jq::testing
