@@ -20,9 +20,9 @@ std::chrono::milliseconds ComputeBackoff(int retry, const BackoffPolicy& policy,
 RetryDecision DecideAfterFailure(int retry_count, int max_retries, const BackoffPolicy& policy,
                                  double jitter01) {
   if (retry_count < max_retries) {
-    return {JobStatus::kPending, reason::kRetry, ComputeBackoff(retry_count, policy, jitter01)};
+    return {JobState::kPending, reason::kRetry, ComputeBackoff(retry_count, policy, jitter01)};
   }
-  return {JobStatus::kDeadLettered, reason::kMaxRetriesExceeded, std::chrono::milliseconds(0)};
+  return {JobState::kDeadLettered, reason::kMaxRetriesExceeded, std::chrono::milliseconds(0)};
 }
 
 }  // namespace jq

@@ -17,7 +17,7 @@ struct BackoffPolicy {
 std::chrono::milliseconds ComputeBackoff(int retry, const BackoffPolicy& policy, double jitter01);
 
 struct RetryDecision {
-  JobStatus next;                      // kPending (retry) or kDeadLettered
+  JobState next;                       // kPending (retry) or kDeadLettered
   std::string_view reason;             // RETRY or MAX_RETRIES_EXCEEDED
   std::chrono::milliseconds delay{0};  // not_before = now + delay when retrying
 };

@@ -6,38 +6,38 @@
 
 namespace jq {
 
-std::string_view JobStatusName(JobStatus s) {
+std::string_view JobStatusName(JobState s) {
   switch (s) {
-    case JobStatus::kPending: return "PENDING";
-    case JobStatus::kAssigned: return "ASSIGNED";
-    case JobStatus::kRunning: return "RUNNING";
-    case JobStatus::kDone: return "DONE";
-    case JobStatus::kFailed: return "FAILED";
-    case JobStatus::kDeadLettered: return "DEAD_LETTERED";
-    case JobStatus::kUnspecified: break;
+    case JobState::kPending: return "PENDING";
+    case JobState::kAssigned: return "ASSIGNED";
+    case JobState::kRunning: return "RUNNING";
+    case JobState::kDone: return "DONE";
+    case JobState::kFailed: return "FAILED";
+    case JobState::kDeadLettered: return "DEAD_LETTERED";
+    case JobState::kUnspecified: break;
   }
   return "UNSPECIFIED";
 }
 
-std::optional<JobStatus> ParseJobStatus(std::string_view name) {
+std::optional<JobState> ParseJobStatus(std::string_view name) {
   std::string upper(name);
   std::transform(upper.begin(), upper.end(), upper.begin(),
                  [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
   std::replace(upper.begin(), upper.end(), '-', '_');
   for (int i = 1; i <= 6; ++i) {
-    auto s = static_cast<JobStatus>(i);
+    auto s = static_cast<JobState>(i);
     if (upper == JobStatusName(s)) return s;
   }
-  if (upper == "DEAD_LETTER" || upper == "DLQ") return JobStatus::kDeadLettered;
+  if (upper == "DEAD_LETTER" || upper == "DLQ") return JobState::kDeadLettered;
   return std::nullopt;
 }
 
-bool IsTerminal(JobStatus s) {
-  return s == JobStatus::kDone || s == JobStatus::kDeadLettered;
+bool IsTerminal(JobState s) {
+  return s == JobState::kDone || s == JobState::kDeadLettered;
 }
 
-bool IsTransitionAllowed(JobStatus from, JobStatus to) {
-  using S = JobStatus;
+bool IsTransitionAllowed(JobState from, JobState to) {
+  using S = JobState;
   switch (from) {
     case S::kPending: return to == S::kAssigned || to == S::kDeadLettered;
     case S::kAssigned: return to == S::kRunning || to == S::kFailed || to == S::kDeadLettered;

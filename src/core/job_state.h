@@ -1,5 +1,5 @@
 // Job states, the transitions between them and the reasons recorded on events (SPEC §4).
-// Pure: no I/O. Numeric values are the wire values of jq.JobStatus.
+// Pure: no I/O. Numeric values are the wire values of jq.JobState.
 #pragma once
 
 #include <optional>
@@ -8,7 +8,7 @@
 
 namespace jq {
 
-enum class JobStatus : int {
+enum class JobState : int {
   kUnspecified = 0,
   kPending = 1,
   kAssigned = 2,
@@ -19,14 +19,14 @@ enum class JobStatus : int {
 };
 
 // Upper-case wire names: "PENDING", "DEAD_LETTERED", ...
-std::string_view JobStatusName(JobStatus s);
+std::string_view JobStatusName(JobState s);
 // Accepts the wire names case-insensitively, and "DEAD_LETTER" / "DLQ" as aliases.
-std::optional<JobStatus> ParseJobStatus(std::string_view name);
+std::optional<JobState> ParseJobStatus(std::string_view name);
 
 // DONE and DEAD_LETTERED are final unless an operator retries the job.
-bool IsTerminal(JobStatus s);
+bool IsTerminal(JobState s);
 // Whether SPEC §4 allows from -> to.
-bool IsTransitionAllowed(JobStatus from, JobStatus to);
+bool IsTransitionAllowed(JobState from, JobState to);
 
 // Reasons recorded on job_events rows. The strings are stable: consumers match on them.
 namespace reason {

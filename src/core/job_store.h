@@ -33,9 +33,9 @@ struct JobInsertResult {
 };
 
 struct JobListParams {
-  std::string tenant;                          // empty: all tenants (admin)
-  std::string queue;                           // empty: all
-  JobStatus status = JobStatus::kUnspecified;  // kUnspecified: all
+  std::string tenant;                        // empty: all tenants (admin)
+  std::string queue;                         // empty: all
+  JobState status = JobState::kUnspecified;  // kUnspecified: all
   int limit = 20;
   std::optional<std::int64_t> after_created_us;  // keyset cursor: rows after (created, id)
   std::string after_id;
@@ -71,7 +71,7 @@ struct JobCompleteParams {
 };
 
 struct JobCompleteResult {
-  JobStatus final_status = JobStatus::kUnspecified;  // DONE, PENDING (retry) or DEAD_LETTERED
+  JobState final_status = JobState::kUnspecified;  // DONE, PENDING (retry) or DEAD_LETTERED
 };
 
 struct WorkerUpsertParams {
@@ -121,9 +121,11 @@ class JobStore {
   // RUNNING (or ASSIGNED) -> DONE, or -> FAILED -> PENDING / DEAD_LETTERED.
   virtual Result<JobCompleteResult> JobComplete(const JobCompleteParams& p) = 0;
   // Renews the leases a worker still holds; returns the job ids it no longer holds.
+  // A seed worker's heartbeat names no jobs: pass renew_all to renew every lease it holds.
   virtual Result<std::vector<std::string>> JobLeaseRenew(const std::string& worker_id,
                                                          const std::vector<LeaseRef>& running,
-                                                         std::chrono::seconds lease) = 0;
+                                                         std::chrono::seconds lease,
+                                                         bool renew_all = false) = 0;
   // PENDING/ASSIGNED -> DEAD_LETTERED at once. RUNNING: returns the job with status RUNNING
   // and leaves it; the caller tells the worker, which reports CANCELLED.
   virtual Result<JobRecord> JobCancel(const std::string& id, const std::string& tenant) = 0;
@@ -136,11 +138,14 @@ class JobStore {
   // Workers.
   virtual Status WorkerUpsert(const WorkerUpsertParams& p) = 0;
   virtual Status WorkerHeartbeat(const std::string& id, int active_job_count) = 0;
-  virtual Status WorkerSetStatus(const std::string& id, WorkerStatus status) = 0;
+  virtual Status WorkerSetStatus(const std::string& id, WorkerState status) = 0;
   virtual Result<WorkerRecord> WorkerGet(const std::string& id) = 0;
   virtual Result<std::vector<WorkerRecord>> WorkerList() = 0;
   // Deregister: OFFLINE now; its unfinished jobs go through FAILED (WORKER_LOST) to retry.
   virtual Status WorkerDeregister(const std::string& id, double jitter01) = 0;
+
+  // Signals every replica listening on channel (PostgreSQL NOTIFY); delivered after commit.
+  virtual Status Notify(const std::string& channel, const std::string& payload) = 0;
 
   // Health.
   virtual Status Ping() = 0;

@@ -13,7 +13,7 @@ namespace jq {
 
 using TimePoint = std::chrono::system_clock::time_point;
 
-enum class WorkerStatus : int { kUnspecified = 0, kOnline = 1, kOffline = 2, kDraining = 3 };
+enum class WorkerState : int { kUnspecified = 0, kOnline = 1, kOffline = 2, kDraining = 3 };
 
 struct JobRecord {
   std::string id;
@@ -21,7 +21,7 @@ struct JobRecord {
   std::string queue;
   std::string payload;  // opaque bytes
   int priority = 0;
-  JobStatus status = JobStatus::kUnspecified;
+  JobState status = JobState::kUnspecified;
   int max_retries = 0;
   int retry_count = 0;
   int attempt = 0;
@@ -63,7 +63,7 @@ struct QueueStatsRecord {
 struct WorkerRecord {
   std::string id;
   std::string hostname;
-  WorkerStatus status = WorkerStatus::kOnline;
+  WorkerState status = WorkerState::kOnline;
   int concurrency = 1;
   std::vector<std::string> queues;
   int active_job_count = 0;
@@ -76,8 +76,8 @@ struct JobEventRecord {
   std::string job_id;
   std::string tenant;
   std::string queue;
-  JobStatus from_status = JobStatus::kUnspecified;  // kUnspecified for the submission
-  JobStatus to_status = JobStatus::kUnspecified;
+  JobState from_status = JobState::kUnspecified;  // kUnspecified for the submission
+  JobState to_status = JobState::kUnspecified;
   std::string reason;
   std::string worker_id;
   int attempt = 0;

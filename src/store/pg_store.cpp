@@ -168,7 +168,7 @@ JobRecord JobFromRow(const pqxx::row& r) {
   j.queue = r[2].as<std::string>();
   j.payload = Bytes(r[3]);
   j.priority = r[4].as<int>();
-  j.status = static_cast<JobStatus>(r[5].as<int>());
+  j.status = static_cast<JobState>(r[5].as<int>());
   j.max_retries = r[6].as<int>();
   j.retry_count = r[7].as<int>();
   j.attempt = r[8].as<int>();
@@ -204,7 +204,7 @@ WorkerRecord WorkerFromRow(const pqxx::row& r) {
   WorkerRecord w;
   w.id = r[0].as<std::string>();
   w.hostname = r[1].as<std::string>();
-  w.status = static_cast<WorkerStatus>(r[2].as<int>());
+  w.status = static_cast<WorkerState>(r[2].as<int>());
   w.concurrency = r[3].as<int>();
   w.queues = ParsePgTextArray(r[4]);
   w.active_job_count = r[5].as<int>();
@@ -216,7 +216,7 @@ WorkerRecord WorkerFromRow(const pqxx::row& r) {
 // A job row locked FOR UPDATE for the rest of the transaction.
 struct LockedJob {
   std::string id, tenant, queue, worker_id;
-  JobStatus status = JobStatus::kUnspecified;
+  JobState status = JobState::kUnspecified;
   int attempt = 0, retry_count = 0, max_retries = 0, ttl_seconds = 0;
   bool cancel_requested = false;
 };
@@ -229,7 +229,7 @@ std::optional<LockedJob> LockJob(pqxx::work& tx, const std::string& id) {
   j.tenant = r[0][1].as<std::string>();
   j.queue = r[0][2].as<std::string>();
   j.worker_id = r[0][3].as<std::string>();
-  j.status = static_cast<JobStatus>(r[0][4].as<int>());
+  j.status = static_cast<JobState>(r[0][4].as<int>());
   j.attempt = r[0][5].as<int>();
   j.retry_count = r[0][6].as<int>();
   j.max_retries = r[0][7].as<int>();
@@ -238,7 +238,7 @@ std::optional<LockedJob> LockJob(pqxx::work& tx, const std::string& id) {
   return j;
 }
 
-void InsertEvent(pqxx::work& tx, const LockedJob& j, JobStatus from, JobStatus to,
+void InsertEvent(pqxx::work& tx, const LockedJob& j, JobState from, JobState to,
                  std::string_view reason, const std::string& worker_id) {
   tx.exec_prepared("event_insert", j.id, j.tenant, j.queue, static_cast<int>(from),
                    static_cast<int>(to), std::string(reason), worker_id, j.attempt);
@@ -249,12 +249,11 @@ std::string JobNotFound(const std::string& id) {
 }
 
 // FAILED -> PENDING (retries left) or DEAD_LETTERED, after the FAILED row has been written.
-JobStatus AfterFailure(pqxx::work& tx, const LockedJob& j, double jitter01) {
+JobState AfterFailure(pqxx::work& tx, const LockedJob& j, double jitter01) {
   if (j.cancel_requested) {
     tx.exec_prepared("job_dead_letter", j.id, "cancelled", "{5}");
-    InsertEvent(tx, j, JobStatus::kFailed, JobStatus::kDeadLettered, reason::kCancelled,
-                j.worker_id);
-    return JobStatus::kDeadLettered;
+    InsertEvent(tx, j, JobState::kFailed, JobState::kDeadLettered, reason::kCancelled, j.worker_id);
+    return JobState::kDeadLettered;
   }
   BackoffPolicy policy;
   auto q = tx.exec_prepared("queue_backoff", j.queue);
@@ -263,21 +262,21 @@ JobStatus AfterFailure(pqxx::work& tx, const LockedJob& j, double jitter01) {
     policy.max = std::chrono::milliseconds(q[0][1].as<int>());
   }
   const RetryDecision d = DecideAfterFailure(j.retry_count, j.max_retries, policy, jitter01);
-  if (d.next == JobStatus::kPending) {
+  if (d.next == JobState::kPending) {
     tx.exec_prepared("job_retry_after", j.id, static_cast<long long>(d.delay.count()));
   } else {
     tx.exec_prepared("job_dead_letter", j.id, nullptr, "{5}");
   }
-  InsertEvent(tx, j, JobStatus::kFailed, d.next, d.reason, j.worker_id);
+  InsertEvent(tx, j, JobState::kFailed, d.next, d.reason, j.worker_id);
   return d.next;
 }
 
 // ASSIGNED/RUNNING -> FAILED (reason) -> retry or dead letter. REQUIRES: j locked, current.
-JobStatus FailLocked(pqxx::work& tx, const LockedJob& j, std::string_view reason,
-                     const std::string& error_message, const std::string& result, double jitter01) {
+JobState FailLocked(pqxx::work& tx, const LockedJob& j, std::string_view reason,
+                    const std::string& error_message, const std::string& result, double jitter01) {
   tx.exec_prepared("job_set_failed", j.id, j.worker_id, j.attempt, pqxx::binarystring(result),
                    error_message);
-  InsertEvent(tx, j, j.status, JobStatus::kFailed, reason, j.worker_id);
+  InsertEvent(tx, j, j.status, JobState::kFailed, reason, j.worker_id);
   return AfterFailure(tx, j, jitter01);
 }
 
@@ -288,7 +287,7 @@ std::string Describe(const LockedJob& j) {
 
 // Checks a worker's report against the current lease. attempt 0 accepts the worker's lease.
 Status CheckLease(const LockedJob& j, const LeaseRef& lease) {
-  const bool leased = j.status == JobStatus::kAssigned || j.status == JobStatus::kRunning;
+  const bool leased = j.status == JobState::kAssigned || j.status == JobState::kRunning;
   if (!leased || j.worker_id != lease.worker_id ||
       (lease.attempt != 0 && lease.attempt != j.attempt)) {
     return Status::FailedPrecondition(
@@ -445,17 +444,17 @@ Result<QueueStatsRecord> PgStore::QueueStats(const std::string& name) {
             name);
         for (const auto& row : counts) {
           const auto n = row[1].as<std::int64_t>();
-          switch (static_cast<JobStatus>(row[0].as<int>())) {
-            case JobStatus::kPending:
+          switch (static_cast<JobState>(row[0].as<int>())) {
+            case JobState::kPending:
               s.pending = n;
               s.failed += row[2].as<std::int64_t>();
               break;
-            case JobStatus::kAssigned: s.assigned = n; break;
-            case JobStatus::kRunning: s.running = n; break;
-            case JobStatus::kDone: s.done = n; break;
-            case JobStatus::kFailed: s.failed += n; break;
-            case JobStatus::kDeadLettered: s.dead_lettered = n; break;
-            case JobStatus::kUnspecified: break;
+            case JobState::kAssigned: s.assigned = n; break;
+            case JobState::kRunning: s.running = n; break;
+            case JobState::kDone: s.done = n; break;
+            case JobState::kFailed: s.failed += n; break;
+            case JobState::kDeadLettered: s.dead_lettered = n; break;
+            case JobState::kUnspecified: break;
           }
         }
         s.total_processed = s.done + s.dead_lettered;
@@ -630,8 +629,8 @@ Result<std::vector<JobEventRecord>> PgStore::JobEventList(const std::string& job
           e.job_id = row[1].as<std::string>();
           e.tenant = row[2].as<std::string>();
           e.queue = row[3].as<std::string>();
-          e.from_status = static_cast<JobStatus>(row[4].as<int>());
-          e.to_status = static_cast<JobStatus>(row[5].as<int>());
+          e.from_status = static_cast<JobState>(row[4].as<int>());
+          e.to_status = static_cast<JobState>(row[5].as<int>());
           e.reason = row[6].as<std::string>();
           e.worker_id = row[7].as<std::string>();
           e.attempt = row[8].as<int>();
@@ -701,9 +700,9 @@ Status PgStore::JobSetRunning(const LeaseRef& lease) {
                          auto j = LockJob(tx, lease.job_id);
                          if (!j) return Status::NotFound(JobNotFound(lease.job_id));
                          if (Status s = CheckLease(*j, lease); !s.ok()) return s;
-                         if (j->status == JobStatus::kRunning) return true;  // repeated report
+                         if (j->status == JobState::kRunning) return true;  // repeated report
                          tx.exec_prepared("job_set_running", j->id, j->worker_id, j->attempt);
-                         InsertEvent(tx, *j, JobStatus::kAssigned, JobStatus::kRunning,
+                         InsertEvent(tx, *j, JobState::kAssigned, JobState::kRunning,
                                      reason::kStarted, j->worker_id);
                          return true;
                        });
@@ -723,20 +722,19 @@ Result<JobCompleteResult> PgStore::JobComplete(const JobCompleteParams& p) {
                            pqxx::binarystring(o.stdout_data), pqxx::binarystring(o.stderr_data),
                            o.stdout_truncated, o.stderr_truncated);
         }
-        if (j->status == JobStatus::kAssigned) {
+        if (j->status == JobState::kAssigned) {
           // A seed worker reports without ReportStarted: record the start it implies.
           tx.exec_prepared("job_set_running", j->id, j->worker_id, j->attempt);
-          InsertEvent(tx, *j, JobStatus::kAssigned, JobStatus::kRunning, reason::kStarted,
+          InsertEvent(tx, *j, JobState::kAssigned, JobState::kRunning, reason::kStarted,
                       j->worker_id);
-          j->status = JobStatus::kRunning;
+          j->status = JobState::kRunning;
         }
         JobCompleteResult out;
         if (p.success) {
           tx.exec_prepared("job_set_done", j->id, j->worker_id, j->attempt,
                            pqxx::binarystring(p.result));
-          InsertEvent(tx, *j, JobStatus::kRunning, JobStatus::kDone, reason::kSuccess,
-                      j->worker_id);
-          out.final_status = JobStatus::kDone;
+          InsertEvent(tx, *j, JobState::kRunning, JobState::kDone, reason::kSuccess, j->worker_id);
+          out.final_status = JobState::kDone;
           return out;
         }
         std::string_view why = p.reason.empty() ? reason::kFailedExitCode : p.reason;
@@ -744,9 +742,9 @@ Result<JobCompleteResult> PgStore::JobComplete(const JobCompleteParams& p) {
           // SPEC §4: a cancelled RUNNING job goes straight to DEAD_LETTERED.
           tx.exec_prepared("job_dead_letter", j->id,
                            p.error_message.empty() ? "cancelled" : p.error_message, "{2,3}");
-          InsertEvent(tx, *j, JobStatus::kRunning, JobStatus::kDeadLettered, reason::kCancelled,
+          InsertEvent(tx, *j, JobState::kRunning, JobState::kDeadLettered, reason::kCancelled,
                       j->worker_id);
-          out.final_status = JobStatus::kDeadLettered;
+          out.final_status = JobState::kDeadLettered;
           return out;
         }
         if (why == reason::kCancelled) why = reason::kFailedExitCode;
@@ -757,10 +755,15 @@ Result<JobCompleteResult> PgStore::JobComplete(const JobCompleteParams& p) {
 
 Result<std::vector<std::string>> PgStore::JobLeaseRenew(const std::string& worker_id,
                                                         const std::vector<LeaseRef>& running,
-                                                        std::chrono::seconds lease) {
+                                                        std::chrono::seconds lease,
+                                                        bool renew_all) {
   return RunTx<std::vector<std::string>>(
       *pool_, config_.acquire_timeout, "JobLeaseRenew",
       [&](pqxx::work& tx) -> Result<std::vector<std::string>> {
+        if (renew_all) {
+          tx.exec_prepared("lease_renew_all", worker_id, static_cast<int>(lease.count()));
+          return std::vector<std::string>{};
+        }
         std::vector<std::string> ids, attempts;
         for (const auto& l : running) {
           ids.push_back(l.job_id);
@@ -787,13 +790,13 @@ Result<JobRecord> PgStore::JobCancel(const std::string& id, const std::string& t
         if (!j || (!tenant.empty() && j->tenant != tenant))
           return Status::NotFound(JobNotFound(id));
         switch (j->status) {
-          case JobStatus::kPending:
-          case JobStatus::kAssigned:
+          case JobState::kPending:
+          case JobState::kAssigned:
             tx.exec_prepared("job_dead_letter", j->id, "cancelled", "{1,2}");
-            InsertEvent(tx, *j, j->status, JobStatus::kDeadLettered, reason::kCancelled,
+            InsertEvent(tx, *j, j->status, JobState::kDeadLettered, reason::kCancelled,
                         j->worker_id);
             break;
-          case JobStatus::kRunning:
+          case JobState::kRunning:
             // The worker kills the process group and reports CANCELLED.
             tx.exec_params(
                 "UPDATE jobs SET cancel_requested_at = coalesce(cancel_requested_at, "
@@ -818,7 +821,7 @@ Result<JobRecord> PgStore::JobRetry(const std::string& id, const std::string& te
         auto j = LockJob(tx, id);
         if (!j || (!tenant.empty() && j->tenant != tenant))
           return Status::NotFound(JobNotFound(id));
-        if (j->status != JobStatus::kFailed && j->status != JobStatus::kDeadLettered) {
+        if (j->status != JobState::kFailed && j->status != JobState::kDeadLettered) {
           return Status::FailedPrecondition("job " + id + " is " +
                                             std::string(JobStatusName(j->status)) +
                                             "; only FAILED or DEAD_LETTERED jobs can be retried");
@@ -829,7 +832,7 @@ Result<JobRecord> PgStore::JobRetry(const std::string& id, const std::string& te
             "END, completed_at = NULL, cancel_requested_at = NULL, lease_expires_at = NULL, "
             "updated_at = now() WHERE id = $1::uuid",
             j->id);
-        InsertEvent(tx, *j, j->status, JobStatus::kPending, reason::kManualRetry, "");
+        InsertEvent(tx, *j, j->status, JobState::kPending, reason::kManualRetry, "");
         tx.exec(std::string("NOTIFY ") + kJobsChannel);
         auto r = tx.exec_params(
             std::string("SELECT ") + kJobCols + " FROM jobs j WHERE j.id = $1::uuid", j->id);
@@ -862,7 +865,7 @@ Result<ReapResult> PgStore::Reap(std::chrono::seconds worker_timeout, double jit
       int n = 0;
       for (const auto& row : select(tx)) {
         auto j = LockJob(tx, row[0].as<std::string>());
-        if (!j || (j->status != JobStatus::kAssigned && j->status != JobStatus::kRunning)) {
+        if (!j || (j->status != JobState::kAssigned && j->status != JobState::kRunning)) {
           continue;
         }
         const std::string message = why == reason::kWorkerLost ? "worker lost" : "lease expired";
@@ -943,7 +946,7 @@ Status PgStore::WorkerHeartbeat(const std::string& id, int active_job_count) {
   return r.status();
 }
 
-Status PgStore::WorkerSetStatus(const std::string& id, WorkerStatus status) {
+Status PgStore::WorkerSetStatus(const std::string& id, WorkerState status) {
   auto r = RunTx<bool>(*pool_, config_.acquire_timeout, "WorkerSetStatus",
                        [&](pqxx::work& tx) -> Result<bool> {
                          auto res = tx.exec_params("UPDATE workers SET status = $2 WHERE id = $1",
@@ -990,6 +993,15 @@ Status PgStore::WorkerDeregister(const std::string& id, double jitter01) {
           auto j = LockJob(tx, row[0].as<std::string>());
           if (j) FailLocked(tx, *j, reason::kWorkerLost, "worker deregistered", "", jitter01);
         }
+        return true;
+      });
+  return r.status();
+}
+
+Status PgStore::Notify(const std::string& channel, const std::string& payload) {
+  auto r =
+      RunTx<bool>(*pool_, config_.acquire_timeout, "Notify", [&](pqxx::work& tx) -> Result<bool> {
+        tx.exec_params("SELECT pg_notify($1, $2)", channel, payload);
         return true;
       });
   return r.status();

@@ -44,18 +44,20 @@ class PgStore final : public JobStore {
   Result<JobCompleteResult> JobComplete(const JobCompleteParams& p) override;
   Result<std::vector<std::string>> JobLeaseRenew(const std::string& worker_id,
                                                  const std::vector<LeaseRef>& running,
-                                                 std::chrono::seconds lease) override;
+                                                 std::chrono::seconds lease,
+                                                 bool renew_all = false) override;
   Result<JobRecord> JobCancel(const std::string& id, const std::string& tenant) override;
   Result<JobRecord> JobRetry(const std::string& id, const std::string& tenant) override;
   Result<ReapResult> Reap(std::chrono::seconds worker_timeout, double jitter01) override;
 
   Status WorkerUpsert(const WorkerUpsertParams& p) override;
   Status WorkerHeartbeat(const std::string& id, int active_job_count) override;
-  Status WorkerSetStatus(const std::string& id, WorkerStatus status) override;
+  Status WorkerSetStatus(const std::string& id, WorkerState status) override;
   Result<WorkerRecord> WorkerGet(const std::string& id) override;
   Result<std::vector<WorkerRecord>> WorkerList() override;
   Status WorkerDeregister(const std::string& id, double jitter01) override;
 
+  Status Notify(const std::string& channel, const std::string& payload) override;
   Status Ping() override;
 
  private:
@@ -65,5 +67,7 @@ class PgStore final : public JobStore {
 
 // The NOTIFY channel a commit that makes jobs runnable signals (payload: the queue name).
 inline constexpr const char* kJobsChannel = "jq_jobs";
+// Worker control messages between replicas: "cancel <job> <worker>", "drain <worker>", ...
+inline constexpr const char* kControlChannel = "jq_control";
 
 }  // namespace jq::store

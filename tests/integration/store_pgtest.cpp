@@ -31,7 +31,7 @@ TEST_F(StoreTest, InsertThenGetRoundTripsEveryField) {
   auto j = store_->JobGet(id, "acme");
   ASSERT_TRUE(j.ok());
   EXPECT_EQ(j->payload, p.payload);
-  EXPECT_EQ(j->status, JobStatus::kPending);
+  EXPECT_EQ(j->status, JobState::kPending);
   EXPECT_EQ(j->priority, 7);
   EXPECT_EQ(j->max_retries, 2);
   EXPECT_EQ(j->ttl_seconds, 60);
@@ -120,7 +120,7 @@ TEST_F(StoreTest, ClaimsByPriorityThenFifo) {
   for (const auto& c : claimed) EXPECT_EQ(c.attempt, 1);
   EXPECT_TRUE(Claim("w2", 10).empty());
   auto j = Get(high);
-  EXPECT_EQ(j.status, JobStatus::kAssigned);
+  EXPECT_EQ(j.status, JobState::kAssigned);
   EXPECT_EQ(j.worker_id, "w1");
 }
 
@@ -204,7 +204,7 @@ TEST_F(StoreTest, SuccessfulRunRecordsEveryTransition) {
   auto c = Claim("w1", 1);
   ASSERT_EQ(c.size(), 1u);
   ASSERT_TRUE(store_->JobSetRunning({id, "w1", 1}).ok());
-  EXPECT_EQ(Get(id).status, JobStatus::kRunning);
+  EXPECT_EQ(Get(id).status, JobState::kRunning);
   JobCompleteParams p;
   p.lease = {id, "w1", 1};
   p.success = true;
@@ -212,9 +212,9 @@ TEST_F(StoreTest, SuccessfulRunRecordsEveryTransition) {
   p.output = JobOutputRecord{.exit_code = 0, .stdout_data = "hello\n", .stderr_data = "warn"};
   auto r = store_->JobComplete(p);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ(r->final_status, JobStatus::kDone);
+  EXPECT_EQ(r->final_status, JobState::kDone);
   auto j = Get(id);
-  EXPECT_EQ(j.status, JobStatus::kDone);
+  EXPECT_EQ(j.status, JobState::kDone);
   EXPECT_EQ(j.result, "hello\n");
   EXPECT_TRUE(j.started_at.has_value());
   EXPECT_TRUE(j.completed_at.has_value());
@@ -266,7 +266,7 @@ TEST_F(StoreTest, StaleLeaseChangesNothing) {
   // Right worker, old attempt: also refused.
   EXPECT_EQ(store_->JobSetRunning({id, "w2", 1}).code(), StatusCode::kFailedPrecondition);
   auto j = Get(id);
-  EXPECT_EQ(j.status, JobStatus::kAssigned);
+  EXPECT_EQ(j.status, JobState::kAssigned);
   EXPECT_EQ(j.worker_id, "w2");
   EXPECT_EQ(j.attempt, 2);
   EXPECT_EQ(Reasons(id), events_before);
@@ -287,9 +287,9 @@ TEST_F(StoreTest, FailureRetriesWithBackoffThenDeadLetters) {
   p.error_message = "exit status 3";
   auto r = store_->JobComplete(p);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
-  EXPECT_EQ(r->final_status, JobStatus::kPending);
+  EXPECT_EQ(r->final_status, JobState::kPending);
   auto j = Get(id);
-  EXPECT_EQ(j.status, JobStatus::kPending);
+  EXPECT_EQ(j.status, JobState::kPending);
   EXPECT_EQ(j.retry_count, 1);
   EXPECT_EQ(j.error_message, "exit status 3");
   // Backoff: 5 s base, so not claimable yet.
@@ -302,8 +302,8 @@ TEST_F(StoreTest, FailureRetriesWithBackoffThenDeadLetters) {
   p.reason = "TIMEOUT";
   r = store_->JobComplete(p);
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->final_status, JobStatus::kDeadLettered);
-  EXPECT_EQ(Get(id).status, JobStatus::kDeadLettered);
+  EXPECT_EQ(r->final_status, JobState::kDeadLettered);
+  EXPECT_EQ(Get(id).status, JobState::kDeadLettered);
   EXPECT_EQ(Reasons(id), (std::vector<std::string>{"SUBMITTED", "ASSIGNED", "STARTED",
                                                    "FAILED_EXIT_CODE", "RETRY", "ASSIGNED",
                                                    "STARTED", "TIMEOUT", "MAX_RETRIES_EXCEEDED"}));
@@ -326,7 +326,7 @@ TEST_F(StoreTest, CancelPendingRunningAndFinished) {
   const std::string pending = Submit();
   auto c = store_->JobCancel(pending, "");
   ASSERT_TRUE(c.ok());
-  EXPECT_EQ(c->status, JobStatus::kDeadLettered);
+  EXPECT_EQ(c->status, JobState::kDeadLettered);
   EXPECT_EQ(Reasons(pending).back(), "CANCELLED");
   auto again = store_->JobCancel(pending, "");
   EXPECT_EQ(again.status().code(), StatusCode::kFailedPrecondition);
@@ -337,7 +337,7 @@ TEST_F(StoreTest, CancelPendingRunningAndFinished) {
   ASSERT_TRUE(store_->JobSetRunning({running, "w1", 1}).ok());
   auto rc = store_->JobCancel(running, "");
   ASSERT_TRUE(rc.ok());
-  EXPECT_EQ(rc->status, JobStatus::kRunning);  // the worker must stop it
+  EXPECT_EQ(rc->status, JobState::kRunning);  // the worker must stop it
   // Its lease is no longer renewed: the worker learns on its next heartbeat too.
   auto lost = store_->JobLeaseRenew("w1", {{running, "w1", 1}}, seconds(30));
   ASSERT_TRUE(lost.ok());
@@ -347,7 +347,7 @@ TEST_F(StoreTest, CancelPendingRunningAndFinished) {
   p.reason = "CANCELLED";
   auto r = store_->JobComplete(p);
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->final_status, JobStatus::kDeadLettered);
+  EXPECT_EQ(r->final_status, JobState::kDeadLettered);
   EXPECT_EQ(Reasons(running).back(), "CANCELLED");
 
   EXPECT_EQ(store_->JobCancel("0190a3c4-1b2c-7d3e-8f40-123456789abc", "").status().code(),
@@ -360,10 +360,10 @@ TEST_F(StoreTest, ManualRetryResetsRetryCount) {
   JobCompleteParams p;
   p.lease = {id, "w1", 1};
   ASSERT_TRUE(store_->JobComplete(p).ok());
-  ASSERT_EQ(Get(id).status, JobStatus::kDeadLettered);
+  ASSERT_EQ(Get(id).status, JobState::kDeadLettered);
   auto r = store_->JobRetry(id, "");
   ASSERT_TRUE(r.ok());
-  EXPECT_EQ(r->status, JobStatus::kPending);
+  EXPECT_EQ(r->status, JobState::kPending);
   EXPECT_EQ(r->retry_count, 0);
   EXPECT_EQ(Reasons(id).back(), "MANUAL_RETRY");
   EXPECT_EQ(store_->JobRetry(id, "").status().code(), StatusCode::kFailedPrecondition);
@@ -382,7 +382,7 @@ TEST_F(StoreTest, ReaperExpiresTtlOfPendingAndAssigned) {
   ASSERT_TRUE(reaped.ok());
   EXPECT_EQ(reaped->ttl_expired, 2);
   for (const auto& res : *r) {
-    EXPECT_EQ(Get(res.job_id).status, JobStatus::kDeadLettered);
+    EXPECT_EQ(Get(res.job_id).status, JobState::kDeadLettered);
     EXPECT_EQ(Reasons(res.job_id).back(), "TTL_EXPIRED");
   }
 }
@@ -402,9 +402,9 @@ TEST_F(StoreTest, SilentWorkerGoesOfflineAndItsJobsAreRetried) {
   EXPECT_EQ(r->worker_jobs_reclaimed, 1);
   auto w = store_->WorkerGet("w1");
   ASSERT_TRUE(w.ok());
-  EXPECT_EQ(w->status, WorkerStatus::kOffline);
+  EXPECT_EQ(w->status, WorkerState::kOffline);
   auto j = Get(id);
-  EXPECT_EQ(j.status, JobStatus::kPending);
+  EXPECT_EQ(j.status, JobState::kPending);
   EXPECT_EQ(j.retry_count, 1);
   auto reasons = Reasons(id);
   EXPECT_EQ(reasons[reasons.size() - 2], "WORKER_LOST");
@@ -416,11 +416,11 @@ TEST_F(StoreTest, DeregisterReturnsJobsToTheQueue) {
   const std::string id = Submit();
   ASSERT_EQ(Claim("w1", 1).size(), 1u);
   ASSERT_TRUE(store_->WorkerDeregister("w1", 0).ok());
-  EXPECT_EQ(Get(id).status, JobStatus::kPending);
+  EXPECT_EQ(Get(id).status, JobState::kPending);
   auto list = store_->WorkerList();
   ASSERT_TRUE(list.ok());
   ASSERT_EQ(list->size(), 1u);
-  EXPECT_EQ((*list)[0].status, WorkerStatus::kOffline);
+  EXPECT_EQ((*list)[0].status, WorkerState::kOffline);
   EXPECT_EQ((*list)[0].queues, std::vector<std::string>{"default"});
 }
 
@@ -432,7 +432,7 @@ TEST_F(StoreTest, QueueDeleteRefusedUntilForced) {
   EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(refused.message().find("1 unfinished jobs"), std::string::npos);
   EXPECT_TRUE(store_->QueueDelete("tmp", true).ok());
-  EXPECT_EQ(Get(id).status, JobStatus::kDeadLettered);
+  EXPECT_EQ(Get(id).status, JobState::kDeadLettered);
   EXPECT_EQ(Reasons(id).back(), "QUEUE_DELETED");
   EXPECT_EQ(store_->QueueGet("tmp").status().code(), StatusCode::kNotFound);
   EXPECT_EQ(store_->QueueDelete("tmp", false).code(), StatusCode::kNotFound);
@@ -487,7 +487,7 @@ TEST_F(StoreTest, ListPagesAreStableUnderConcurrentInserts) {
   EXPECT_EQ(pages, 5);
   EXPECT_EQ(seen, all);
   JobListParams filtered;
-  filtered.status = JobStatus::kDone;
+  filtered.status = JobState::kDone;
   auto none = store_->JobList(filtered);
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->jobs.empty());

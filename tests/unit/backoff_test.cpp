@@ -36,13 +36,13 @@ TEST(BackoffTest, PerQueuePolicy) {
 TEST(BackoffTest, RetriesUntilMaxRetriesThenDeadLetters) {
   BackoffPolicy p;
   auto d0 = DecideAfterFailure(0, 1, p, 0);
-  EXPECT_EQ(d0.next, JobStatus::kPending);
+  EXPECT_EQ(d0.next, JobState::kPending);
   EXPECT_EQ(d0.reason, reason::kRetry);
   EXPECT_EQ(d0.delay, milliseconds(5000));
   auto d1 = DecideAfterFailure(1, 1, p, 0);
-  EXPECT_EQ(d1.next, JobStatus::kDeadLettered);
+  EXPECT_EQ(d1.next, JobState::kDeadLettered);
   EXPECT_EQ(d1.reason, reason::kMaxRetriesExceeded);
-  EXPECT_EQ(DecideAfterFailure(0, 0, p, 0).next, JobStatus::kDeadLettered);
+  EXPECT_EQ(DecideAfterFailure(0, 0, p, 0).next, JobState::kDeadLettered);
 }
 
 }  // namespace

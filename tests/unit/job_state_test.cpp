@@ -5,7 +5,7 @@
 namespace jq {
 namespace {
 
-using S = JobStatus;
+using S = JobState;
 
 TEST(JobStateTest, AllowsExactlyTheTransitionsOfTheSpec) {
   const std::pair<S, S> allowed[] = {

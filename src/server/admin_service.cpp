@@ -1,0 +1,169 @@
+#include <spdlog/spdlog.h>
+
+#include <sstream>
+
+#include "core/validation.h"
+#include "rpc/convert.h"
+#include "server/services.h"
+#include "store/pg_store.h"
+
+namespace jq::server {
+
+grpc::Status AdminServiceImpl::CreateQueue(grpc::ServerContext*, const jq::CreateQueueRequest* req,
+                                           jq::CreateQueueResponse* resp) {
+  if (Status s = ValidateQueueName(req->name(), "name"); !s.ok()) return rpc::ToGrpc(s);
+  const std::pair<const char*, int> counters[] = {
+      {"max_retries", req->max_retries()},         {"ttl_seconds", req->ttl_seconds()},
+      {"timeout_seconds", req->timeout_seconds()}, {"concurrency_limit", req->concurrency_limit()},
+      {"backoff_base_ms", req->backoff_base_ms()}, {"backoff_max_ms", req->backoff_max_ms()},
+  };
+  for (auto [field, value] : counters) {
+    if (Status s = ValidateNonNegative(value, field); !s.ok()) return rpc::ToGrpc(s);
+  }
+  QueueRecord q;
+  q.name = req->name();
+  q.max_retries = (req->max_retries() > 0 || req->max_retries_set())
+                      ? req->max_retries()
+                      : ctx_.config.jobs.default_max_retries;
+  q.ttl_seconds = req->ttl_seconds();
+  q.timeout_seconds = req->timeout_seconds();
+  q.concurrency_limit = req->concurrency_limit();
+  if (req->backoff_base_ms() > 0) q.backoff_base_ms = req->backoff_base_ms();
+  if (req->backoff_max_ms() > 0) q.backoff_max_ms = req->backoff_max_ms();
+  auto r = ctx_.store.QueueCreate(q);
+  if (!r.ok()) return rpc::ToGrpc(r.status());
+  rpc::ToProto(*r, resp->mutable_queue());
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminServiceImpl::DeleteQueue(grpc::ServerContext*, const jq::DeleteQueueRequest* req,
+                                           jq::DeleteQueueResponse*) {
+  if (Status s = ValidateQueueName(req->name(), "name"); !s.ok()) return rpc::ToGrpc(s);
+  return rpc::ToGrpc(ctx_.store.QueueDelete(req->name(), req->force()));
+}
+
+grpc::Status AdminServiceImpl::ListQueues(grpc::ServerContext*, const jq::ListQueuesRequest*,
+                                          jq::ListQueuesResponse* resp) {
+  auto r = ctx_.store.QueueList();
+  if (!r.ok()) return rpc::ToGrpc(r.status());
+  for (const auto& q : *r) rpc::ToProto(q, resp->add_queues());
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminServiceImpl::GetQueueStats(grpc::ServerContext*,
+                                             const jq::GetQueueStatsRequest* req,
+                                             jq::GetQueueStatsResponse* resp) {
+  if (Status s = ValidateQueueName(req->name(), "name"); !s.ok()) return rpc::ToGrpc(s);
+  auto r = ctx_.store.QueueStats(req->name());
+  if (!r.ok()) return rpc::ToGrpc(r.status());
+  rpc::ToProto(*r, resp->mutable_stats());
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminServiceImpl::PauseQueue(grpc::ServerContext*, const jq::PauseQueueRequest* req,
+                                          jq::PauseQueueResponse*) {
+  if (Status s = ValidateQueueName(req->name(), "name"); !s.ok()) return rpc::ToGrpc(s);
+  return rpc::ToGrpc(ctx_.store.QueueSetPaused(req->name(), true));
+}
+
+grpc::Status AdminServiceImpl::ResumeQueue(grpc::ServerContext*, const jq::ResumeQueueRequest* req,
+                                           jq::ResumeQueueResponse*) {
+  if (Status s = ValidateQueueName(req->name(), "name"); !s.ok()) return rpc::ToGrpc(s);
+  Status s = ctx_.store.QueueSetPaused(req->name(), false);
+  if (s.ok()) ctx_.dispatcher.Wake();
+  return rpc::ToGrpc(s);
+}
+
+grpc::Status AdminServiceImpl::ListWorkers(grpc::ServerContext*, const jq::ListWorkersRequest*,
+                                           jq::ListWorkersResponse* resp) {
+  auto r = ctx_.store.WorkerList();
+  if (!r.ok()) return rpc::ToGrpc(r.status());
+  for (const auto& w : *r) rpc::ToProto(w, resp->add_workers());
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminServiceImpl::DrainWorker(grpc::ServerContext*, const jq::DrainWorkerRequest* req,
+                                           jq::DrainWorkerResponse*) {
+  if (Status s = ValidateToken(req->worker_id(), "worker_id", 128); !s.ok()) {
+    return rpc::ToGrpc(s);
+  }
+  if (Status s = ctx_.store.WorkerSetStatus(req->worker_id(), WorkerState::kDraining); !s.ok()) {
+    return rpc::ToGrpc(s);
+  }
+  return rpc::ToGrpc(ctx_.store.Notify(store::kControlChannel, "drain " + req->worker_id()));
+}
+
+grpc::Status AdminServiceImpl::ShutdownWorker(grpc::ServerContext*,
+                                              const jq::ShutdownWorkerRequest* req,
+                                              jq::ShutdownWorkerResponse*) {
+  if (Status s = ValidateToken(req->worker_id(), "worker_id", 128); !s.ok()) {
+    return rpc::ToGrpc(s);
+  }
+  auto w = ctx_.store.WorkerGet(req->worker_id());
+  if (!w.ok()) return rpc::ToGrpc(w.status());
+  if (w->status == WorkerState::kOffline) {
+    return {grpc::StatusCode::FAILED_PRECONDITION, "worker " + req->worker_id() + " is OFFLINE"};
+  }
+  if (Status s = ctx_.store.WorkerSetStatus(req->worker_id(), WorkerState::kDraining); !s.ok()) {
+    return rpc::ToGrpc(s);
+  }
+  return rpc::ToGrpc(ctx_.store.Notify(store::kControlChannel, "shutdown " + req->worker_id()));
+}
+
+grpc::Status AdminServiceImpl::GetSystemStatus(grpc::ServerContext*,
+                                               const jq::GetSystemStatusRequest*,
+                                               jq::GetSystemStatusResponse* resp) {
+  Status db = ctx_.store.Ping();
+  auto* c = resp->add_components();
+  c->set_name("database");
+  c->set_healthy(db.ok());
+  c->set_message(db.ok() ? "reachable" : db.message());
+  auto* l = resp->add_components();
+  const bool listening = ctx_.listener_connected && ctx_.listener_connected();
+  l->set_name("notifications");
+  l->set_healthy(listening);
+  l->set_message(listening ? "LISTEN connected"
+                           : "LISTEN disconnected; dispatch falls back to the tick");
+  auto* redis = resp->add_components();
+  redis->set_name("redis");
+  redis->set_healthy(true);
+  redis->set_message(ctx_.config.redis.addr.empty() ? "not configured"
+                                                    : "configured, not used yet");
+  auto* kafka = resp->add_components();
+  kafka->set_name("kafka");
+  kafka->set_healthy(true);
+  kafka->set_message(ctx_.config.kafka.brokers.empty() ? "not configured; events stay in PostgreSQL"
+                                                       : "configured, relay not built yet");
+  resp->set_healthy(db.ok());
+  if (!db.ok()) return grpc::Status::OK;
+  auto workers = ctx_.store.WorkerList();
+  if (workers.ok()) {
+    int active = 0;
+    for (const auto& w : *workers) active += w.status == WorkerState::kOnline;
+    resp->set_active_workers(active);
+  }
+  auto queues = ctx_.store.QueueList();
+  if (queues.ok()) {
+    for (const auto& q : *queues) {
+      auto stats = ctx_.store.QueueStats(q.name);
+      if (stats.ok()) rpc::ToProto(*stats, resp->add_queue_stats());
+    }
+  }
+  return grpc::Status::OK;
+}
+
+void DeliverControl(Dispatcher& dispatcher, const std::string& payload) {
+  std::istringstream in(payload);
+  std::string verb, a, b;
+  in >> verb >> a >> b;
+  if (verb == "cancel") {
+    if (auto s = dispatcher.Find(b)) s->PushControl(jq::CONTROL_CANCEL_JOB, a);
+  } else if (verb == "drain" || verb == "shutdown") {
+    if (auto s = dispatcher.Find(a)) {
+      s->SetDraining(true);
+      s->PushControl(verb == "drain" ? jq::CONTROL_DRAIN : jq::CONTROL_SHUTDOWN, "");
+    }
+  }
+}
+
+}  // namespace jq::server

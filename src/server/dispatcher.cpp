@@ -1,0 +1,203 @@
+#include "server/dispatcher.h"
+
+#include <spdlog/spdlog.h>
+
+namespace jq::server {
+
+WorkerSession::WorkerSession(std::string worker_id, std::vector<std::string> queues,
+                             int concurrency, bool supports_control)
+    : worker_id_(std::move(worker_id)),
+      queues_(std::move(queues)),
+      concurrency_(concurrency),
+      supports_control_(supports_control) {}
+
+std::optional<jq::JobAssignment> WorkerSession::Next(std::chrono::milliseconds wait) {
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, wait, [&] { return closed_ || !outbox_.empty(); });
+  if (closed_ || outbox_.empty()) return std::nullopt;
+  jq::JobAssignment a = std::move(outbox_.front());
+  outbox_.pop_front();
+  return a;
+}
+
+bool WorkerSession::PushJob(jq::JobAssignment assignment) {
+  std::lock_guard lock(mu_);
+  if (closed_) return false;
+  in_flight_[assignment.job_id()] = std::chrono::steady_clock::now();
+  outbox_.push_back(std::move(assignment));
+  cv_.notify_one();
+  return true;
+}
+
+bool WorkerSession::PushControl(jq::ControlType type, const std::string& job_id) {
+  std::lock_guard lock(mu_);
+  if (closed_ || !supports_control_) return false;
+  jq::JobAssignment a;
+  a.mutable_control()->set_type(type);
+  a.mutable_control()->set_job_id(job_id);
+  outbox_.push_back(std::move(a));
+  cv_.notify_one();
+  return true;
+}
+
+void WorkerSession::Close() {
+  std::lock_guard lock(mu_);
+  closed_ = true;
+  cv_.notify_all();
+}
+
+bool WorkerSession::closed() const {
+  std::lock_guard lock(mu_);
+  return closed_;
+}
+
+int WorkerSession::FreeSlots() const {
+  std::lock_guard lock(mu_);
+  if (closed_ || draining_) return 0;
+  return concurrency_ - static_cast<int>(in_flight_.size());
+}
+
+void WorkerSession::SetDraining(bool draining) {
+  std::lock_guard lock(mu_);
+  draining_ = draining;
+}
+
+bool WorkerSession::draining() const {
+  std::lock_guard lock(mu_);
+  return draining_;
+}
+
+void WorkerSession::Release(const std::string& job_id) {
+  std::lock_guard lock(mu_);
+  in_flight_.erase(job_id);
+}
+
+void WorkerSession::Reconcile(const std::set<std::string>& running,
+                              std::chrono::milliseconds grace) {
+  std::lock_guard lock(mu_);
+  const auto cutoff = std::chrono::steady_clock::now() - grace;
+  for (auto it = in_flight_.begin(); it != in_flight_.end();) {
+    if (!running.contains(it->first) && it->second < cutoff) {
+      it = in_flight_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+Dispatcher::Dispatcher(JobStore& store, DispatcherConfig config) : store_(store), config_(config) {}
+
+Dispatcher::~Dispatcher() {
+  Stop();
+}
+
+void Dispatcher::Start() {
+  std::lock_guard lock(mu_);
+  if (thread_.joinable()) return;
+  stop_ = false;
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Dispatcher::Stop() {
+  std::map<std::string, std::shared_ptr<WorkerSession>> sessions;
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+    cv_.notify_all();
+    sessions.swap(sessions_);
+  }
+  if (thread_.joinable()) thread_.join();
+  for (auto& [id, s] : sessions) s->Close();
+}
+
+void Dispatcher::Wake() {
+  std::lock_guard lock(mu_);
+  wake_ = true;
+  cv_.notify_one();
+}
+
+void Dispatcher::Attach(const std::shared_ptr<WorkerSession>& session) {
+  std::shared_ptr<WorkerSession> old;
+  {
+    std::lock_guard lock(mu_);
+    auto& slot = sessions_[session->worker_id()];
+    old = slot;
+    slot = session;
+    wake_ = true;
+    cv_.notify_one();
+  }
+  if (old) old->Close();
+}
+
+void Dispatcher::Detach(const std::shared_ptr<WorkerSession>& session) {
+  session->Close();
+  std::lock_guard lock(mu_);
+  auto it = sessions_.find(session->worker_id());
+  if (it != sessions_.end() && it->second == session) sessions_.erase(it);
+}
+
+std::shared_ptr<WorkerSession> Dispatcher::Find(const std::string& worker_id) const {
+  std::lock_guard lock(mu_);
+  auto it = sessions_.find(worker_id);
+  return it == sessions_.end() ? nullptr : it->second;
+}
+
+std::size_t Dispatcher::session_count() const {
+  std::lock_guard lock(mu_);
+  return sessions_.size();
+}
+
+void Dispatcher::Run() {
+  bool more = false;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      if (!more) cv_.wait_for(lock, config_.tick, [&] { return wake_ || stop_; });
+      if (stop_) return;
+      wake_ = false;
+    }
+    more = DispatchOnce();
+  }
+}
+
+bool Dispatcher::DispatchOnce() {
+  std::vector<std::shared_ptr<WorkerSession>> ready;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, s] : sessions_) {
+      if (s->FreeSlots() > 0) ready.push_back(s);
+    }
+  }
+  if (ready.empty()) return false;
+  bool more = false;
+  const std::size_t start = rotate_++ % ready.size();
+  for (std::size_t i = 0; i < ready.size(); ++i) {
+    auto& s = ready[(start + i) % ready.size()];
+    const int want = std::min(s->FreeSlots(), config_.batch_size);
+    if (want <= 0) continue;
+    auto claimed = store_.JobClaimAvailable({s->worker_id(), s->queues(), want, config_.lease});
+    if (!claimed.ok()) {
+      spdlog::warn("dispatch: claim for worker {} failed: {}", s->worker_id(),
+                   claimed.status().ToString());
+      return false;  // the tick retries; a database outage should not spin
+    }
+    for (auto& c : *claimed) {
+      jq::JobAssignment a;
+      a.set_job_id(c.id);
+      a.set_queue_name(c.queue);
+      a.set_payload(std::move(c.payload));
+      a.set_priority(c.priority);
+      a.set_attempt(c.attempt);
+      a.set_timeout_seconds(c.timeout_seconds);
+      // A session closed since the snapshot leaves the job to lease expiry.
+      if (!s->PushJob(std::move(a))) {
+        spdlog::info("dispatch: worker {} went away; job {} waits for its lease to expire",
+                     s->worker_id(), c.id);
+      }
+    }
+    if (static_cast<int>(claimed->size()) == want) more = true;
+  }
+  return more;
+}
+
+}  // namespace jq::server

@@ -1,0 +1,104 @@
+// The dispatcher (SPEC §5): claims PENDING jobs for connected workers with free slots and
+// pushes them onto their streams. Woken at once by submits (in-process, and via LISTEN/NOTIFY
+// from other replicas) and by freed slots; a periodic tick is only a safety net and picks up
+// delayed jobs. Thread-safe. Start/Stop idempotent.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/job_store.h"
+#include "worker_service.pb.h"
+
+namespace jq::server {
+
+struct DispatcherConfig {
+  std::chrono::milliseconds tick{500};
+  int batch_size = 100;
+  std::chrono::seconds lease{30};
+};
+
+// One worker's open StreamJobs call. The stream handler thread drains it with Next(); the
+// dispatcher and control messages fill it with Push(). Thread-safe.
+class WorkerSession {
+ public:
+  WorkerSession(std::string worker_id, std::vector<std::string> queues, int concurrency,
+                bool supports_control);
+
+  const std::string& worker_id() const { return worker_id_; }
+  const std::vector<std::string>& queues() const { return queues_; }
+  bool supports_control() const { return supports_control_; }
+
+  // Blocks up to `wait` for the next message; nullopt on timeout or when closed.
+  std::optional<jq::JobAssignment> Next(std::chrono::milliseconds wait);
+  // Queues a job (counted against the slots) or a control message. False once closed.
+  bool PushJob(jq::JobAssignment assignment);
+  bool PushControl(jq::ControlType type, const std::string& job_id);
+  void Close();
+  bool closed() const;
+
+  int FreeSlots() const;
+  void SetDraining(bool draining);
+  bool draining() const;
+  // The worker is done with a job (reported, or no longer running per its heartbeat).
+  void Release(const std::string& job_id);
+  // A jq-worker heartbeat lists what it runs; anything else assigned more than `grace` ago
+  // is no longer taking a slot.
+  void Reconcile(const std::set<std::string>& running, std::chrono::milliseconds grace);
+
+ private:
+  const std::string worker_id_;
+  const std::vector<std::string> queues_;
+  const int concurrency_;
+  const bool supports_control_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<jq::JobAssignment> outbox_;                                    // GUARDED_BY(mu_)
+  std::map<std::string, std::chrono::steady_clock::time_point> in_flight_;  // GUARDED_BY(mu_)
+  bool closed_ = false;                                                     // GUARDED_BY(mu_)
+  bool draining_ = false;                                                   // GUARDED_BY(mu_)
+};
+
+class Dispatcher {
+ public:
+  Dispatcher(JobStore& store, DispatcherConfig config);
+  ~Dispatcher();
+  Dispatcher(const Dispatcher&) = delete;
+  Dispatcher& operator=(const Dispatcher&) = delete;
+
+  void Start();
+  void Stop();  // also closes every session, so stream handlers return
+  void Wake();
+
+  // A newer session for the same worker replaces (and closes) the older one.
+  void Attach(const std::shared_ptr<WorkerSession>& session);
+  void Detach(const std::shared_ptr<WorkerSession>& session);
+  std::shared_ptr<WorkerSession> Find(const std::string& worker_id) const;
+  std::size_t session_count() const;
+
+ private:
+  void Run();
+  // One pass over the sessions with free slots; true if some claim filled its batch.
+  bool DispatchOnce();
+
+  JobStore& store_;
+  const DispatcherConfig config_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, std::shared_ptr<WorkerSession>> sessions_;  // GUARDED_BY(mu_)
+  bool wake_ = false;                                               // GUARDED_BY(mu_)
+  bool stop_ = false;                                               // GUARDED_BY(mu_)
+  std::size_t rotate_ = 0;  // dispatcher thread only: fair start among sessions
+  std::thread thread_;
+};
+
+}  // namespace jq::server

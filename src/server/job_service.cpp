@@ -1,0 +1,216 @@
+#include <spdlog/spdlog.h>
+
+#include <random>
+#include <thread>
+
+#include "core/page_token.h"
+#include "core/validation.h"
+#include "rpc/convert.h"
+#include "server/services.h"
+#include "store/pg_store.h"
+
+namespace jq::server {
+namespace {
+
+// Until API keys arrive every caller is the default tenant, and reads see all tenants.
+constexpr const char* kDefaultTenant = "default";
+constexpr const char* kAllTenants = "";
+constexpr int kDefaultListLimit = 20;
+constexpr int kMaxListLimit = 100;
+constexpr int kMaxBatch = 1000;
+
+Status ToInsertParams(const jq::SubmitJobRequest& r, const Config& config, JobInsertParams* p) {
+  if (Status s = ValidateQueueName(r.queue_name()); !s.ok()) return s;
+  if (Status s = ValidatePayloadSize(r.payload().size(),
+                                     static_cast<std::size_t>(config.jobs.max_payload_bytes));
+      !s.ok()) {
+    return s;
+  }
+  if (Status s = ValidatePriority(r.priority()); !s.ok()) return s;
+  if (Status s = ValidateNonNegative(r.max_retries(), "max_retries"); !s.ok()) return s;
+  if (Status s = ValidateNonNegative(r.ttl_seconds(), "ttl_seconds"); !s.ok()) return s;
+  if (Status s = ValidateNonNegative(r.timeout_seconds(), "timeout_seconds"); !s.ok()) return s;
+  if (Status s = ValidateNonNegative(r.delay_seconds(), "delay_seconds"); !s.ok()) return s;
+  if (!r.idempotency_key().empty()) {
+    if (Status s = ValidateToken(r.idempotency_key(), "idempotency_key", 256); !s.ok()) return s;
+  }
+  if (r.delay_seconds() > 0 && r.has_run_at()) {
+    return Status::InvalidArgument("delay_seconds and run_at are mutually exclusive");
+  }
+  p->tenant = kDefaultTenant;
+  p->queue = r.queue_name();
+  p->payload = r.payload();
+  p->priority = r.priority();
+  // Seed clients send 0 for "not set"; jq clients say so with max_retries_set.
+  if (r.max_retries() > 0 || r.max_retries_set()) p->max_retries = r.max_retries();
+  if (r.ttl_seconds() > 0) p->ttl_seconds = r.ttl_seconds();
+  if (r.timeout_seconds() > 0) p->timeout_seconds = r.timeout_seconds();
+  p->delay_ms = static_cast<std::int64_t>(r.delay_seconds()) * 1000;
+  if (r.has_run_at()) p->run_at = rpc::FromTimestamp(r.run_at());
+  p->idempotency_key = r.idempotency_key();
+  return Status::Ok();
+}
+
+}  // namespace
+
+grpc::Status JobServiceImpl::SubmitJob(grpc::ServerContext*, const jq::SubmitJobRequest* req,
+                                       jq::SubmitJobResponse* resp) {
+  JobInsertParams p;
+  if (Status s = ToInsertParams(*req, ctx_.config, &p); !s.ok()) return rpc::ToGrpc(s);
+  auto r = ctx_.store.JobInsertMany({p});
+  if (!r.ok()) return rpc::ToGrpc(r.status());
+  resp->set_job_id((*r)[0].job_id);
+  resp->set_duplicate((*r)[0].duplicate);
+  ctx_.dispatcher.Wake();
+  return grpc::Status::OK;
+}
+
+grpc::Status JobServiceImpl::SubmitJobs(grpc::ServerContext*, const jq::SubmitJobsRequest* req,
+                                        jq::SubmitJobsResponse* resp) {
+  if (req->jobs_size() == 0) return rpc::InvalidArgument("jobs is empty");
+  if (req->jobs_size() > kMaxBatch) {
+    return rpc::InvalidArgument("jobs has " + std::to_string(req->jobs_size()) +
+                                " entries, over the limit of " + std::to_string(kMaxBatch));
+  }
+  std::vector<JobInsertParams> params(req->jobs_size());
+  for (int i = 0; i < req->jobs_size(); ++i) {
+    if (Status s = ToInsertParams(req->jobs(i), ctx_.config, &params[i]); !s.ok()) {
+      return rpc::InvalidArgument("jobs[" + std::to_string(i) + "]: " + s.message());
+    }
+  }
+  auto r = ctx_.store.JobInsertMany(params);
+  if (!r.ok()) return rpc::ToGrpc(r.status());
+  for (const auto& res : *r) {
+    auto* out = resp->add_results();
+    out->set_job_id(res.job_id);
+    out->set_duplicate(res.duplicate);
+  }
+  ctx_.dispatcher.Wake();
+  return grpc::Status::OK;
+}
+
+grpc::Status JobServiceImpl::CancelJob(grpc::ServerContext*, const jq::CancelJobRequest* req,
+                                       jq::CancelJobResponse*) {
+  if (Status s = ValidateJobId(req->job_id()); !s.ok()) return rpc::ToGrpc(s);
+  auto r = ctx_.store.JobCancel(req->job_id(), kAllTenants);
+  if (!r.ok()) return rpc::ToGrpc(r.status());
+  if (r->status == JobState::kRunning) {
+    // Whichever replica holds the worker's stream tells it; the heartbeat is the fallback.
+    Status s = ctx_.store.Notify(store::kControlChannel, "cancel " + r->id + " " + r->worker_id);
+    if (!s.ok()) spdlog::warn("cancel {}: could not signal worker: {}", r->id, s.ToString());
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status JobServiceImpl::GetJobStatus(grpc::ServerContext*, const jq::GetJobStatusRequest* req,
+                                          jq::GetJobStatusResponse* resp) {
+  if (Status s = ValidateJobId(req->job_id()); !s.ok()) return rpc::ToGrpc(s);
+  auto r = ctx_.store.JobGet(req->job_id(), kAllTenants);
+  if (!r.ok()) return rpc::ToGrpc(r.status());
+  rpc::ToProto(*r, resp->mutable_job());
+  return grpc::Status::OK;
+}
+
+grpc::Status JobServiceImpl::ListJobs(grpc::ServerContext*, const jq::ListJobsRequest* req,
+                                      jq::ListJobsResponse* resp) {
+  JobListParams p;
+  p.tenant = kAllTenants;
+  if (!req->queue_name().empty()) {
+    if (Status s = ValidateQueueName(req->queue_name()); !s.ok()) return rpc::ToGrpc(s);
+    p.queue = req->queue_name();
+  }
+  if (req->status() < 0 || req->status() > 6) {
+    return rpc::InvalidArgument("status " + std::to_string(req->status()) +
+                                " is not a job status (1-6)");
+  }
+  p.status = static_cast<JobState>(req->status());
+  if (req->limit() < 0) return rpc::InvalidArgument("limit must not be negative");
+  p.limit = req->limit() == 0 ? kDefaultListLimit : std::min(req->limit(), kMaxListLimit);
+  if (!req->page_token().empty()) {
+    auto cursor = DecodePageToken(req->page_token());
+    if (!cursor) return rpc::InvalidArgument("page_token is malformed");
+    p.after_created_us = cursor->created_at_us;
+    p.after_id = cursor->job_id;
+  }
+  auto r = ctx_.store.JobList(p);
+  if (!r.ok()) return rpc::ToGrpc(r.status());
+  for (const auto& j : r->jobs) rpc::ToProto(j, resp->add_jobs());
+  if (r->more && !r->jobs.empty()) {
+    const auto& last = r->jobs.back();
+    resp->set_next_page_token(EncodePageToken(
+        {std::chrono::duration_cast<std::chrono::microseconds>(last.created_at.time_since_epoch())
+             .count(),
+         last.id}));
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status JobServiceImpl::GetJobLogs(grpc::ServerContext*, const jq::GetJobLogsRequest* req,
+                                        jq::GetJobLogsResponse* resp) {
+  if (Status s = ValidateJobId(req->job_id()); !s.ok()) return rpc::ToGrpc(s);
+  auto job = ctx_.store.JobGet(req->job_id(), kAllTenants);
+  if (!job.ok()) return rpc::ToGrpc(job.status());
+  auto r = ctx_.store.JobEventList(req->job_id(), 0);
+  if (!r.ok()) return rpc::ToGrpc(r.status());
+  for (const auto& e : *r) rpc::ToProto(e, resp->add_events());
+  return grpc::Status::OK;
+}
+
+grpc::Status JobServiceImpl::RetryJob(grpc::ServerContext*, const jq::RetryJobRequest* req,
+                                      jq::RetryJobResponse* resp) {
+  if (Status s = ValidateJobId(req->job_id()); !s.ok()) return rpc::ToGrpc(s);
+  auto r = ctx_.store.JobRetry(req->job_id(), kAllTenants);
+  if (!r.ok()) return rpc::ToGrpc(r.status());
+  resp->set_job_id(r->id);
+  ctx_.dispatcher.Wake();
+  return grpc::Status::OK;
+}
+
+grpc::Status JobServiceImpl::WatchJob(grpc::ServerContext* context, const jq::WatchJobRequest* req,
+                                      grpc::ServerWriter<jq::JobEvent>* writer) {
+  if (Status s = ValidateJobId(req->job_id()); !s.ok()) return rpc::ToGrpc(s);
+  auto job = ctx_.store.JobGet(req->job_id(), kAllTenants);
+  if (!job.ok()) return rpc::ToGrpc(job.status());
+  std::int64_t last = 0;
+  // Polls the job's events (indexed by job_id, id); ends at a final state.
+  while (!context->IsCancelled() && !ctx_.stopping) {
+    auto events = ctx_.store.JobEventList(req->job_id(), last);
+    if (!events.ok()) return rpc::ToGrpc(events.status());
+    bool final_state = false;
+    for (const auto& e : *events) {
+      jq::JobEvent out;
+      rpc::ToProto(e, &out);
+      if (!writer->Write(out)) return grpc::Status::CANCELLED;
+      last = e.id;
+      final_state = IsTerminal(e.to_status);
+    }
+    if (final_state) return grpc::Status::OK;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down");
+}
+
+grpc::Status JobServiceImpl::GetJobOutput(grpc::ServerContext*, const jq::GetJobOutputRequest* req,
+                                          jq::GetJobOutputResponse* resp) {
+  if (Status s = ValidateJobId(req->job_id()); !s.ok()) return rpc::ToGrpc(s);
+  if (req->attempt() < 0) return rpc::InvalidArgument("attempt must not be negative");
+  auto job = ctx_.store.JobGet(req->job_id(), kAllTenants);
+  if (!job.ok()) return rpc::ToGrpc(job.status());
+  auto r = ctx_.store.JobOutputList(req->job_id());
+  if (!r.ok()) return rpc::ToGrpc(r.status());
+  for (const auto& o : *r) {
+    if (req->attempt() != 0 && o.attempt != req->attempt()) continue;
+    auto* out = resp->add_outputs();
+    out->set_attempt(o.attempt);
+    out->set_worker_id(o.worker_id);
+    out->set_stdout(o.stdout_data);
+    out->set_stderr(o.stderr_data);
+    out->set_exit_code(o.exit_code);
+    rpc::ToTimestamp(o.recorded_at, out->mutable_recorded_at());
+    out->set_stdout_truncated(o.stdout_truncated);
+    out->set_stderr_truncated(o.stderr_truncated);
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace jq::server

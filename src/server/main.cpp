@@ -1,0 +1,166 @@
+// jq-server: the gRPC API, dispatcher and reaper (SPEC §2).
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <csignal>
+#include <iostream>
+#include <thread>
+
+#include "config/config_loader.h"
+#include "core/version.h"
+#include "server/dispatcher.h"
+#include "server/reaper.h"
+#include "server/services.h"
+#include "store/migrator.h"
+#include "store/pg_listener.h"
+#include "store/pg_store.h"
+#include "telemetry/log.h"
+
+namespace {
+
+std::string DefaultReplicaId() {
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  return std::string(host) + "-" + std::to_string(getpid());
+}
+
+// --dry-run: the configuration is valid and PostgreSQL answers with the schema applied.
+int DryRun(const jq::Config& config) {
+  const std::string conninfo = jq::DbConnectionString(config.db);
+  bool ok = true;
+  auto version = jq::store::CurrentSchemaVersion(conninfo);
+  if (version.ok()) {
+    const int latest = jq::store::EmbeddedMigrations().back().version;
+    std::cout << "database: ok (schema version " << *version << ", this build applies up to "
+              << latest << ")\n";
+  } else {
+    ok = false;
+    std::cout << "database: FAILED: " << version.status().message() << "\n";
+  }
+  std::cout << "redis: "
+            << (config.redis.addr.empty()
+                    ? "not configured"
+                    : "configured at " + config.redis.addr + " (not checked by this build)")
+            << "\n";
+  std::cout << "kafka: "
+            << (config.kafka.brokers.empty()
+                    ? "not configured"
+                    : "configured at " + config.kafka.brokers + " (not checked by this build)")
+            << "\n";
+  std::cout << "grpc: would listen on " << config.server.addr << "\n";
+  std::cout << (ok ? "dry run: ok\n" : "dry run: FAILED\n");
+  return ok ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"jq-server: the jq job queue's API, dispatcher and reaper"};
+  std::string config_path;
+  bool dry_run = false, strict = false, version = false;
+  app.add_option("-c,--config", config_path, "YAML configuration file (see config.example.yaml)");
+  app.add_flag("--dry-run", dry_run, "check the configuration and the database, then exit");
+  app.add_flag("--strict", strict, "refuse secrets found in the configuration file");
+  app.add_flag("--version", version, "print the version and exit");
+  CLI11_PARSE(app, argc, argv);
+  if (version) {
+    std::cout << jq::VersionString() << "\n";
+    return 0;
+  }
+
+  jq::config::LoadOptions opts;
+  opts.path = config_path;
+  opts.strict = strict;
+  auto loaded = jq::config::LoadConfig(opts);
+  if (!loaded.ok()) {
+    std::cerr << "jq-server: configuration: " << loaded.status().message() << "\n";
+    return 1;
+  }
+  jq::Config config = loaded->config;
+  if (config.server.id.empty()) config.server.id = DefaultReplicaId();
+  jq::telemetry::InitLogging("jq-server", config.log.level);
+  for (const auto& w : loaded->warnings) spdlog::warn("configuration: {}", w);
+  if (dry_run) return DryRun(config);
+
+  // Signals are taken by a sigwait below, not by whichever thread they land on.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  const std::string conninfo = jq::DbConnectionString(config.db);
+  auto migrated = jq::store::Migrate(conninfo);
+  for (int i = 0; !migrated.ok() && migrated.status().retryable() && i < 30; ++i) {
+    spdlog::warn("database not ready ({}); retrying", migrated.status().message());
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    migrated = jq::store::Migrate(conninfo);
+  }
+  if (!migrated.ok()) {
+    spdlog::critical("migrations failed: {}", migrated.status().ToString());
+    return 1;
+  }
+  spdlog::info("schema at version {} ({} migrations applied now)", migrated->current_version,
+               migrated->applied.size());
+
+  jq::store::PgStore store({conninfo, config.db.pool_size});
+  jq::server::Dispatcher dispatcher(
+      store, {std::chrono::milliseconds(config.dispatch.tick_ms), config.dispatch.batch_size,
+              std::chrono::seconds(config.dispatch.lease_seconds)});
+  jq::server::Reaper reaper(store,
+                            {std::chrono::milliseconds(config.reaper.interval_ms),
+                             std::chrono::seconds(config.reaper.worker_timeout_seconds)},
+                            [&] { dispatcher.Wake(); });
+  jq::store::PgListener listener(
+      conninfo, {jq::store::kJobsChannel, jq::store::kControlChannel},
+      [&](const std::string& channel, const std::string& payload) {
+        if (channel == jq::store::kControlChannel) {
+          jq::server::DeliverControl(dispatcher, payload);
+        } else {
+          dispatcher.Wake();  // jobs became runnable, or we may have missed that they did
+        }
+      });
+
+  std::atomic<bool> stopping{false};
+  jq::server::ServiceContext ctx{store, dispatcher, config, stopping,
+                                 [&] { return listener.connected(); }};
+  jq::server::JobServiceImpl job_service(ctx);
+  jq::server::WorkerServiceImpl worker_service(ctx);
+  jq::server::AdminServiceImpl admin_service(ctx);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(config.server.addr, grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(&job_service);
+  builder.RegisterService(&worker_service);
+  builder.RegisterService(&admin_service);
+  builder.SetMaxReceiveMessageSize(config.jobs.max_payload_bytes * 2 + (1 << 20));
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server || port == 0) {
+    spdlog::critical("cannot listen on {} (server.addr)", config.server.addr);
+    return 1;
+  }
+  listener.Start();
+  dispatcher.Start();
+  reaper.Start();
+  spdlog::info("jq-server {} listening on {} as replica {}", jq::VersionString(),
+               config.server.addr, config.server.id);
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("signal {}: shutting down (grace {} s)", sig, config.server.shutdown_grace_seconds);
+  stopping = true;
+  dispatcher.Stop();  // closes worker streams: they reconnect to another replica
+  reaper.Stop();
+  server->Shutdown(std::chrono::system_clock::now() +
+                   std::chrono::seconds(config.server.shutdown_grace_seconds));
+  listener.Stop();
+  spdlog::info("jq-server stopped");
+  return 0;
+}

@@ -1,0 +1,118 @@
+// The three gRPC services of SPEC §7. Thin: validate and convert the request, call the store
+// or the dispatcher, map the Status (rpc::ToGrpc). Synchronous gRPC handlers; thread-safe.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "admin_service.grpc.pb.h"
+#include "core/config.h"
+#include "core/job_store.h"
+#include "job_service.grpc.pb.h"
+#include "server/dispatcher.h"
+#include "worker_service.grpc.pb.h"
+
+namespace jq::server {
+
+// What the services share: the store, the dispatcher and the server's settings.
+struct ServiceContext {
+  JobStore& store;
+  Dispatcher& dispatcher;
+  const Config& config;
+  std::atomic<bool>& stopping;  // set on shutdown: streams end so workers reconnect elsewhere
+  // Components reported by GetSystemStatus besides the database.
+  std::function<bool()> listener_connected;
+};
+
+class JobServiceImpl final : public jq::JobService::Service {
+ public:
+  explicit JobServiceImpl(ServiceContext ctx) : ctx_(std::move(ctx)) {}
+
+  grpc::Status SubmitJob(grpc::ServerContext*, const jq::SubmitJobRequest*,
+                         jq::SubmitJobResponse*) override;
+  grpc::Status SubmitJobs(grpc::ServerContext*, const jq::SubmitJobsRequest*,
+                          jq::SubmitJobsResponse*) override;
+  grpc::Status CancelJob(grpc::ServerContext*, const jq::CancelJobRequest*,
+                         jq::CancelJobResponse*) override;
+  grpc::Status GetJobStatus(grpc::ServerContext*, const jq::GetJobStatusRequest*,
+                            jq::GetJobStatusResponse*) override;
+  grpc::Status ListJobs(grpc::ServerContext*, const jq::ListJobsRequest*,
+                        jq::ListJobsResponse*) override;
+  grpc::Status GetJobLogs(grpc::ServerContext*, const jq::GetJobLogsRequest*,
+                          jq::GetJobLogsResponse*) override;
+  grpc::Status RetryJob(grpc::ServerContext*, const jq::RetryJobRequest*,
+                        jq::RetryJobResponse*) override;
+  grpc::Status WatchJob(grpc::ServerContext*, const jq::WatchJobRequest*,
+                        grpc::ServerWriter<jq::JobEvent>*) override;
+  grpc::Status GetJobOutput(grpc::ServerContext*, const jq::GetJobOutputRequest*,
+                            jq::GetJobOutputResponse*) override;
+
+ private:
+  ServiceContext ctx_;
+};
+
+class WorkerServiceImpl final : public jq::WorkerService::Service {
+ public:
+  explicit WorkerServiceImpl(ServiceContext ctx) : ctx_(std::move(ctx)) {}
+
+  grpc::Status RegisterWorker(grpc::ServerContext*, const jq::RegisterWorkerRequest*,
+                              jq::RegisterWorkerResponse*) override;
+  grpc::Status Heartbeat(grpc::ServerContext*, const jq::HeartbeatRequest*,
+                         jq::HeartbeatResponse*) override;
+  grpc::Status StreamJobs(grpc::ServerContext*, const jq::StreamJobsRequest*,
+                          grpc::ServerWriter<jq::JobAssignment>*) override;
+  grpc::Status ReportStarted(grpc::ServerContext*, const jq::ReportStartedRequest*,
+                             jq::ReportStartedResponse*) override;
+  grpc::Status ReportResult(grpc::ServerContext*, const jq::ReportResultRequest*,
+                            jq::ReportResultResponse*) override;
+  grpc::Status Deregister(grpc::ServerContext*, const jq::DeregisterRequest*,
+                          jq::DeregisterResponse*) override;
+
+ private:
+  struct Registration {
+    int concurrency = 1;
+    std::vector<std::string> queues;
+    bool supports_control = false;
+  };
+  ServiceContext ctx_;
+  std::mutex mu_;
+  std::map<std::string, Registration> registered_;  // GUARDED_BY(mu_); this replica only
+};
+
+class AdminServiceImpl final : public jq::AdminService::Service {
+ public:
+  explicit AdminServiceImpl(ServiceContext ctx) : ctx_(std::move(ctx)) {}
+
+  grpc::Status CreateQueue(grpc::ServerContext*, const jq::CreateQueueRequest*,
+                           jq::CreateQueueResponse*) override;
+  grpc::Status DeleteQueue(grpc::ServerContext*, const jq::DeleteQueueRequest*,
+                           jq::DeleteQueueResponse*) override;
+  grpc::Status ListQueues(grpc::ServerContext*, const jq::ListQueuesRequest*,
+                          jq::ListQueuesResponse*) override;
+  grpc::Status GetQueueStats(grpc::ServerContext*, const jq::GetQueueStatsRequest*,
+                             jq::GetQueueStatsResponse*) override;
+  grpc::Status PauseQueue(grpc::ServerContext*, const jq::PauseQueueRequest*,
+                          jq::PauseQueueResponse*) override;
+  grpc::Status ResumeQueue(grpc::ServerContext*, const jq::ResumeQueueRequest*,
+                           jq::ResumeQueueResponse*) override;
+  grpc::Status ListWorkers(grpc::ServerContext*, const jq::ListWorkersRequest*,
+                           jq::ListWorkersResponse*) override;
+  grpc::Status DrainWorker(grpc::ServerContext*, const jq::DrainWorkerRequest*,
+                           jq::DrainWorkerResponse*) override;
+  grpc::Status ShutdownWorker(grpc::ServerContext*, const jq::ShutdownWorkerRequest*,
+                              jq::ShutdownWorkerResponse*) override;
+  grpc::Status GetSystemStatus(grpc::ServerContext*, const jq::GetSystemStatusRequest*,
+                               jq::GetSystemStatusResponse*) override;
+
+ private:
+  ServiceContext ctx_;
+};
+
+// Delivers a control message published on the jq_control channel to a worker connected to
+// this replica: "cancel <job_id> <worker_id>", "drain <worker_id>", "shutdown <worker_id>".
+void DeliverControl(Dispatcher& dispatcher, const std::string& payload);
+
+}  // namespace jq::server

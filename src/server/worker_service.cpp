@@ -1,0 +1,199 @@
+#include <spdlog/spdlog.h>
+
+#include <random>
+#include <set>
+
+#include "core/uuid.h"
+#include "core/validation.h"
+#include "rpc/convert.h"
+#include "server/services.h"
+
+namespace jq::server {
+namespace {
+
+constexpr std::size_t kMaxWorkerIdLength = 128;
+
+double Jitter() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
+
+Status ValidateWorkerId(const std::string& id) {
+  return ValidateToken(id, "worker_id", kMaxWorkerIdLength);
+}
+
+Status ValidateQueues(const google::protobuf::RepeatedPtrField<std::string>& queues) {
+  for (const auto& q : queues) {
+    if (Status s = ValidateQueueName(q, "queues"); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+grpc::Status WorkerServiceImpl::RegisterWorker(grpc::ServerContext*,
+                                               const jq::RegisterWorkerRequest* req,
+                                               jq::RegisterWorkerResponse* resp) {
+  std::string id = req->worker_id();
+  if (id.empty()) id = "worker-" + NewUuidV7();
+  if (Status s = ValidateWorkerId(id); !s.ok()) return rpc::ToGrpc(s);
+  if (req->concurrency() < 0 || req->concurrency() > 4096) {
+    return rpc::InvalidArgument("concurrency " + std::to_string(req->concurrency()) +
+                                " is out of range 1-4096");
+  }
+  if (Status s = ValidateQueues(req->queues()); !s.ok()) return rpc::ToGrpc(s);
+  Registration reg;
+  reg.concurrency = req->concurrency() == 0 ? 1 : req->concurrency();
+  reg.queues.assign(req->queues().begin(), req->queues().end());
+  reg.supports_control = req->supports_control();
+  Status s = ctx_.store.WorkerUpsert(
+      {id, req->hostname(), reg.concurrency, reg.queues, ctx_.config.server.id});
+  if (!s.ok()) return rpc::ToGrpc(s);
+  {
+    std::lock_guard lock(mu_);
+    registered_[id] = reg;
+  }
+  spdlog::info("worker {} registered from {} (concurrency {}, queues [{}])", id, req->hostname(),
+               reg.concurrency, fmt::join(reg.queues, ","));
+  resp->set_worker_id(id);
+  return grpc::Status::OK;
+}
+
+grpc::Status WorkerServiceImpl::Heartbeat(grpc::ServerContext*, const jq::HeartbeatRequest* req,
+                                          jq::HeartbeatResponse* resp) {
+  if (Status s = ValidateWorkerId(req->worker_id()); !s.ok()) return rpc::ToGrpc(s);
+  std::vector<LeaseRef> running;
+  std::set<std::string> running_ids;
+  for (const auto& r : req->running_jobs()) {
+    if (Status s = ValidateJobId(r.job_id(), "running_jobs.job_id"); !s.ok()) {
+      return rpc::ToGrpc(s);
+    }
+    running.push_back({r.job_id(), req->worker_id(), r.attempt()});
+    running_ids.insert(r.job_id());
+  }
+  if (Status s = ctx_.store.WorkerHeartbeat(req->worker_id(), req->active_job_count()); !s.ok()) {
+    return rpc::ToGrpc(s);
+  }
+  bool jq_worker = !running.empty();
+  {
+    std::lock_guard lock(mu_);
+    auto it = registered_.find(req->worker_id());
+    if (it != registered_.end()) jq_worker = jq_worker || it->second.supports_control;
+  }
+  // A seed worker names no jobs: renew every lease it holds.
+  auto lost = ctx_.store.JobLeaseRenew(req->worker_id(), running,
+                                       std::chrono::seconds(ctx_.config.dispatch.lease_seconds),
+                                       /*renew_all=*/!jq_worker);
+  if (!lost.ok()) return rpc::ToGrpc(lost.status());
+  for (const auto& id : *lost) resp->add_lost_job_ids(id);
+  if (jq_worker) {
+    if (auto session = ctx_.dispatcher.Find(req->worker_id())) {
+      session->Reconcile(running_ids,
+                         std::chrono::seconds(2 * ctx_.config.worker.heartbeat_seconds + 5));
+    }
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status WorkerServiceImpl::StreamJobs(grpc::ServerContext* context,
+                                           const jq::StreamJobsRequest* req,
+                                           grpc::ServerWriter<jq::JobAssignment>* writer) {
+  if (Status s = ValidateWorkerId(req->worker_id()); !s.ok()) return rpc::ToGrpc(s);
+  if (Status s = ValidateQueues(req->queues()); !s.ok()) return rpc::ToGrpc(s);
+  auto worker = ctx_.store.WorkerGet(req->worker_id());
+  if (!worker.ok()) {
+    if (worker.status().code() == StatusCode::kNotFound) {
+      return {grpc::StatusCode::NOT_FOUND,
+              "worker " + req->worker_id() + " is not registered; call RegisterWorker first"};
+    }
+    return rpc::ToGrpc(worker.status());
+  }
+  Registration reg{worker->concurrency, worker->queues, false};
+  {
+    std::lock_guard lock(mu_);
+    auto it = registered_.find(req->worker_id());
+    if (it != registered_.end()) reg = it->second;
+  }
+  std::vector<std::string> queues(req->queues().begin(), req->queues().end());
+  if (queues.empty()) queues = reg.queues;
+  auto session = std::make_shared<WorkerSession>(req->worker_id(), queues, reg.concurrency,
+                                                 reg.supports_control);
+  if (worker->status == WorkerState::kDraining) session->SetDraining(true);
+  ctx_.dispatcher.Attach(session);
+  spdlog::info("worker {} stream open", req->worker_id());
+  grpc::Status result = grpc::Status::OK;
+  while (!context->IsCancelled() && !ctx_.stopping && !session->closed()) {
+    auto next = session->Next(std::chrono::milliseconds(200));
+    if (!next) continue;
+    if (!writer->Write(*next)) {
+      result = grpc::Status::CANCELLED;
+      break;
+    }
+  }
+  ctx_.dispatcher.Detach(session);
+  spdlog::info("worker {} stream closed", req->worker_id());
+  if (ctx_.stopping) return {grpc::StatusCode::UNAVAILABLE, "server shutting down; reconnect"};
+  return result;
+}
+
+grpc::Status WorkerServiceImpl::ReportStarted(grpc::ServerContext*,
+                                              const jq::ReportStartedRequest* req,
+                                              jq::ReportStartedResponse*) {
+  if (Status s = ValidateWorkerId(req->worker_id()); !s.ok()) return rpc::ToGrpc(s);
+  if (Status s = ValidateJobId(req->job_id()); !s.ok()) return rpc::ToGrpc(s);
+  return rpc::ToGrpc(ctx_.store.JobSetRunning({req->job_id(), req->worker_id(), req->attempt()}));
+}
+
+grpc::Status WorkerServiceImpl::ReportResult(grpc::ServerContext*,
+                                             const jq::ReportResultRequest* req,
+                                             jq::ReportResultResponse*) {
+  if (Status s = ValidateWorkerId(req->worker_id()); !s.ok()) return rpc::ToGrpc(s);
+  if (Status s = ValidateJobId(req->job_id()); !s.ok()) return rpc::ToGrpc(s);
+  if (!req->success() && !req->reason().empty() && !IsWorkerFailureReason(req->reason())) {
+    return rpc::InvalidArgument("reason '" + req->reason() +
+                                "' is not one a worker may report (FAILED_EXIT_CODE, TIMEOUT, "
+                                "INVALID_PAYLOAD, CANCELLED)");
+  }
+  JobCompleteParams p;
+  p.lease = {req->job_id(), req->worker_id(), req->attempt()};
+  p.success = req->success();
+  p.result = req->result();
+  p.error_message = req->error_message();
+  p.reason = req->reason();
+  p.jitter01 = Jitter();
+  if (req->attempt() != 0) {  // jq workers send their output; seed workers only a result
+    JobOutputRecord o;
+    o.exit_code = req->exit_code();
+    o.stdout_data = req->stdout();
+    o.stderr_data = req->stderr();
+    o.stdout_truncated = req->stdout_truncated();
+    o.stderr_truncated = req->stderr_truncated();
+    p.output = std::move(o);
+  }
+  auto r = ctx_.store.JobComplete(p);
+  // Whatever the store said, the worker no longer runs this job: free its slot.
+  if (auto session = ctx_.dispatcher.Find(req->worker_id())) {
+    session->Release(req->job_id());
+    ctx_.dispatcher.Wake();
+  }
+  if (!r.ok()) {
+    spdlog::info("report for job {} from worker {} refused: {}", req->job_id(), req->worker_id(),
+                 r.status().ToString());
+  }
+  return rpc::ToGrpc(r.status());
+}
+
+grpc::Status WorkerServiceImpl::Deregister(grpc::ServerContext*, const jq::DeregisterRequest* req,
+                                           jq::DeregisterResponse*) {
+  if (Status s = ValidateWorkerId(req->worker_id()); !s.ok()) return rpc::ToGrpc(s);
+  Status s = ctx_.store.WorkerDeregister(req->worker_id(), Jitter());
+  if (auto session = ctx_.dispatcher.Find(req->worker_id())) ctx_.dispatcher.Detach(session);
+  {
+    std::lock_guard lock(mu_);
+    registered_.erase(req->worker_id());
+  }
+  if (s.ok()) spdlog::info("worker {} deregistered", req->worker_id());
+  return rpc::ToGrpc(s);
+}
+
+}  // namespace jq::server

@@ -1,0 +1,325 @@
+// jq-server end to end over gRPC, with in-test workers written only against the seed's
+// WorkerService (no jq extensions), so that seed clients keep working.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "e2e/e2e_support.h"
+
+namespace jq::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+// A worker that uses only the seed's messages and fields: register, stream, report success.
+class SeedWorker {
+ public:
+  SeedWorker(std::string addr, std::string id, int concurrency = 4)
+      : id_(std::move(id)),
+        stub_(jq::WorkerService::NewStub(
+            grpc::CreateChannel(addr, grpc::InsecureChannelCredentials()))) {
+    jq::RegisterWorkerRequest req;
+    req.set_worker_id(id_);
+    req.set_hostname("test");
+    req.set_concurrency(concurrency);
+    jq::RegisterWorkerResponse resp;
+    grpc::ClientContext ctx;
+    auto st = stub_->RegisterWorker(&ctx, req, &resp);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~SeedWorker() {
+    stream_ctx_.TryCancel();
+    thread_.join();
+  }
+  std::vector<std::string> done() {
+    std::lock_guard lock(mu_);
+    return done_;
+  }
+  int refused() const { return refused_.load(); }
+
+ private:
+  void Run() {
+    jq::StreamJobsRequest req;
+    req.set_worker_id(id_);
+    auto reader = stub_->StreamJobs(&stream_ctx_, req);
+    jq::JobAssignment a;
+    while (reader->Read(&a)) {
+      jq::ReportResultRequest r;
+      r.set_worker_id(id_);
+      r.set_job_id(a.job_id());
+      r.set_success(true);
+      r.set_result("ran by " + id_);
+      jq::ReportResultResponse resp;
+      grpc::ClientContext ctx;
+      auto st = stub_->ReportResult(&ctx, r, &resp);
+      std::lock_guard lock(mu_);
+      if (st.ok()) {
+        done_.push_back(a.job_id());
+      } else {
+        ++refused_;
+      }
+    }
+    reader->Finish();
+  }
+
+  std::string id_;
+  std::unique_ptr<jq::WorkerService::Stub> stub_;
+  grpc::ClientContext stream_ctx_;
+  std::mutex mu_;
+  std::vector<std::string> done_;
+  std::atomic<int> refused_{0};
+  std::thread thread_;
+};
+
+template <typename Call>
+grpc::Status Invoke(Call&& call) {
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + seconds(10));
+  return call(&ctx);
+}
+
+TEST(ServerE2E, SeedClientSubmitsPollsListsCancelsRetriesAndReadsEvents) {
+  Stack stack;
+  stack.StartServer();
+  auto jobs = stack.Jobs();
+  // A pending job to cancel before any worker exists.
+  const std::string cancelled = stack.Submit({"true"});
+  ASSERT_TRUE(Invoke([&](grpc::ClientContext* c) {
+                jq::CancelJobRequest r;
+                r.set_job_id(cancelled);
+                jq::CancelJobResponse resp;
+                return jobs->CancelJob(c, r, &resp);
+              }).ok());
+  EXPECT_EQ(stack.Get(cancelled).status(), jq::DEAD_LETTERED);
+
+  SeedWorker worker(stack.server_addr(0), "seed-1");
+  const std::string id = stack.Submit({"echo", "hello"});
+  auto done = stack.WaitFor(id, jq::DONE);
+  EXPECT_EQ(done.result(), "ran by seed-1");
+  EXPECT_EQ(done.worker_id(), "seed-1");
+  EXPECT_EQ(done.max_retries(), 3);  // the default queue's
+  EXPECT_TRUE(done.has_started_at());
+  EXPECT_TRUE(done.has_completed_at());
+  EXPECT_EQ(stack.Reasons(id),
+            (std::vector<std::string>{"SUBMITTED", "ASSIGNED", "STARTED", "SUCCESS"}));
+
+  jq::ListJobsRequest lr;
+  lr.set_status(jq::DONE);
+  jq::ListJobsResponse list;
+  ASSERT_TRUE(Invoke([&](grpc::ClientContext* c) { return jobs->ListJobs(c, lr, &list); }).ok());
+  ASSERT_EQ(list.jobs_size(), 1);
+  EXPECT_EQ(list.jobs(0).job_id(), id);
+
+  jq::RetryJobRequest rr;
+  rr.set_job_id(cancelled);
+  jq::RetryJobResponse rresp;
+  ASSERT_TRUE(Invoke([&](grpc::ClientContext* c) { return jobs->RetryJob(c, rr, &rresp); }).ok());
+  stack.WaitFor(cancelled, jq::DONE);
+  auto reasons = stack.Reasons(cancelled);
+  EXPECT_EQ(reasons[1], "CANCELLED");
+  EXPECT_EQ(reasons[2], "MANUAL_RETRY");
+}
+
+TEST(ServerE2E, EveryBadInputGetsItsCodeAndTheServerStaysHealthy) {
+  Stack stack;
+  stack.StartServer();
+  auto jobs = stack.Jobs();
+  auto admin = stack.Admin();
+  auto submit = [&](std::function<void(jq::SubmitJobRequest&)> f) {
+    jq::SubmitJobRequest r;
+    r.set_queue_name("default");
+    r.set_payload("{}");
+    f(r);
+    jq::SubmitJobResponse resp;
+    return Invoke([&](grpc::ClientContext* c) { return jobs->SubmitJob(c, r, &resp); });
+  };
+  auto status = [&](const std::string& id) {
+    jq::GetJobStatusRequest r;
+    r.set_job_id(id);
+    jq::GetJobStatusResponse resp;
+    return Invoke([&](grpc::ClientContext* c) { return jobs->GetJobStatus(c, r, &resp); });
+  };
+  struct Case {
+    std::string what;
+    grpc::Status got;
+    grpc::StatusCode code;
+    std::string needle;
+  };
+  const std::string big(1024 * 1024 + 1, 'x');
+  std::vector<Case> cases = {
+      {"empty id", status(""), grpc::INVALID_ARGUMENT, "job_id is required"},
+      {"malformed id", status("xyz"), grpc::INVALID_ARGUMENT, "not a valid UUID"},
+      {"unknown id", status("0190a3c4-1b2c-7d3e-8f40-123456789abc"), grpc::NOT_FOUND, "not found"},
+      {"oversized payload", submit([&](auto& r) { r.set_payload(big); }), grpc::INVALID_ARGUMENT,
+       "over the limit"},
+      {"priority", submit([](auto& r) { r.set_priority(10); }), grpc::INVALID_ARGUMENT,
+       "priority 10"},
+      {"bad queue name", submit([](auto& r) { r.set_queue_name("Bad Name"); }),
+       grpc::INVALID_ARGUMENT, "queue_name"},
+      {"missing queue", submit([](auto& r) { r.set_queue_name("nope"); }), grpc::NOT_FOUND,
+       "queue 'nope' not found"},
+      {"negative ttl", submit([](auto& r) { r.set_ttl_seconds(-1); }), grpc::INVALID_ARGUMENT,
+       "ttl_seconds"},
+  };
+  {
+    jq::CreateQueueRequest q;
+    q.set_name("default");
+    jq::CreateQueueResponse resp;
+    cases.push_back({"existing queue", Invoke([&](grpc::ClientContext* c) {
+                       return admin->CreateQueue(c, q, &resp);
+                     }),
+                     grpc::ALREADY_EXISTS, "already exists"});
+    q.set_name("UPPER");
+    cases.push_back({"bad queue create", Invoke([&](grpc::ClientContext* c) {
+                       return admin->CreateQueue(c, q, &resp);
+                     }),
+                     grpc::INVALID_ARGUMENT, "name"});
+  }
+  {
+    const std::string id = stack.Submit({"true"});
+    jq::DeleteQueueRequest d;
+    d.set_name("default");
+    jq::DeleteQueueResponse resp;
+    cases.push_back({"delete default", Invoke([&](grpc::ClientContext* c) {
+                       return admin->DeleteQueue(c, d, &resp);
+                     }),
+                     grpc::FAILED_PRECONDITION, "cannot be deleted"});
+    jq::CancelJobRequest cr;
+    cr.set_job_id(id);
+    jq::CancelJobResponse cresp;
+    ASSERT_TRUE(
+        Invoke([&](grpc::ClientContext* c) { return jobs->CancelJob(c, cr, &cresp); }).ok());
+    cases.push_back({"cancel finished",
+                     Invoke([&](grpc::ClientContext* c) { return jobs->CancelJob(c, cr, &cresp); }),
+                     grpc::FAILED_PRECONDITION, "is DEAD_LETTERED"});
+    jq::ListJobsRequest lr;
+    lr.set_page_token("garbage");
+    jq::ListJobsResponse lresp;
+    cases.push_back({"bad page token",
+                     Invoke([&](grpc::ClientContext* c) { return jobs->ListJobs(c, lr, &lresp); }),
+                     grpc::INVALID_ARGUMENT, "page_token"});
+  }
+  for (const auto& c : cases) {
+    EXPECT_EQ(c.got.error_code(), c.code) << c.what << ": " << c.got.error_message();
+    EXPECT_NE(c.got.error_message().find(c.needle), std::string::npos)
+        << c.what << ": " << c.got.error_message();
+  }
+  // Garbage bytes on the gRPC port: the connection is dropped, the server carries on.
+  {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(std::stoi(stack.server_addr(0).substr(10))));
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    const char junk[] = "GET / HTTP/1.1\r\n\r\n\x00\xff\xfe garbage garbage";
+    (void)!write(fd, junk, sizeof junk);
+    close(fd);
+  }
+  EXPECT_TRUE(stack.server(0).running());
+  EXPECT_FALSE(stack.Submit({"true"}).empty());
+}
+
+TEST(ServerE2E, ThreeReplicasNeverHandOneJobToTwoWorkers) {
+  Stack stack;
+  for (int i = 0; i < 3; ++i) stack.StartServer();
+  std::vector<std::unique_ptr<SeedWorker>> workers;
+  for (int i = 0; i < 3; ++i) {
+    workers.push_back(
+        std::make_unique<SeedWorker>(stack.server_addr(i), "seed-" + std::to_string(i), 8));
+  }
+  constexpr int kJobs = 1500;
+  std::set<std::string> ids;
+  for (int b = 0; b < kJobs / 100; ++b) {
+    jq::SubmitJobsRequest req;
+    for (int i = 0; i < 100; ++i) {
+      auto* j = req.add_jobs();
+      j->set_queue_name("default");
+      j->set_payload(R"({"command":["true"]})");
+    }
+    jq::SubmitJobsResponse resp;
+    // Spread submissions over the replicas.
+    auto stub = stack.Jobs(b % 3);
+    ASSERT_TRUE(
+        Invoke([&](grpc::ClientContext* c) { return stub->SubmitJobs(c, req, &resp); }).ok());
+    for (const auto& r : resp.results()) ids.insert(r.job_id());
+  }
+  ASSERT_EQ(ids.size(), static_cast<std::size_t>(kJobs));
+  const auto deadline = std::chrono::steady_clock::now() + seconds(60);
+  std::size_t total = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    total = 0;
+    for (auto& w : workers) total += w->done().size();
+    if (total >= static_cast<std::size_t>(kJobs)) break;
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  std::map<std::string, int> runs;
+  for (auto& w : workers) {
+    for (const auto& id : w->done()) ++runs[id];
+    EXPECT_EQ(w->refused(), 0);
+    EXPECT_GT(w->done().size(), 0u) << "every replica's worker got work";
+  }
+  EXPECT_EQ(runs.size(), static_cast<std::size_t>(kJobs));
+  for (const auto& [id, n] : runs) ASSERT_EQ(n, 1) << id << " completed " << n << " times";
+  jq::ListJobsRequest lr;
+  lr.set_status(jq::DONE);
+  lr.set_limit(100);
+  jq::ListJobsResponse list;
+  auto jobs = stack.Jobs();
+  ASSERT_TRUE(Invoke([&](grpc::ClientContext* c) { return jobs->ListJobs(c, lr, &list); }).ok());
+  EXPECT_EQ(list.jobs_size(), 100);
+  EXPECT_FALSE(list.next_page_token().empty());
+}
+
+TEST(ServerE2E, StaleReportIsRefusedWithFailedPrecondition) {
+  Stack stack;
+  stack.StartServer();
+  auto workers = stack.Workers();
+  jq::RegisterWorkerRequest reg;
+  reg.set_worker_id("w-stale");
+  reg.set_concurrency(1);
+  jq::RegisterWorkerResponse rresp;
+  ASSERT_TRUE(
+      Invoke([&](grpc::ClientContext* c) { return workers->RegisterWorker(c, reg, &rresp); }).ok());
+  const std::string id = stack.Submit({"true"});
+  grpc::ClientContext sctx;
+  jq::StreamJobsRequest sreq;
+  sreq.set_worker_id("w-stale");
+  auto reader = workers->StreamJobs(&sctx, sreq);
+  jq::JobAssignment a;
+  ASSERT_TRUE(reader->Read(&a));
+  EXPECT_EQ(a.job_id(), id);
+  EXPECT_EQ(a.attempt(), 1);
+  jq::ReportResultRequest r;
+  r.set_worker_id("w-stale");
+  r.set_job_id(id);
+  r.set_success(true);
+  r.set_attempt(7);  // not the lease it holds
+  jq::ReportResultResponse resp;
+  auto st = Invoke([&](grpc::ClientContext* c) { return workers->ReportResult(c, r, &resp); });
+  EXPECT_EQ(st.error_code(), grpc::FAILED_PRECONDITION);
+  EXPECT_NE(st.error_message().find("stale lease"), std::string::npos);
+  EXPECT_EQ(stack.Get(id).status(), jq::ASSIGNED);
+  r.set_worker_id("someone-else");
+  r.set_attempt(1);
+  st = Invoke([&](grpc::ClientContext* c) { return workers->ReportResult(c, r, &resp); });
+  EXPECT_EQ(st.error_code(), grpc::FAILED_PRECONDITION);
+  r.set_worker_id("w-stale");
+  st = Invoke([&](grpc::ClientContext* c) { return workers->ReportResult(c, r, &resp); });
+  EXPECT_TRUE(st.ok()) << st.error_message();
+  EXPECT_EQ(stack.Get(id).status(), jq::DONE);
+  sctx.TryCancel();
+  reader->Finish();
+}
+
+}  // namespace
+}  // namespace jq::testing
