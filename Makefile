@@ -34,7 +34,7 @@ test-e2e: build
 # Unit tests under AddressSanitizer + UndefinedBehaviorSanitizer, in their own build tree.
 test-asan: deps
 	cmake -S . -B $(BUILD_DIR)-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DJQ_SANITIZE=ON
-	cmake --build $(BUILD_DIR)-asan -j $(JOBS) --target core_test
+	cmake --build $(BUILD_DIR)-asan -j $(JOBS) --target core_test exec_test
 	cd $(BUILD_DIR)-asan && ctest --output-on-failure -L unit
 
 # Private PostgreSQL + Redis + jq-server + jq-worker under .jq/; Ctrl-C stops everything.

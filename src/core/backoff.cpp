@@ -18,8 +18,11 @@ std::chrono::milliseconds ComputeBackoff(int retry, const BackoffPolicy& policy,
 }
 
 RetryDecision DecideAfterFailure(int retry_count, int max_retries, const BackoffPolicy& policy,
-                                 double jitter01) {
+                                 double jitter01, std::string_view why) {
   if (retry_count < max_retries) {
+    if (why == reason::kWorkerLost || why == reason::kLeaseExpired) {
+      return {JobState::kPending, reason::kRetry, std::chrono::milliseconds(0)};
+    }
     return {JobState::kPending, reason::kRetry, ComputeBackoff(retry_count, policy, jitter01)};
   }
   return {JobState::kDeadLettered, reason::kMaxRetriesExceeded, std::chrono::milliseconds(0)};

@@ -23,7 +23,9 @@ struct RetryDecision {
 };
 
 // retry_count is how many retries the job has already had; max_retries how many it may have.
+// why is the failure's reason: a lost worker or lease is not the job's fault, so that retry
+// is due at once (it still counts, so a job that keeps killing its workers ends).
 RetryDecision DecideAfterFailure(int retry_count, int max_retries, const BackoffPolicy& policy,
-                                 double jitter01);
+                                 double jitter01, std::string_view why = {});
 
 }  // namespace jq

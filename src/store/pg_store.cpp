@@ -249,7 +249,14 @@ std::string JobNotFound(const std::string& id) {
 }
 
 // FAILED -> PENDING (retries left) or DEAD_LETTERED, after the FAILED row has been written.
-JobState AfterFailure(pqxx::work& tx, const LockedJob& j, double jitter01) {
+// A payload the worker cannot run will not run on a retry either: it is dead-lettered at once.
+JobState AfterFailure(pqxx::work& tx, const LockedJob& j, std::string_view why, double jitter01) {
+  if (why == reason::kInvalidPayload) {
+    tx.exec_prepared("job_dead_letter", j.id, nullptr, "{5}");
+    InsertEvent(tx, j, JobState::kFailed, JobState::kDeadLettered, reason::kInvalidPayload,
+                j.worker_id);
+    return JobState::kDeadLettered;
+  }
   if (j.cancel_requested) {
     tx.exec_prepared("job_dead_letter", j.id, "cancelled", "{5}");
     InsertEvent(tx, j, JobState::kFailed, JobState::kDeadLettered, reason::kCancelled, j.worker_id);
@@ -261,7 +268,7 @@ JobState AfterFailure(pqxx::work& tx, const LockedJob& j, double jitter01) {
     policy.base = std::chrono::milliseconds(q[0][0].as<int>());
     policy.max = std::chrono::milliseconds(q[0][1].as<int>());
   }
-  const RetryDecision d = DecideAfterFailure(j.retry_count, j.max_retries, policy, jitter01);
+  const RetryDecision d = DecideAfterFailure(j.retry_count, j.max_retries, policy, jitter01, why);
   if (d.next == JobState::kPending) {
     tx.exec_prepared("job_retry_after", j.id, static_cast<long long>(d.delay.count()));
   } else {
@@ -277,7 +284,7 @@ JobState FailLocked(pqxx::work& tx, const LockedJob& j, std::string_view reason,
   tx.exec_prepared("job_set_failed", j.id, j.worker_id, j.attempt, pqxx::binarystring(result),
                    error_message);
   InsertEvent(tx, j, j.status, JobState::kFailed, reason, j.worker_id);
-  return AfterFailure(tx, j, jitter01);
+  return AfterFailure(tx, j, reason, jitter01);
 }
 
 std::string Describe(const LockedJob& j) {

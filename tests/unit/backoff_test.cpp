@@ -45,5 +45,16 @@ TEST(BackoffTest, RetriesUntilMaxRetriesThenDeadLetters) {
   EXPECT_EQ(DecideAfterFailure(0, 0, p, 0).next, JobState::kDeadLettered);
 }
 
+TEST(BackoffTest, LostWorkersRetryAtOnceButStillCount) {
+  BackoffPolicy p;
+  for (auto why : {reason::kWorkerLost, reason::kLeaseExpired}) {
+    auto d = DecideAfterFailure(0, 3, p, 0.5, why);
+    EXPECT_EQ(d.next, JobState::kPending);
+    EXPECT_EQ(d.delay, milliseconds(0));
+    EXPECT_EQ(DecideAfterFailure(3, 3, p, 0.5, why).next, JobState::kDeadLettered);
+  }
+  EXPECT_EQ(DecideAfterFailure(0, 3, p, 0, reason::kTimeout).delay, milliseconds(5000));
+}
+
 }  // namespace
 }  // namespace jq

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# `make run`: a private stack in the foreground. Ctrl-C stops everything it started.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+dir="$root/.jq"
+
+if [ -f "$dir/stack.env" ]; then
+  echo "run: a stack from an earlier run is still recorded; stopping it first"
+  "$here/dev-stack.sh" stop >/dev/null || true
+fi
+
+cleanup() {
+  trap - INT TERM EXIT
+  echo
+  "$here/dev-stack.sh" stop
+}
+trap cleanup INT TERM EXIT
+
+"$here/dev-stack.sh" start --servers 1 --workers 1
+. "$dir/stack.env"
+cat <<MSG
+
+jq is running. In another terminal:
+
+  source .jq/stack.env
+  ./build/jq-ctl status
+  ./build/jq-ctl job submit --queue default --payload '{"command":["echo","hello"]}' --wait
+  ./build/jq-ctl job list
+  ./build/jq-ctl job output <job_id>
+
+Logs: .jq/logs/ (one JSON object per line). Ctrl-C stops PostgreSQL, Redis, jq-server and
+jq-worker.
+MSG
+# Follow the server log until interrupted.
+tail -n 0 -F "$dir"/logs/*.log &
+wait $!

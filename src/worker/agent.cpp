@@ -1,0 +1,448 @@
+#include "worker/agent.h"
+
+#include <grpcpp/grpcpp.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "core/job_state.h"
+#include "worker/exec/process_runner.h"
+
+namespace jq::worker {
+namespace {
+
+constexpr std::size_t kErrorTail = 4096;  // stderr kept in error_message
+
+bool Retryable(const grpc::Status& s) {
+  return s.error_code() == grpc::StatusCode::UNAVAILABLE ||
+         s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
+}
+
+std::string Tail(const std::string& s, std::size_t n) {
+  return s.size() <= n ? s : s.substr(s.size() - n);
+}
+
+}  // namespace
+
+WorkerAgent::WorkerAgent(Config::Worker config, std::string worker_id, std::string hostname)
+    : config_(std::move(config)), worker_id_(std::move(worker_id)), hostname_(std::move(hostname)) {
+  Reconnect();
+}
+
+void WorkerAgent::Reconnect() {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  auto channel =
+      grpc::CreateCustomChannel(config_.server_addr, grpc::InsecureChannelCredentials(), args);
+  std::lock_guard lock(mu_);
+  channel_ = channel;
+  stub_ = jq::WorkerService::NewStub(channel);
+}
+
+WorkerAgent::~WorkerAgent() {
+  RequestStop();
+  std::vector<std::thread> threads;
+  {
+    std::lock_guard lock(mu_);
+    threads.swap(job_threads_);
+  }
+  for (auto& t : threads) t.join();
+}
+
+std::shared_ptr<jq::WorkerService::Stub> WorkerAgent::stub() {
+  std::lock_guard lock(mu_);
+  return stub_;
+}
+
+int WorkerAgent::running_count() {
+  std::lock_guard lock(mu_);
+  return static_cast<int>(running_.size());
+}
+
+template <typename Fn>
+grpc::Status WorkerAgent::CallWithRetry(const char* what, Fn&& fn, std::chrono::seconds budget) {
+  const auto deadline = std::chrono::steady_clock::now() + budget;
+  auto backoff = std::chrono::milliseconds(100);
+  for (;;) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    grpc::Status s = fn(&ctx);
+    if (s.ok() || !Retryable(s) || std::chrono::steady_clock::now() + backoff >= deadline) {
+      if (!s.ok())
+        spdlog::warn("{}: {} ({})", what, s.error_message(), static_cast<int>(s.error_code()));
+      return s;
+    }
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+  }
+}
+
+bool WorkerAgent::Register() {
+  jq::RegisterWorkerRequest req;
+  req.set_worker_id(worker_id_);
+  req.set_hostname(hostname_);
+  req.set_concurrency(config_.concurrency);
+  for (const auto& q : config_.queues) req.add_queues(q);
+  req.set_supports_control(true);
+  auto s = CallWithRetry(
+      "register",
+      [&](grpc::ClientContext* ctx) {
+        jq::RegisterWorkerResponse resp;
+        return stub()->RegisterWorker(ctx, req, &resp);
+      },
+      std::chrono::seconds(5));
+  if (s.ok()) spdlog::info("registered as {} with {}", worker_id_, config_.server_addr);
+  return s.ok();
+}
+
+void WorkerAgent::Deregister() {
+  jq::DeregisterRequest req;
+  req.set_worker_id(worker_id_);
+  auto s = CallWithRetry(
+      "deregister",
+      [&](grpc::ClientContext* ctx) {
+        jq::DeregisterResponse resp;
+        return stub()->Deregister(ctx, req, &resp);
+      },
+      std::chrono::seconds(10));
+  if (s.ok()) spdlog::info("deregistered");
+}
+
+void WorkerAgent::Run() {
+  std::thread heartbeat([this] { HeartbeatLoop(); });
+  StreamLoop();
+
+  // Settle: wait for running jobs (drain: all of them; stop: up to the grace), then kill.
+  {
+    std::unique_lock lock(mu_);
+    const bool drain = drain_exit_ && !shutdown_;
+    auto idle = [&] { return running_.empty() || shutdown_; };
+    if (drain) {
+      cv_.wait(lock, idle);
+    } else if (!cv_.wait_for(lock, std::chrono::seconds(config_.shutdown_grace_seconds), idle)) {
+      spdlog::warn("{} jobs still running after {} s; killing them", running_.size(),
+                   config_.shutdown_grace_seconds);
+    }
+  }
+  std::vector<std::string> left;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [id, job] : running_) left.push_back(id);
+  }
+  for (const auto& id : left) CancelJob(id, /*abandon=*/true);
+  std::vector<std::thread> threads;
+  {
+    std::lock_guard lock(mu_);
+    threads.swap(job_threads_);
+  }
+  for (auto& t : threads) t.join();
+  Deregister();  // the server returns anything unfinished to the queue at once
+  done_ = true;
+  cv_.notify_all();
+  heartbeat.join();
+}
+
+void WorkerAgent::RequestStop() {
+  std::lock_guard lock(mu_);
+  stopping_ = true;
+  if (stream_ctx_) stream_ctx_->TryCancel();
+  cv_.notify_all();
+}
+
+void WorkerAgent::StreamLoop() {
+  auto backoff = std::chrono::milliseconds(100);
+  bool registered = false;
+  for (;;) {
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+    }
+    if (!registered) {
+      registered = Register();
+      if (!registered) {
+        Reconnect();
+        std::unique_lock lock(mu_);
+        cv_.wait_for(lock, backoff, [&] { return stopping_; });
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+        continue;
+      }
+    }
+    auto ctx = std::make_shared<grpc::ClientContext>();
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) return;
+      stream_ctx_ = ctx;
+    }
+    jq::StreamJobsRequest req;
+    req.set_worker_id(worker_id_);
+    for (const auto& q : config_.queues) req.add_queues(q);
+    auto reader = stub()->StreamJobs(ctx.get(), req);
+    jq::JobAssignment a;
+    bool got_any = false;
+    while (reader->Read(&a)) {
+      got_any = true;
+      backoff = std::chrono::milliseconds(100);
+      if (a.has_control() && a.job_id().empty()) {
+        HandleControl(a.control());
+      } else {
+        StartJob(a);
+      }
+    }
+    grpc::Status s = reader->Finish();
+    {
+      std::lock_guard lock(mu_);
+      stream_ctx_.reset();
+      if (stopping_) return;
+    }
+    spdlog::warn("job stream ended: {} ({}); reconnecting", s.error_message(),
+                 static_cast<int>(s.error_code()));
+    // The server may be a different replica now, or have lost us: register again.
+    registered = false;
+    if (s.error_code() == grpc::StatusCode::UNAVAILABLE) Reconnect();
+    if (!got_any) {
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, backoff, [&] { return stopping_; });
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+    }
+  }
+}
+
+void WorkerAgent::HeartbeatLoop() {
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, std::chrono::seconds(config_.heartbeat_seconds),
+                   [&] { return done_.load(); });
+      if (done_) return;
+    }
+    jq::HeartbeatRequest req;
+    req.set_worker_id(worker_id_);
+    {
+      std::lock_guard lock(mu_);
+      req.set_active_job_count(static_cast<int>(running_.size()));
+      for (const auto& [id, job] : running_) {
+        auto* r = req.add_running_jobs();
+        r->set_job_id(id);
+        r->set_attempt(job.attempt);
+      }
+    }
+    jq::HeartbeatResponse resp;
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    grpc::Status s = stub()->Heartbeat(&ctx, req, &resp);
+    if (!s.ok()) {
+      spdlog::warn("heartbeat: {} ({})", s.error_message(), static_cast<int>(s.error_code()));
+      if (s.error_code() == grpc::StatusCode::NOT_FOUND) {
+        std::lock_guard lock(mu_);
+        if (stream_ctx_) stream_ctx_->TryCancel();  // reconnect and register again
+      }
+      continue;
+    }
+    for (const auto& id : resp.lost_job_ids()) {
+      spdlog::info("job {}: lease no longer held (cancelled or reassigned); stopping it", id);
+      CancelJob(id, /*abandon=*/false);
+    }
+  }
+}
+
+void WorkerAgent::HandleControl(const jq::WorkerControl& control) {
+  switch (control.type()) {
+    case jq::CONTROL_CANCEL_JOB:
+      spdlog::info("job {}: cancel requested", control.job_id());
+      CancelJob(control.job_id(), /*abandon=*/false);
+      break;
+    case jq::CONTROL_DRAIN: {
+      spdlog::info("drain requested: finishing {} running jobs, then leaving", running_count());
+      std::lock_guard lock(mu_);
+      drain_exit_ = true;
+      stopping_ = true;
+      if (stream_ctx_) stream_ctx_->TryCancel();
+      cv_.notify_all();
+      break;
+    }
+    case jq::CONTROL_SHUTDOWN: {
+      spdlog::info("shutdown requested: stopping {} running jobs", running_count());
+      std::vector<std::string> ids;
+      {
+        std::lock_guard lock(mu_);
+        shutdown_ = true;
+        stopping_ = true;
+        if (stream_ctx_) stream_ctx_->TryCancel();
+        for (auto& [id, job] : running_) ids.push_back(id);
+        cv_.notify_all();
+      }
+      for (const auto& id : ids) CancelJob(id, /*abandon=*/true);
+      break;
+    }
+    default: spdlog::warn("unknown control message {}", static_cast<int>(control.type()));
+  }
+}
+
+void WorkerAgent::JoinFinishedLocked() {
+  // A finished thread has at most its return left to do: joining it is brief.
+  for (const auto& tid : finished_threads_) {
+    auto it = std::find_if(job_threads_.begin(), job_threads_.end(),
+                           [&](const std::thread& t) { return t.get_id() == tid; });
+    if (it != job_threads_.end()) {
+      it->join();
+      job_threads_.erase(it);
+    }
+  }
+  finished_threads_.clear();
+}
+
+void WorkerAgent::StartJob(const jq::JobAssignment& assignment) {
+  std::shared_ptr<exec::RunningProcess> old;
+  {
+    std::lock_guard lock(mu_);
+    JoinFinishedLocked();
+    auto it = running_.find(assignment.job_id());
+    if (it == running_.end()) {
+      running_[assignment.job_id()].attempt = assignment.attempt();
+      job_threads_.emplace_back([this, assignment] { RunJob(assignment); });
+      return;
+    }
+    if (it->second.attempt >= assignment.attempt()) return;  // a repeated delivery
+    // The old attempt's lease is gone: stop it, and run the new one when it has ended.
+    it->second.next = assignment;
+    it->second.cancel_requested = true;
+    old = it->second.process;
+  }
+  if (old) old->Cancel();
+}
+
+void WorkerAgent::CancelJob(const std::string& job_id, bool abandon) {
+  std::shared_ptr<exec::RunningProcess> process;
+  {
+    std::lock_guard lock(mu_);
+    auto it = running_.find(job_id);
+    if (it == running_.end()) return;
+    it->second.cancel_requested = true;
+    it->second.abandon = it->second.abandon || abandon;
+    process = it->second.process;
+  }
+  if (process) process->Cancel();
+}
+
+void WorkerAgent::RunJob(jq::JobAssignment a) {
+  const std::string id = a.job_id();
+  jq::ReportResultRequest report;
+  report.set_worker_id(worker_id_);
+  report.set_job_id(id);
+  report.set_attempt(a.attempt());
+
+  auto finish = [&] {
+    bool abandon = false;
+    {
+      std::lock_guard lock(mu_);
+      abandon = running_[id].abandon;
+    }
+    if (!abandon) {
+      CallWithRetry(
+          "report result",
+          [&](grpc::ClientContext* ctx) {
+            jq::ReportResultResponse resp;
+            return stub()->ReportResult(ctx, report, &resp);
+          },
+          std::chrono::seconds(60));
+    }
+    std::lock_guard lock(mu_);
+    auto it = running_.find(id);
+    if (it != running_.end() && it->second.next && !stopping_) {
+      jq::JobAssignment next = std::move(*it->second.next);
+      it->second = RunningJob{};
+      it->second.attempt = next.attempt();
+      job_threads_.emplace_back([this, next] { RunJob(next); });
+    } else {
+      running_.erase(id);
+    }
+    finished_threads_.push_back(std::this_thread::get_id());
+    cv_.notify_all();
+  };
+
+  auto spec = exec::ParseJobPayload(a.payload());
+  if (!spec.ok()) {
+    spdlog::info("job {}: invalid payload: {}", id, spec.status().message());
+    report.set_success(false);
+    report.set_reason(std::string(reason::kInvalidPayload));
+    report.set_error_message("invalid payload: " + spec.status().message());
+    report.set_exit_code(-1);
+    finish();
+    return;
+  }
+
+  exec::RunOptions options;
+  options.output_cap_bytes = static_cast<std::size_t>(config_.output_cap_bytes);
+  options.kill_grace = std::chrono::seconds(config_.kill_grace_seconds);
+  options.default_timeout = std::chrono::seconds(a.timeout_seconds());
+  options.run_as_user = config_.run_as_user;
+  options.extra_env = {{"JQ_JOB_ID", id},
+                       {"JQ_JOB_ATTEMPT", std::to_string(a.attempt())},
+                       {"JQ_QUEUE", a.queue_name()},
+                       {"JQ_WORKER_ID", worker_id_}};
+  if (!a.traceparent().empty()) options.extra_env["TRACEPARENT"] = a.traceparent();
+
+  auto process = exec::RunningProcess::Start(*spec, options);
+  {
+    std::lock_guard lock(mu_);
+    running_[id].process = process;
+    if (running_[id].cancel_requested) process->Cancel();
+  }
+  if (process->started()) {
+    jq::ReportStartedRequest started;
+    started.set_worker_id(worker_id_);
+    started.set_job_id(id);
+    started.set_attempt(a.attempt());
+    grpc::Status s = CallWithRetry(
+        "report started",
+        [&](grpc::ClientContext* ctx) {
+          jq::ReportStartedResponse resp;
+          return stub()->ReportStarted(ctx, started, &resp);
+        },
+        std::chrono::seconds(30));
+    if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION ||
+        s.error_code() == grpc::StatusCode::NOT_FOUND) {
+      // Cancelled or reassigned before it started: stop it; the server has moved on.
+      spdlog::info("job {}: {}; stopping it", id, s.error_message());
+      process->Cancel();
+    }
+  }
+  const exec::RunResult r = process->Wait();
+
+  report.set_exit_code(r.exit_code);
+  report.set_stdout(r.stdout_tail);
+  report.set_stderr(r.stderr_tail);
+  report.set_stdout_truncated(r.stdout_truncated);
+  report.set_stderr_truncated(r.stderr_truncated);
+  report.set_result(r.stdout_tail);
+  if (!r.spawn_error.empty()) {
+    report.set_success(false);
+    report.set_reason(std::string(reason::kFailedExitCode));
+    report.set_error_message(r.spawn_error);
+  } else if (r.cancelled) {
+    report.set_success(false);
+    report.set_reason(std::string(reason::kCancelled));
+    report.set_error_message("cancelled");
+  } else if (r.timed_out) {
+    report.set_success(false);
+    report.set_reason(std::string(reason::kTimeout));
+    report.set_error_message("timed out; process group killed\n" + Tail(r.stderr_tail, kErrorTail));
+  } else if (r.exit_code != 0 || r.term_signal != 0) {
+    report.set_success(false);
+    report.set_reason(std::string(reason::kFailedExitCode));
+    report.set_error_message((r.term_signal != 0
+                                  ? "killed by signal " + std::to_string(r.term_signal)
+                                  : "exit status " + std::to_string(r.exit_code)) +
+                             "\n" + Tail(r.stderr_tail, kErrorTail));
+  } else {
+    report.set_success(true);
+  }
+  spdlog::info("job {} attempt {}: {} ({})", id, a.attempt(),
+               report.success() ? "succeeded" : report.reason(),
+               report.success() ? "exit 0" : report.error_message().substr(0, 200));
+  finish();
+}
+
+}  // namespace jq::worker

@@ -1,0 +1,85 @@
+// WorkerAgent: jq-worker's connection to jq-server. Registers, holds the StreamJobs stream,
+// heartbeats with the leases it holds, runs each assigned job on its own thread and reports
+// the result with the lease token. Survives server restarts and fail-over: it reconnects
+// (re-registering) while running jobs carry on. Thread-safe; Run() blocks until Stop() or a
+// drain/shutdown has finished.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/config.h"
+#include "worker_service.grpc.pb.h"
+
+namespace jq::exec {
+class RunningProcess;
+}
+
+namespace jq::worker {
+
+class WorkerAgent {
+ public:
+  WorkerAgent(Config::Worker config, std::string worker_id, std::string hostname);
+  ~WorkerAgent();
+
+  // Blocks: connects, takes jobs, and returns once stopped and every job is settled.
+  void Run();
+  // SIGTERM: stop taking jobs, let running ones finish for up to the grace, then kill the
+  // rest, deregister and return from Run(). Safe from any thread; idempotent.
+  void RequestStop();
+
+ private:
+  struct RunningJob {
+    int attempt = 0;
+    std::shared_ptr<exec::RunningProcess> process;  // set once started
+    bool cancel_requested = false;
+    bool abandon = false;  // shutdown: kill without reporting; the server reclaims it
+    // A newer attempt of the same job, assigned while this one was still being stopped
+    // (its lease was lost, e.g. across a server restart); it starts when this one ends.
+    std::optional<jq::JobAssignment> next;
+  };
+
+  void StreamLoop();
+  void HeartbeatLoop();
+  void HandleControl(const jq::WorkerControl& control);
+  void StartJob(const jq::JobAssignment& assignment);
+  void RunJob(jq::JobAssignment assignment);
+  void CancelJob(const std::string& job_id, bool abandon);
+  // Retries on UNAVAILABLE (server restarting or failing over) until it succeeds or stop.
+  template <typename Fn>
+  grpc::Status CallWithRetry(const char* what, Fn&& fn, std::chrono::seconds budget);
+  bool Register();
+  // A fresh channel connects at once, rather than after the old one's reconnect backoff.
+  void Reconnect();
+  void Deregister();
+  std::shared_ptr<jq::WorkerService::Stub> stub();
+  int running_count();
+
+  const Config::Worker config_;
+  const std::string worker_id_;
+  const std::string hostname_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, RunningJob> running_;        // GUARDED_BY(mu_)
+  std::vector<std::thread> job_threads_;             // GUARDED_BY(mu_)
+  std::vector<std::thread::id> finished_threads_;    // GUARDED_BY(mu_): to join
+  void JoinFinishedLocked();                         // REQUIRES(mu_)
+  std::shared_ptr<grpc::Channel> channel_;           // GUARDED_BY(mu_)
+  std::shared_ptr<jq::WorkerService::Stub> stub_;    // GUARDED_BY(mu_)
+  std::shared_ptr<grpc::ClientContext> stream_ctx_;  // GUARDED_BY(mu_)
+  bool stopping_ = false;                            // GUARDED_BY(mu_): no new jobs
+  bool drain_exit_ = false;                          // GUARDED_BY(mu_): exit once idle (drain)
+  bool shutdown_ = false;                            // GUARDED_BY(mu_): kill jobs and exit now
+  std::atomic<bool> done_{false};                    // the heartbeat loop ends
+};
+
+}  // namespace jq::worker

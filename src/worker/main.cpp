@@ -1,0 +1,101 @@
+// jq-worker: runs jobs from jq-server (SPEC §2, §4).
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <thread>
+
+#include "config/config_loader.h"
+#include "core/validation.h"
+#include "core/version.h"
+#include "telemetry/log.h"
+#include "worker/agent.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"jq-worker: runs jq jobs as subprocesses"};
+  std::string config_path, server_addr, worker_id, queues, run_as;
+  int concurrency = 0;
+  bool version = false;
+  app.add_option("-c,--config", config_path, "YAML configuration file (see config.example.yaml)");
+  app.add_option("--server-addr", server_addr,
+                 "jq-server address (default: JQ_SERVER_ADDR, else worker.server_addr)");
+  app.add_option("--worker-id", worker_id, "worker id (default hostname-pid)");
+  app.add_option("--concurrency", concurrency, "jobs run at once (default 4)")
+      ->check(CLI::Range(1, 4096));
+  app.add_option("--queues", queues, "comma-separated queues to take jobs from (default all)");
+  app.add_option("--run-as-user", run_as, "run jobs as this user (the worker must be root)");
+  app.add_flag("--version", version, "print the version and exit");
+  CLI11_PARSE(app, argc, argv);
+  if (version) {
+    std::cout << jq::VersionString() << "\n";
+    return 0;
+  }
+
+  jq::config::LoadOptions opts;
+  opts.path = config_path;
+  opts.getenv = [](const std::string& name) -> std::optional<std::string> {
+    const char* v = std::getenv(name.c_str());
+    // A worker dials the address clients use: JQ_SERVER_ADDR stands in for
+    // worker.server_addr unless JQ_WORKER_SERVER_ADDR is set.
+    if (v == nullptr && name == "JQ_WORKER_SERVER_ADDR") v = std::getenv("JQ_SERVER_ADDR");
+    if (v == nullptr) return std::nullopt;
+    return std::string(v);
+  };
+  auto loaded = jq::config::LoadConfig(opts);
+  if (!loaded.ok()) {
+    std::cerr << "jq-worker: configuration: " << loaded.status().message() << "\n";
+    return 1;
+  }
+  jq::Config config = loaded->config;
+  auto apply = [&](const char* key, const std::string& value) {
+    if (value.empty()) return true;
+    jq::Status s = jq::ApplyConfigSetting(config, key, value);
+    if (!s.ok()) std::cerr << "jq-worker: " << s.message() << "\n";
+    return s.ok();
+  };
+  if (!apply("worker.server_addr", server_addr) || !apply("worker.id", worker_id) ||
+      !apply("worker.queues", queues) || !apply("worker.run_as_user", run_as) ||
+      !apply("worker.concurrency", concurrency > 0 ? std::to_string(concurrency) : "")) {
+    return 2;
+  }
+  if (jq::Status s = jq::ValidateConfig(config); !s.ok()) {
+    std::cerr << "jq-worker: configuration: " << s.message() << "\n";
+    return 1;
+  }
+  if (!config.worker.run_as_user.empty() && geteuid() != 0) {
+    std::cerr << "jq-worker: worker.run_as_user needs the worker to run as root\n";
+    return 1;
+  }
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  if (config.worker.id.empty()) {
+    config.worker.id = std::string(host) + "-" + std::to_string(getpid());
+  }
+  jq::telemetry::InitLogging("jq-worker", config.log.level);
+  for (const auto& w : loaded->warnings) spdlog::warn("configuration: {}", w);
+
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  jq::worker::WorkerAgent agent(config.worker, config.worker.id, host);
+  std::thread signal_thread([&] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    spdlog::info("signal {}: no new jobs; finishing running ones for up to {} s", sig,
+                 config.worker.shutdown_grace_seconds);
+    agent.RequestStop();
+  });
+  spdlog::info("jq-worker {} starting as {} (concurrency {}) against {}", jq::VersionString(),
+               config.worker.id, config.worker.concurrency, config.worker.server_addr);
+  agent.Run();
+  spdlog::info("jq-worker stopped");
+  // The signal thread may still wait (drain/shutdown ended the agent): exit without it.
+  signal_thread.detach();
+  std::_Exit(0);
+}

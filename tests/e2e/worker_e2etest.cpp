@@ -1,0 +1,292 @@
+// The job lifecycle end to end: jq-server + jq-worker processes on a private PostgreSQL.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "e2e/e2e_support.h"
+
+namespace jq::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+std::vector<std::string> Lines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> out;
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
+}
+
+bool ProcessAlive(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string a, b, state;
+  return static_cast<bool>(stat >> a >> b >> state) && state != "Z";
+}
+
+grpc::Status CreateQueue(Stack& stack, const std::string& name, int max_retries,
+                         int backoff_ms = 200, int ttl = 0) {
+  jq::CreateQueueRequest q;
+  q.set_name(name);
+  q.set_max_retries(max_retries);
+  q.set_max_retries_set(true);
+  q.set_backoff_base_ms(backoff_ms);
+  q.set_backoff_max_ms(backoff_ms * 4);
+  q.set_ttl_seconds(ttl);
+  jq::CreateQueueResponse resp;
+  grpc::ClientContext ctx;
+  return stack.Admin()->CreateQueue(&ctx, q, &resp);
+}
+
+class WorkerE2E : public ::testing::Test {
+ protected:
+  void SetUp() override { stack_.StartServer(); }
+  std::string File(const std::string& name) { return stack_.dir() + "/" + name; }
+  Stack stack_;
+};
+
+TEST_F(WorkerE2E, EchoHelloRunsToDoneWithItsOutput) {
+  stack_.StartWorker({.id = "w1"});
+  const std::string id = stack_.Submit({"echo", "hello"});
+  auto job = stack_.WaitFor(id, jq::DONE);
+  EXPECT_EQ(job.result(), "hello\n");
+  EXPECT_EQ(job.worker_id(), "w1");
+  EXPECT_EQ(stack_.Reasons(id),
+            (std::vector<std::string>{"SUBMITTED", "ASSIGNED", "STARTED", "SUCCESS"}));
+  jq::GetJobOutputRequest req;
+  req.set_job_id(id);
+  jq::GetJobOutputResponse out;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(stack_.Jobs()->GetJobOutput(&ctx, req, &out).ok());
+  ASSERT_EQ(out.outputs_size(), 1);
+  EXPECT_EQ(out.outputs(0).stdout(), "hello\n");
+  EXPECT_EQ(out.outputs(0).exit_code(), 0);
+  EXPECT_EQ(out.outputs(0).attempt(), 1);
+}
+
+TEST_F(WorkerE2E, FailingJobIsRetriedWithBackoffThenDeadLettered) {
+  ASSERT_TRUE(CreateQueue(stack_, "flaky", 1, 500).ok());
+  stack_.StartWorker({.id = "w1"});
+  const std::string id = stack_.Submit({"sh", "-c", "echo boom >&2; exit 2"}, "flaky");
+  auto job = stack_.WaitFor(id, jq::DEAD_LETTERED);
+  EXPECT_EQ(job.retry_count(), 1);
+  EXPECT_NE(job.error_message().find("exit status 2"), std::string::npos) << job.error_message();
+  EXPECT_NE(job.error_message().find("boom"), std::string::npos);
+  EXPECT_EQ(stack_.Reasons(id),
+            (std::vector<std::string>{"SUBMITTED", "ASSIGNED", "STARTED", "FAILED_EXIT_CODE",
+                                      "RETRY", "ASSIGNED", "STARTED", "FAILED_EXIT_CODE",
+                                      "MAX_RETRIES_EXCEEDED"}));
+  // The retry waited for its backoff (base 500 ms).
+  jq::GetJobLogsRequest lreq;
+  lreq.set_job_id(id);
+  jq::GetJobLogsResponse logs;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(stack_.Jobs()->GetJobLogs(&ctx, lreq, &logs).ok());
+  auto ms = [](const google::protobuf::Timestamp& t) {
+    return t.seconds() * 1000 + t.nanos() / 1000000;
+  };
+  EXPECT_GE(ms(logs.events(5).occurred_at()) - ms(logs.events(4).occurred_at()), 450);
+  // Both attempts' output is kept.
+  jq::GetJobOutputRequest oreq;
+  oreq.set_job_id(id);
+  jq::GetJobOutputResponse out;
+  grpc::ClientContext octx;
+  ASSERT_TRUE(stack_.Jobs()->GetJobOutput(&octx, oreq, &out).ok());
+  ASSERT_EQ(out.outputs_size(), 2);
+  EXPECT_EQ(out.outputs(1).stderr(), "boom\n");
+  EXPECT_EQ(out.outputs(1).exit_code(), 2);
+}
+
+TEST_F(WorkerE2E, TimeoutKillsTheProcessGroupChildrenToo) {
+  ASSERT_TRUE(CreateQueue(stack_, "once", 0).ok());
+  stack_.StartWorker({.id = "w1"});
+  const std::string pidfile = File("grandchild.pid");
+  const std::string id =
+      stack_.Submit({"sh", "-c", "sleep 300 & echo $! > " + pidfile + "; sleep 300"}, "once",
+                    [](jq::SubmitJobRequest& r) { r.set_timeout_seconds(1); });
+  auto job = stack_.WaitFor(id, jq::DEAD_LETTERED, seconds(15));
+  EXPECT_NE(job.error_message().find("timed out"), std::string::npos) << job.error_message();
+  auto reasons = stack_.Reasons(id);
+  EXPECT_EQ(reasons[reasons.size() - 2], "TIMEOUT");
+  auto lines = Lines(pidfile);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_FALSE(ProcessAlive(std::stoi(lines[0]))) << "the job's child survived the timeout";
+}
+
+TEST_F(WorkerE2E, CancelRunningJobStopsItWithinASecond) {
+  stack_.StartWorker({.id = "w1"});
+  const std::string id = stack_.Submit({"sleep", "300"});
+  stack_.WaitFor(id, jq::RUNNING);
+  const auto start = std::chrono::steady_clock::now();
+  jq::CancelJobRequest req;
+  req.set_job_id(id);
+  jq::CancelJobResponse resp;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(stack_.Jobs()->CancelJob(&ctx, req, &resp).ok());
+  stack_.WaitFor(id, jq::DEAD_LETTERED, seconds(5));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(1500));
+  EXPECT_EQ(stack_.Reasons(id).back(), "CANCELLED");
+}
+
+TEST_F(WorkerE2E, BadPayloadsFailWithAClearErrorAndTheWorkerLives) {
+  ASSERT_TRUE(CreateQueue(stack_, "once", 0).ok());
+  auto& worker = stack_.StartWorker({.id = "w1"});
+  jq::SubmitJobRequest raw;
+  auto submit_raw = [&](const std::string& payload) {
+    jq::SubmitJobRequest r;
+    r.set_queue_name("once");
+    r.set_payload(payload);
+    jq::SubmitJobResponse resp;
+    grpc::ClientContext ctx;
+    EXPECT_TRUE(stack_.Jobs()->SubmitJob(&ctx, r, &resp).ok());
+    return resp.job_id();
+  };
+  const std::string not_json = submit_raw("not json at all");
+  const std::string no_command = submit_raw(R"({"cmd":["echo"]})");
+  const std::string missing = stack_.Submit({"no-such-command-anywhere"}, "once");
+  EXPECT_NE(stack_.WaitFor(not_json, jq::DEAD_LETTERED).error_message().find("not JSON"),
+            std::string::npos);
+  EXPECT_NE(stack_.WaitFor(no_command, jq::DEAD_LETTERED).error_message().find("command"),
+            std::string::npos);
+  EXPECT_NE(stack_.WaitFor(missing, jq::DEAD_LETTERED)
+                .error_message()
+                .find("command not found: no-such-command-anywhere"),
+            std::string::npos);
+  EXPECT_EQ(stack_.Reasons(not_json).back(), "INVALID_PAYLOAD");
+  EXPECT_TRUE(worker.running());
+  stack_.WaitFor(stack_.Submit({"true"}), jq::DONE);
+}
+
+TEST_F(WorkerE2E, KilledWorkersJobIsRerunAndDone) {
+  const std::string runs = File("runs");
+  auto& doomed = stack_.StartWorker({.id = "doomed"});
+  const std::string id = stack_.Submit({"sh", "-c", "echo run >> " + runs + "; sleep 1"});
+  stack_.WaitFor(id, jq::RUNNING);
+  doomed.Kill();  // kill -9 mid-job
+  const auto killed_at = std::chrono::steady_clock::now();
+  stack_.StartWorker({.id = "survivor"});
+  // Lease (4 s in these tests) + 5 s.
+  auto job = stack_.WaitFor(id, jq::DONE, seconds(9));
+  EXPECT_LT(std::chrono::steady_clock::now() - killed_at, seconds(9));
+  EXPECT_EQ(job.worker_id(), "survivor");
+  EXPECT_EQ(job.attempt(), 2);
+  EXPECT_EQ(Lines(runs).size(), 2u);  // at least once: the first run was cut off
+  auto reasons = stack_.Reasons(id);
+  EXPECT_TRUE(std::find(reasons.begin(), reasons.end(), "WORKER_LOST") != reasons.end() ||
+              std::find(reasons.begin(), reasons.end(), "LEASE_EXPIRED") != reasons.end());
+}
+
+TEST_F(WorkerE2E, KilledServerLosesNothingAndWorkersReconnect) {
+  auto& worker = stack_.StartWorker({.id = "w1", .concurrency = 4});
+  std::vector<std::string> ids;
+  for (int i = 0; i < 20; ++i) ids.push_back(stack_.Submit({"sleep", "0.2"}));
+  std::this_thread::sleep_for(milliseconds(400));
+  stack_.server(0).Kill();  // kill -9 with the worker attached and jobs in flight
+  std::this_thread::sleep_for(milliseconds(300));
+  stack_.RestartServer(0);
+  const auto restarted = std::chrono::steady_clock::now();
+  for (int i = 0; i < 5; ++i) ids.push_back(stack_.Submit({"true"}));
+  for (const auto& id : ids) stack_.WaitFor(id, jq::DONE, seconds(30));
+  // Jobs the dead server had claimed but not delivered wait for their lease (4 s here).
+  EXPECT_LT(std::chrono::steady_clock::now() - restarted, seconds(7));
+  EXPECT_TRUE(worker.running());
+}
+
+TEST_F(WorkerE2E, PriorityThenFifoWithOneSlot) {
+  const std::string order = File("order");
+  jq::PauseQueueRequest pause;
+  pause.set_name("default");
+  jq::PauseQueueResponse presp;
+  grpc::ClientContext pctx;
+  ASSERT_TRUE(stack_.Admin()->PauseQueue(&pctx, pause, &presp).ok());
+  auto submit = [&](const std::string& name, int priority) {
+    stack_.Submit({"sh", "-c", "echo " + name + " >> " + order}, "default",
+                  [&](jq::SubmitJobRequest& r) { r.set_priority(priority); });
+  };
+  submit("low-1", 1);
+  submit("high-1", 9);
+  submit("low-2", 1);
+  submit("mid", 5);
+  submit("high-2", 9);
+  stack_.StartWorker({.id = "w1", .concurrency = 1});
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_TRUE(Lines(order).empty()) << "a paused queue was claimed from";
+  jq::ResumeQueueRequest resume;
+  resume.set_name("default");
+  jq::ResumeQueueResponse rresp;
+  grpc::ClientContext rctx;
+  ASSERT_TRUE(stack_.Admin()->ResumeQueue(&rctx, resume, &rresp).ok());
+  const auto deadline = std::chrono::steady_clock::now() + seconds(15);
+  while (Lines(order).size() < 5 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  EXPECT_EQ(Lines(order), (std::vector<std::string>{"high-1", "high-2", "mid", "low-1", "low-2"}));
+}
+
+TEST_F(WorkerE2E, DelayedJobDoesNotRunEarly) {
+  stack_.StartWorker({.id = "w1"});
+  const std::string id =
+      stack_.Submit({"true"}, "default", [](jq::SubmitJobRequest& r) { r.set_delay_seconds(2); });
+  std::this_thread::sleep_for(milliseconds(1200));
+  EXPECT_EQ(stack_.Get(id).status(), jq::PENDING);
+  stack_.WaitFor(id, jq::DONE, seconds(5));
+}
+
+TEST_F(WorkerE2E, TtlDeadLettersJobsNotStartedInTime) {
+  const std::string id =
+      stack_.Submit({"true"}, "default", [](jq::SubmitJobRequest& r) { r.set_ttl_seconds(1); });
+  stack_.WaitFor(id, jq::DEAD_LETTERED, seconds(5));
+  EXPECT_EQ(stack_.Reasons(id).back(), "TTL_EXPIRED");
+}
+
+TEST_F(WorkerE2E, DrainFinishesRunningJobsThenTheWorkerLeaves) {
+  auto& worker = stack_.StartWorker({.id = "w1"});
+  const std::string id = stack_.Submit({"sleep", "1"});
+  stack_.WaitFor(id, jq::RUNNING);
+  jq::DrainWorkerRequest req;
+  req.set_worker_id("w1");
+  jq::DrainWorkerResponse resp;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(stack_.Admin()->DrainWorker(&ctx, req, &resp).ok());
+  const std::string later = stack_.Submit({"true"});
+  stack_.WaitFor(id, jq::DONE, seconds(10));
+  auto exit = worker.Wait(seconds(10));
+  ASSERT_TRUE(exit.has_value()) << "drained worker did not exit";
+  EXPECT_EQ(*exit, 0);
+  EXPECT_EQ(stack_.Get(later).status(), jq::PENDING) << "a draining worker took a new job";
+}
+
+TEST_F(WorkerE2E, ShutdownStopsTheWorkerAndReturnsItsJob) {
+  auto& worker = stack_.StartWorker({.id = "w1"});
+  const std::string id = stack_.Submit({"sleep", "300"});
+  stack_.WaitFor(id, jq::RUNNING);
+  jq::ShutdownWorkerRequest req;
+  req.set_worker_id("w1");
+  jq::ShutdownWorkerResponse resp;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(stack_.Admin()->ShutdownWorker(&ctx, req, &resp).ok());
+  auto exit = worker.Wait(seconds(10));
+  ASSERT_TRUE(exit.has_value()) << "worker did not shut down";
+  auto job = stack_.Get(id);
+  EXPECT_EQ(job.status(), jq::PENDING);
+  EXPECT_EQ(job.retry_count(), 1);
+  auto reasons = stack_.Reasons(id);
+  EXPECT_EQ(reasons[reasons.size() - 2], "WORKER_LOST");
+}
+
+TEST_F(WorkerE2E, SigtermLetsRunningJobsFinish) {
+  auto& worker = stack_.StartWorker({.id = "w1"});
+  const std::string id = stack_.Submit({"sleep", "1"});
+  stack_.WaitFor(id, jq::RUNNING);
+  worker.Signal(SIGTERM);
+  auto exit = worker.Wait(seconds(10));
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_EQ(*exit, 0);
+  EXPECT_EQ(stack_.Get(id).status(), jq::DONE);
+}
+
+}  // namespace
+}  // namespace jq::testing
