@@ -327,7 +327,7 @@ TEST(ProcessRunnerTest, CancelFromAnotherThreadEndsTheJobWithinASecond) {
   const pid_t grandchild = FirstLineAsPid(r.stdout_tail);
   ASSERT_GT(grandchild, 0);
   EXPECT_TRUE(GoneSoon(grandchild));
-  p->Cancel();  // after Wait(): harmless
+  p->Cancel();                       // after Wait(): harmless
   EXPECT_TRUE(p->Wait().cancelled);  // a second Wait() returns the same result
 }
 
@@ -408,10 +408,10 @@ TEST(ProcessRunnerTest, DestroyingWithoutWaitKillsTheGroup) {
   const std::string pid_file = dir.path() + "/pid";
   pid_t grandchild = 0;
   {
-    auto p = RunningProcess::Start(
-        Spec({"sh", "-c", "sleep 100 & echo $! > " + pid_file + ".tmp; mv " + pid_file +
-                              ".tmp " + pid_file + "; sleep 100"}),
-        {});
+    auto p = RunningProcess::Start(Spec({"sh", "-c",
+                                         "sleep 100 & echo $! > " + pid_file + ".tmp; mv " +
+                                             pid_file + ".tmp " + pid_file + "; sleep 100"}),
+                                   {});
     ASSERT_TRUE(p->started());
     for (int i = 0; i < 200 && !fs::exists(pid_file); ++i) {
       std::this_thread::sleep_for(milliseconds(10));
@@ -541,8 +541,8 @@ TEST(ProcessRunnerTest, RunsAsAnotherUser) {
   auto r = RunArgv({"sh", "-c", "id -u; id -g; echo $HOME $USER"}, o);
   EXPECT_TRUE(r.spawn_error.empty()) << r.spawn_error;
   EXPECT_EQ(r.exit_code, 0) << r.stderr_tail;
-  EXPECT_EQ(r.stdout_tail, std::to_string(uid) + "\n" + std::to_string(gid) + "\n" + home +
-                               " nobody\n");
+  EXPECT_EQ(r.stdout_tail,
+            std::to_string(uid) + "\n" + std::to_string(gid) + "\n" + home + " nobody\n");
 
   r = RunArgv({"no-such-command-jq"}, o);
   EXPECT_EQ(r.spawn_error, "command not found: no-such-command-jq");
