@@ -8,7 +8,7 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libpqxx-dev libpq-dev libhiredis-dev librdkafka-dev prometheus-cpp-dev
   libspdlog-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
-  libssl-dev libjwt-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libcivetweb-dev libssl-dev libjwt-dev libgtest-dev libgmock-dev libbenchmark-dev
   postgresql redis-server kcat prometheus curl procps
 )
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -72,6 +73,8 @@ struct JobCompleteParams {
 
 struct JobCompleteResult {
   JobState final_status = JobState::kUnspecified;  // DONE, PENDING (retry) or DEAD_LETTERED
+  std::string queue;
+  double run_seconds = 0;  // started_at to now
 };
 
 struct WorkerUpsertParams {
@@ -87,6 +90,7 @@ struct ReapResult {
   int ttl_expired = 0;
   int workers_offline = 0;
   int worker_jobs_reclaimed = 0;
+  std::map<std::string, int> lease_expired_by_queue;
 };
 
 class JobStore {

@@ -106,6 +106,7 @@ struct ClaimedJob {
   int attempt = 0;
   int timeout_seconds = 0;
   TimePoint created_at;
+  TimePoint not_before;  // when it became runnable: submit-to-start is measured from here
 };
 
 }  // namespace jq

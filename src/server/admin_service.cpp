@@ -118,23 +118,17 @@ grpc::Status AdminServiceImpl::GetSystemStatus(grpc::ServerContext*,
   c->set_name("database");
   c->set_healthy(db.ok());
   c->set_message(db.ok() ? "reachable" : db.message());
-  auto* l = resp->add_components();
-  const bool listening = ctx_.listener_connected && ctx_.listener_connected();
-  l->set_name("notifications");
-  l->set_healthy(listening);
-  l->set_message(listening ? "LISTEN connected"
-                           : "LISTEN disconnected; dispatch falls back to the tick");
-  auto* redis = resp->add_components();
-  redis->set_name("redis");
-  redis->set_healthy(true);
-  redis->set_message(ctx_.config.redis.addr.empty() ? "not configured"
-                                                    : "configured, not used yet");
-  auto* kafka = resp->add_components();
-  kafka->set_name("kafka");
-  kafka->set_healthy(true);
-  kafka->set_message(ctx_.config.kafka.brokers.empty() ? "not configured; events stay in PostgreSQL"
-                                                       : "configured, relay not built yet");
-  resp->set_healthy(db.ok());
+  bool healthy = db.ok();
+  if (ctx_.components) {
+    for (const auto& [name, ok, message] : ctx_.components()) {
+      auto* comp = resp->add_components();
+      comp->set_name(name);
+      comp->set_healthy(ok);
+      comp->set_message(message);
+    }
+  }
+  // Redis and Kafka being down degrades jq but loses nothing: only the database decides.
+  resp->set_healthy(healthy);
   if (!db.ok()) return grpc::Status::OK;
   auto workers = ctx_.store.WorkerList();
   if (workers.ok()) {

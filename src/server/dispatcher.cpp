@@ -161,6 +161,18 @@ void Dispatcher::Run() {
 }
 
 bool Dispatcher::DispatchOnce() {
+  const auto cycle_start = std::chrono::steady_clock::now();
+  struct CycleTimer {
+    const DispatcherConfig& config;
+    std::chrono::steady_clock::time_point start;
+    bool active = false;
+    ~CycleTimer() {
+      if (active && config.on_cycle) {
+        config.on_cycle(
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      }
+    }
+  } timer{config_, cycle_start};
   std::vector<std::shared_ptr<WorkerSession>> ready;
   {
     std::lock_guard lock(mu_);
@@ -169,6 +181,7 @@ bool Dispatcher::DispatchOnce() {
     }
   }
   if (ready.empty()) return false;
+  timer.active = true;  // only passes that had workers to serve
   bool more = false;
   const std::size_t start = rotate_++ % ready.size();
   for (std::size_t i = 0; i < ready.size(); ++i) {
@@ -182,6 +195,7 @@ bool Dispatcher::DispatchOnce() {
       return false;  // the tick retries; a database outage should not spin
     }
     for (auto& c : *claimed) {
+      if (config_.on_assigned) config_.on_assigned(c);
       jq::JobAssignment a;
       a.set_job_id(c.id);
       a.set_queue_name(c.queue);

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -25,6 +26,9 @@ struct DispatcherConfig {
   std::chrono::milliseconds tick{500};
   int batch_size = 100;
   std::chrono::seconds lease{30};
+  // Metrics hooks; may be empty. on_cycle gets a pass's duration, on_assigned each job.
+  std::function<void(double seconds)> on_cycle;
+  std::function<void(const ClaimedJob& job)> on_assigned;
 };
 
 // One worker's open StreamJobs call. The stream handler thread drains it with Next(); the

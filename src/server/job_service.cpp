@@ -61,6 +61,7 @@ grpc::Status JobServiceImpl::SubmitJob(grpc::ServerContext*, const jq::SubmitJob
   if (!r.ok()) return rpc::ToGrpc(r.status());
   resp->set_job_id((*r)[0].job_id);
   resp->set_duplicate((*r)[0].duplicate);
+  if (!(*r)[0].duplicate) ctx_.metrics.JobCounted(p.queue, "PENDING");
   ctx_.dispatcher.Wake();
   return grpc::Status::OK;
 }
@@ -80,10 +81,11 @@ grpc::Status JobServiceImpl::SubmitJobs(grpc::ServerContext*, const jq::SubmitJo
   }
   auto r = ctx_.store.JobInsertMany(params);
   if (!r.ok()) return rpc::ToGrpc(r.status());
-  for (const auto& res : *r) {
+  for (std::size_t i = 0; i < r->size(); ++i) {
     auto* out = resp->add_results();
-    out->set_job_id(res.job_id);
-    out->set_duplicate(res.duplicate);
+    out->set_job_id((*r)[i].job_id);
+    out->set_duplicate((*r)[i].duplicate);
+    if (!(*r)[i].duplicate) ctx_.metrics.JobCounted(params[i].queue, "PENDING");
   }
   ctx_.dispatcher.Wake();
   return grpc::Status::OK;

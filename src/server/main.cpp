@@ -10,15 +10,22 @@
 #include <iostream>
 #include <thread>
 
+#include <prometheus/registry.h>
 #include "config/config_loader.h"
 #include "core/version.h"
+
 #include "server/dispatcher.h"
+#include "server/grpc_metrics.h"
 #include "server/reaper.h"
+#include "server/server_metrics.h"
 #include "server/services.h"
+#include "server/stats_poller.h"
 #include "store/migrator.h"
 #include "store/pg_listener.h"
 #include "store/pg_store.h"
+#include "telemetry/http_server.h"
 #include "telemetry/log.h"
+#include "telemetry/process_collector.h"
 
 namespace {
 
@@ -107,14 +114,35 @@ int main(int argc, char** argv) {
   spdlog::info("schema at version {} ({} migrations applied now)", migrated->current_version,
                migrated->applied.size());
 
-  jq::store::PgStore store({conninfo, config.db.pool_size});
-  jq::server::Dispatcher dispatcher(
-      store, {std::chrono::milliseconds(config.dispatch.tick_ms), config.dispatch.batch_size,
-              std::chrono::seconds(config.dispatch.lease_seconds)});
+  auto registry = std::make_shared<prometheus::Registry>();
+  jq::server::ServerMetrics metrics(registry);
+  auto process_metrics = std::make_shared<jq::telemetry::ProcessCollector>();
+
+  jq::store::PgStoreConfig store_config{conninfo, config.db.pool_size};
+  store_config.on_query = [&](std::string_view op, double seconds) {
+    metrics.DbQuery(std::string(op), seconds);
+  };
+  jq::store::PgStore store(store_config);
+
+  jq::server::DispatcherConfig dispatch_config{std::chrono::milliseconds(config.dispatch.tick_ms),
+                                               config.dispatch.batch_size,
+                                               std::chrono::seconds(config.dispatch.lease_seconds)};
+  dispatch_config.on_cycle = [&](double seconds) { metrics.SchedulerCycle(seconds); };
+  dispatch_config.on_assigned = [&](const jq::ClaimedJob& job) {
+    const auto waited = std::chrono::system_clock::now() - job.not_before;
+    metrics.JobAssigned(job.queue, std::max(0.0, std::chrono::duration<double>(waited).count()));
+  };
+  jq::server::Dispatcher dispatcher(store, dispatch_config);
   jq::server::Reaper reaper(store,
                             {std::chrono::milliseconds(config.reaper.interval_ms),
                              std::chrono::seconds(config.reaper.worker_timeout_seconds)},
-                            [&] { dispatcher.Wake(); });
+                            [&](const jq::ReapResult& r) {
+                              for (const auto& [queue, n] : r.lease_expired_by_queue) {
+                                metrics.LeaseExpired(queue, n);
+                              }
+                              if (r.lease_expired + r.worker_jobs_reclaimed > 0) dispatcher.Wake();
+                            });
+  jq::server::StatsPoller stats(store, metrics, std::chrono::seconds(5));
   jq::store::PgListener listener(
       conninfo, {jq::store::kJobsChannel, jq::store::kControlChannel},
       [&](const std::string& channel, const std::string& payload) {
@@ -126,8 +154,32 @@ int main(int argc, char** argv) {
       });
 
   std::atomic<bool> stopping{false};
-  jq::server::ServiceContext ctx{store, dispatcher, config, stopping,
-                                 [&] { return listener.connected(); }};
+  jq::server::ServiceContext ctx{
+      store, dispatcher, config, stopping, metrics, [&] {
+        std::vector<std::tuple<std::string, bool, std::string>> components;
+        const bool listening = listener.connected();
+        components.emplace_back("notifications", listening,
+                                listening ? "LISTEN connected"
+                                          : "LISTEN disconnected; dispatch falls back to the tick");
+        components.emplace_back(
+            "redis", true,
+            config.redis.addr.empty() ? "not configured" : "configured; not used by this build");
+        components.emplace_back("kafka", true,
+                                config.kafka.brokers.empty()
+                                    ? "not configured; events stay in PostgreSQL"
+                                    : "configured; relay not in this build");
+        return components;
+      }};
+
+  const int latest_schema = jq::store::EmbeddedMigrations().back().version;
+  jq::telemetry::HttpServer http({registry, process_metrics}, [&]() -> jq::Status {
+    if (stopping) return jq::Status::Unavailable("shutting down");
+    if (jq::Status s = store.Ping(); !s.ok()) return s;
+    if (migrated->current_version < latest_schema) {
+      return jq::Status::Unavailable("schema not migrated");
+    }
+    return jq::Status::Ok();
+  });
   jq::server::JobServiceImpl job_service(ctx);
   jq::server::WorkerServiceImpl worker_service(ctx);
   jq::server::AdminServiceImpl admin_service(ctx);
@@ -141,14 +193,22 @@ int main(int argc, char** argv) {
   builder.RegisterService(&worker_service);
   builder.RegisterService(&admin_service);
   builder.SetMaxReceiveMessageSize(config.jobs.max_payload_bytes * 2 + (1 << 20));
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<jq::server::GrpcMetricsInterceptorFactory>(metrics));
+  builder.experimental().SetInterceptorCreators(std::move(interceptors));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || port == 0) {
     spdlog::critical("cannot listen on {} (server.addr)", config.server.addr);
     return 1;
   }
+  if (jq::Status s = http.Start(config.metrics.addr); !s.ok()) {
+    spdlog::critical("{}", s.message());
+    return 1;
+  }
   listener.Start();
   dispatcher.Start();
   reaper.Start();
+  stats.Start();
   spdlog::info("jq-server {} listening on {} as replica {}", jq::VersionString(),
                config.server.addr, config.server.id);
 
@@ -158,9 +218,11 @@ int main(int argc, char** argv) {
   stopping = true;
   dispatcher.Stop();  // closes worker streams: they reconnect to another replica
   reaper.Stop();
+  stats.Stop();
   server->Shutdown(std::chrono::system_clock::now() +
                    std::chrono::seconds(config.server.shutdown_grace_seconds));
   listener.Stop();
+  http.Stop();
   spdlog::info("jq-server stopped");
   return 0;
 }

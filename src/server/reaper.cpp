@@ -6,8 +6,8 @@
 
 namespace jq::server {
 
-Reaper::Reaper(JobStore& store, ReaperConfig config, std::function<void()> on_reclaimed)
-    : store_(store), config_(config), on_reclaimed_(std::move(on_reclaimed)) {}
+Reaper::Reaper(JobStore& store, ReaperConfig config, std::function<void(const ReapResult&)> on_reap)
+    : store_(store), config_(config), on_reap_(std::move(on_reap)) {}
 
 Reaper::~Reaper() {
   Stop();
@@ -48,7 +48,7 @@ void Reaper::Run() {
           "reclaimed)",
           r->lease_expired, r->ttl_expired, r->workers_offline, r->worker_jobs_reclaimed);
     }
-    if (r->lease_expired + r->worker_jobs_reclaimed > 0 && on_reclaimed_) on_reclaimed_();
+    if (on_reap_) on_reap_(*r);
   }
 }
 

@@ -20,8 +20,8 @@ struct ReaperConfig {
 
 class Reaper {
  public:
-  // on_reclaimed runs after a pass that returned jobs to PENDING (to wake the dispatcher).
-  Reaper(JobStore& store, ReaperConfig config, std::function<void()> on_reclaimed);
+  // on_reap runs after every successful pass (to wake the dispatcher, count expiries).
+  Reaper(JobStore& store, ReaperConfig config, std::function<void(const ReapResult&)> on_reap);
   ~Reaper();
   void Start();
   void Stop();
@@ -30,7 +30,7 @@ class Reaper {
   void Run();
   JobStore& store_;
   const ReaperConfig config_;
-  std::function<void()> on_reclaimed_;
+  std::function<void(const ReapResult&)> on_reap_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;  // GUARDED_BY(mu_)

@@ -7,12 +7,15 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include "admin_service.grpc.pb.h"
 #include "core/config.h"
 #include "core/job_store.h"
 #include "job_service.grpc.pb.h"
 #include "server/dispatcher.h"
+#include "server/server_metrics.h"
 #include "worker_service.grpc.pb.h"
 
 namespace jq::server {
@@ -23,8 +26,9 @@ struct ServiceContext {
   Dispatcher& dispatcher;
   const Config& config;
   std::atomic<bool>& stopping;  // set on shutdown: streams end so workers reconnect elsewhere
-  // Components reported by GetSystemStatus besides the database.
-  std::function<bool()> listener_connected;
+  ServerMetrics& metrics;
+  // Components reported by GetSystemStatus besides the database: name -> (healthy, message).
+  std::function<std::vector<std::tuple<std::string, bool, std::string>>()> components;
 };
 
 class JobServiceImpl final : public jq::JobService::Service {

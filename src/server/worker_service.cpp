@@ -74,6 +74,7 @@ grpc::Status WorkerServiceImpl::Heartbeat(grpc::ServerContext*, const jq::Heartb
   if (Status s = ctx_.store.WorkerHeartbeat(req->worker_id(), req->active_job_count()); !s.ok()) {
     return rpc::ToGrpc(s);
   }
+  ctx_.metrics.WorkerConcurrency(req->worker_id(), req->active_job_count());
   bool jq_worker = !running.empty();
   {
     std::lock_guard lock(mu_);
@@ -171,6 +172,13 @@ grpc::Status WorkerServiceImpl::ReportResult(grpc::ServerContext*,
     p.output = std::move(o);
   }
   auto r = ctx_.store.JobComplete(p);
+  if (r.ok()) {
+    ctx_.metrics.JobProcessed(r->queue, r->run_seconds);
+    ctx_.metrics.JobCounted(r->queue, p.success ? "DONE" : "FAILED");
+    if (r->final_status == JobState::kDeadLettered) {
+      ctx_.metrics.JobCounted(r->queue, "DEAD_LETTERED");
+    }
+  }
   // Whatever the store said, the worker no longer runs this job: free its slot.
   if (auto session = ctx_.dispatcher.Find(req->worker_id())) {
     session->Release(req->job_id());

@@ -37,7 +37,8 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
   static const std::vector<std::pair<std::string, std::string>> kStatements = {
       {"job_lock",
        "SELECT id::text, tenant, queue, coalesce(worker_id, ''), status, attempt, retry_count, "
-       "max_retries, cancel_requested_at IS NOT NULL, ttl_seconds "
+       "max_retries, cancel_requested_at IS NOT NULL, ttl_seconds, "
+       "coalesce(extract(epoch FROM now() - started_at), 0)::float8 "
        "FROM jobs WHERE id = $1::uuid FOR UPDATE"},
       {"event_insert",
        "INSERT INTO job_events (job_id, tenant, queue, from_status, to_status, reason, worker_id, "
@@ -86,13 +87,13 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
        "    lease_expires_at = now() + $4::int * interval '1 second', updated_at = now()"
        "  FROM cand WHERE j.id = cand.id"
        "  RETURNING j.id, j.tenant, j.queue, j.payload, j.priority, j.attempt,"
-       "    j.timeout_seconds, j.created_at),"
+       "    j.timeout_seconds, j.created_at, j.not_before),"
        " ev AS ("
        "  INSERT INTO job_events (job_id, tenant, queue, from_status, to_status, reason,"
        "    worker_id, attempt)"
        "  SELECT id, tenant, queue, 1, 2, 'ASSIGNED', $1, attempt FROM upd)"
        "SELECT id::text, tenant, queue, payload, priority, attempt, timeout_seconds,"
-       "  jq_us(created_at) FROM upd ORDER BY priority DESC, created_at, id"},
+       "  jq_us(created_at), jq_us(not_before) FROM upd ORDER BY priority DESC, created_at, id"},
       {"lease_renew",
        "UPDATE jobs SET lease_expires_at = now() + $4::int * interval '1 second' "
        "FROM unnest($2::uuid[], $3::int[]) AS r(id, attempt) "
@@ -219,6 +220,7 @@ struct LockedJob {
   JobState status = JobState::kUnspecified;
   int attempt = 0, retry_count = 0, max_retries = 0, ttl_seconds = 0;
   bool cancel_requested = false;
+  double run_seconds = 0;  // since started_at
 };
 
 std::optional<LockedJob> LockJob(pqxx::work& tx, const std::string& id) {
@@ -235,6 +237,7 @@ std::optional<LockedJob> LockJob(pqxx::work& tx, const std::string& id) {
   j.max_retries = r[0][7].as<int>();
   j.cancel_requested = r[0][8].as<bool>();
   j.ttl_seconds = r[0][9].as<int>();
+  j.run_seconds = r[0][10].as<double>();
   return j;
 }
 
@@ -305,9 +308,21 @@ Status CheckLease(const LockedJob& j, const LeaseRef& lease) {
 }
 
 template <typename T, typename Fn>
-Result<T> RunTx(ConnectionPool& pool, std::chrono::milliseconds timeout, std::string_view op,
-                Fn&& fn) {
+Result<T> RunTx(ConnectionPool& pool, const PgStoreConfig& config, std::string_view op, Fn&& fn) {
   constexpr int kAttempts = 3;
+  const auto timeout = config.acquire_timeout;
+  const auto start = std::chrono::steady_clock::now();
+  struct Timer {
+    const PgStoreConfig& config;
+    std::string_view op;
+    std::chrono::steady_clock::time_point start;
+    ~Timer() {
+      if (config.on_query) {
+        config.on_query(
+            op, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      }
+    }
+  } timer{config, op, start};
   for (int attempt = 1;; ++attempt) {
     try {
       auto conn = pool.Acquire(timeout);
@@ -350,7 +365,7 @@ PgStore::~PgStore() = default;
 
 Result<QueueRecord> PgStore::QueueCreate(const QueueRecord& q) {
   return RunTx<QueueRecord>(
-      *pool_, config_.acquire_timeout, "QueueCreate", [&](pqxx::work& tx) -> Result<QueueRecord> {
+      *pool_, config_, "QueueCreate", [&](pqxx::work& tx) -> Result<QueueRecord> {
         auto r = tx.exec_params(
             std::string("INSERT INTO queues (name, max_retries, ttl_seconds, timeout_seconds, "
                         "backoff_base_ms, backoff_max_ms, concurrency_limit, paused) "
@@ -366,7 +381,7 @@ Result<QueueRecord> PgStore::QueueCreate(const QueueRecord& q) {
 
 Result<QueueRecord> PgStore::QueueGet(const std::string& name) {
   return RunTx<QueueRecord>(
-      *pool_, config_.acquire_timeout, "QueueGet", [&](pqxx::work& tx) -> Result<QueueRecord> {
+      *pool_, config_, "QueueGet", [&](pqxx::work& tx) -> Result<QueueRecord> {
         auto r = tx.exec_params(
             std::string("SELECT ") + kQueueCols + " FROM queues WHERE name = $1", name);
         if (r.empty()) return Status::NotFound("queue '" + name + "' not found");
@@ -376,8 +391,7 @@ Result<QueueRecord> PgStore::QueueGet(const std::string& name) {
 
 Result<std::vector<QueueRecord>> PgStore::QueueList() {
   return RunTx<std::vector<QueueRecord>>(
-      *pool_, config_.acquire_timeout, "QueueList",
-      [&](pqxx::work& tx) -> Result<std::vector<QueueRecord>> {
+      *pool_, config_, "QueueList", [&](pqxx::work& tx) -> Result<std::vector<QueueRecord>> {
         std::vector<QueueRecord> out;
         for (const auto& row :
              tx.exec(std::string("SELECT ") + kQueueCols + " FROM queues ORDER BY name")) {
@@ -388,8 +402,7 @@ Result<std::vector<QueueRecord>> PgStore::QueueList() {
 }
 
 Status PgStore::QueueDelete(const std::string& name, bool force) {
-  auto r = RunTx<
-      bool>(*pool_, config_.acquire_timeout, "QueueDelete", [&](pqxx::work& tx) -> Result<bool> {
+  auto r = RunTx<bool>(*pool_, config_, "QueueDelete", [&](pqxx::work& tx) -> Result<bool> {
     if (name == "default") {
       return Status::FailedPrecondition("the default queue cannot be deleted");
     }
@@ -424,20 +437,18 @@ Status PgStore::QueueDelete(const std::string& name, bool force) {
 }
 
 Status PgStore::QueueSetPaused(const std::string& name, bool paused) {
-  auto r = RunTx<bool>(
-      *pool_, config_.acquire_timeout, "QueueSetPaused", [&](pqxx::work& tx) -> Result<bool> {
-        auto res = tx.exec_params("UPDATE queues SET paused = $2 WHERE name = $1", name, paused);
-        if (res.affected_rows() == 0) return Status::NotFound("queue '" + name + "' not found");
-        if (!paused) tx.exec(std::string("NOTIFY ") + kJobsChannel);
-        return true;
-      });
+  auto r = RunTx<bool>(*pool_, config_, "QueueSetPaused", [&](pqxx::work& tx) -> Result<bool> {
+    auto res = tx.exec_params("UPDATE queues SET paused = $2 WHERE name = $1", name, paused);
+    if (res.affected_rows() == 0) return Status::NotFound("queue '" + name + "' not found");
+    if (!paused) tx.exec(std::string("NOTIFY ") + kJobsChannel);
+    return true;
+  });
   return r.status();
 }
 
 Result<QueueStatsRecord> PgStore::QueueStats(const std::string& name) {
   return RunTx<QueueStatsRecord>(
-      *pool_, config_.acquire_timeout, "QueueStats",
-      [&](pqxx::work& tx) -> Result<QueueStatsRecord> {
+      *pool_, config_, "QueueStats", [&](pqxx::work& tx) -> Result<QueueStatsRecord> {
         auto q = tx.exec_params("SELECT paused FROM queues WHERE name = $1", name);
         if (q.empty()) return Status::NotFound("queue '" + name + "' not found");
         QueueStatsRecord s;
@@ -486,7 +497,7 @@ Result<std::vector<JobInsertResult>> PgStore::JobInsertMany(
     const std::vector<JobInsertParams>& jobs) {
   if (jobs.empty()) return std::vector<JobInsertResult>{};
   return RunTx<std::vector<JobInsertResult>>(
-      *pool_, config_.acquire_timeout, "JobInsertMany",
+      *pool_, config_, "JobInsertMany",
       [&](pqxx::work& tx) -> Result<std::vector<JobInsertResult>> {
         // Queue defaults; FOR SHARE holds off a concurrent delete until this commits.
         std::set<std::string> names;
@@ -581,20 +592,18 @@ Result<std::vector<JobInsertResult>> PgStore::JobInsertMany(
 }
 
 Result<JobRecord> PgStore::JobGet(const std::string& id, const std::string& tenant) {
-  return RunTx<JobRecord>(
-      *pool_, config_.acquire_timeout, "JobGet", [&](pqxx::work& tx) -> Result<JobRecord> {
-        auto r =
-            tx.exec_params(std::string("SELECT ") + kJobCols +
-                               " FROM jobs j WHERE j.id = $1::uuid AND ($2 = '' OR j.tenant = $2)",
-                           id, tenant);
-        if (r.empty()) return Status::NotFound(JobNotFound(id));
-        return JobFromRow(r[0]);
-      });
+  return RunTx<JobRecord>(*pool_, config_, "JobGet", [&](pqxx::work& tx) -> Result<JobRecord> {
+    auto r = tx.exec_params(std::string("SELECT ") + kJobCols +
+                                " FROM jobs j WHERE j.id = $1::uuid AND ($2 = '' OR j.tenant = $2)",
+                            id, tenant);
+    if (r.empty()) return Status::NotFound(JobNotFound(id));
+    return JobFromRow(r[0]);
+  });
 }
 
 Result<JobListResult> PgStore::JobList(const JobListParams& p) {
   return RunTx<JobListResult>(
-      *pool_, config_.acquire_timeout, "JobList", [&](pqxx::work& tx) -> Result<JobListResult> {
+      *pool_, config_, "JobList", [&](pqxx::work& tx) -> Result<JobListResult> {
         std::optional<std::string> after_us;
         std::optional<std::string> after_id;
         if (p.after_created_us) {
@@ -622,8 +631,7 @@ Result<JobListResult> PgStore::JobList(const JobListParams& p) {
 Result<std::vector<JobEventRecord>> PgStore::JobEventList(const std::string& job_id,
                                                           std::int64_t after_event_id) {
   return RunTx<std::vector<JobEventRecord>>(
-      *pool_, config_.acquire_timeout, "JobEventList",
-      [&](pqxx::work& tx) -> Result<std::vector<JobEventRecord>> {
+      *pool_, config_, "JobEventList", [&](pqxx::work& tx) -> Result<std::vector<JobEventRecord>> {
         std::vector<JobEventRecord> out;
         auto r = tx.exec_params(
             "SELECT id, job_id::text, tenant, queue, coalesce(from_status, 0), to_status, reason, "
@@ -650,7 +658,7 @@ Result<std::vector<JobEventRecord>> PgStore::JobEventList(const std::string& job
 
 Result<std::vector<JobOutputRecord>> PgStore::JobOutputList(const std::string& job_id) {
   return RunTx<std::vector<JobOutputRecord>>(
-      *pool_, config_.acquire_timeout, "JobOutputList",
+      *pool_, config_, "JobOutputList",
       [&](pqxx::work& tx) -> Result<std::vector<JobOutputRecord>> {
         std::vector<JobOutputRecord> out;
         auto r = tx.exec_params(
@@ -678,48 +686,44 @@ Result<std::vector<JobOutputRecord>> PgStore::JobOutputList(const std::string& j
 // ---------------------------------------------------------------------------- leases
 
 Result<std::vector<ClaimedJob>> PgStore::JobClaimAvailable(const JobClaimParams& p) {
-  return RunTx<std::vector<ClaimedJob>>(*pool_, config_.acquire_timeout, "JobClaimAvailable",
-                                        [&](pqxx::work& tx) -> Result<std::vector<ClaimedJob>> {
-                                          std::vector<ClaimedJob> out;
-                                          auto r = tx.exec_prepared(
-                                              "job_claim", p.worker_id, PgArray(p.queues), p.limit,
-                                              static_cast<int>(p.lease.count()));
-                                          out.reserve(r.size());
-                                          for (const auto& row : r) {
-                                            ClaimedJob c;
-                                            c.id = row[0].as<std::string>();
-                                            c.tenant = row[1].as<std::string>();
-                                            c.queue = row[2].as<std::string>();
-                                            c.payload = Bytes(row[3]);
-                                            c.priority = row[4].as<int>();
-                                            c.attempt = row[5].as<int>();
-                                            c.timeout_seconds = row[6].as<int>();
-                                            c.created_at = FromUs(row[7].as<std::int64_t>());
-                                            out.push_back(std::move(c));
-                                          }
-                                          return out;
-                                        });
+  return RunTx<std::vector<ClaimedJob>>(
+      *pool_, config_, "JobClaimAvailable", [&](pqxx::work& tx) -> Result<std::vector<ClaimedJob>> {
+        std::vector<ClaimedJob> out;
+        auto r = tx.exec_prepared("job_claim", p.worker_id, PgArray(p.queues), p.limit,
+                                  static_cast<int>(p.lease.count()));
+        out.reserve(r.size());
+        for (const auto& row : r) {
+          ClaimedJob c;
+          c.id = row[0].as<std::string>();
+          c.tenant = row[1].as<std::string>();
+          c.queue = row[2].as<std::string>();
+          c.payload = Bytes(row[3]);
+          c.priority = row[4].as<int>();
+          c.attempt = row[5].as<int>();
+          c.timeout_seconds = row[6].as<int>();
+          c.created_at = FromUs(row[7].as<std::int64_t>());
+          out.push_back(std::move(c));
+        }
+        return out;
+      });
 }
 
 Status PgStore::JobSetRunning(const LeaseRef& lease) {
-  auto r = RunTx<bool>(*pool_, config_.acquire_timeout, "JobSetRunning",
-                       [&](pqxx::work& tx) -> Result<bool> {
-                         auto j = LockJob(tx, lease.job_id);
-                         if (!j) return Status::NotFound(JobNotFound(lease.job_id));
-                         if (Status s = CheckLease(*j, lease); !s.ok()) return s;
-                         if (j->status == JobState::kRunning) return true;  // repeated report
-                         tx.exec_prepared("job_set_running", j->id, j->worker_id, j->attempt);
-                         InsertEvent(tx, *j, JobState::kAssigned, JobState::kRunning,
-                                     reason::kStarted, j->worker_id);
-                         return true;
-                       });
+  auto r = RunTx<bool>(*pool_, config_, "JobSetRunning", [&](pqxx::work& tx) -> Result<bool> {
+    auto j = LockJob(tx, lease.job_id);
+    if (!j) return Status::NotFound(JobNotFound(lease.job_id));
+    if (Status s = CheckLease(*j, lease); !s.ok()) return s;
+    if (j->status == JobState::kRunning) return true;  // repeated report
+    tx.exec_prepared("job_set_running", j->id, j->worker_id, j->attempt);
+    InsertEvent(tx, *j, JobState::kAssigned, JobState::kRunning, reason::kStarted, j->worker_id);
+    return true;
+  });
   return r.status();
 }
 
 Result<JobCompleteResult> PgStore::JobComplete(const JobCompleteParams& p) {
   return RunTx<JobCompleteResult>(
-      *pool_, config_.acquire_timeout, "JobComplete",
-      [&](pqxx::work& tx) -> Result<JobCompleteResult> {
+      *pool_, config_, "JobComplete", [&](pqxx::work& tx) -> Result<JobCompleteResult> {
         auto j = LockJob(tx, p.lease.job_id);
         if (!j) return Status::NotFound(JobNotFound(p.lease.job_id));
         if (Status s = CheckLease(*j, p.lease); !s.ok()) return s;
@@ -737,6 +741,8 @@ Result<JobCompleteResult> PgStore::JobComplete(const JobCompleteParams& p) {
           j->status = JobState::kRunning;
         }
         JobCompleteResult out;
+        out.queue = j->queue;
+        out.run_seconds = j->run_seconds;
         if (p.success) {
           tx.exec_prepared("job_set_done", j->id, j->worker_id, j->attempt,
                            pqxx::binarystring(p.result));
@@ -765,8 +771,7 @@ Result<std::vector<std::string>> PgStore::JobLeaseRenew(const std::string& worke
                                                         std::chrono::seconds lease,
                                                         bool renew_all) {
   return RunTx<std::vector<std::string>>(
-      *pool_, config_.acquire_timeout, "JobLeaseRenew",
-      [&](pqxx::work& tx) -> Result<std::vector<std::string>> {
+      *pool_, config_, "JobLeaseRenew", [&](pqxx::work& tx) -> Result<std::vector<std::string>> {
         if (renew_all) {
           tx.exec_prepared("lease_renew_all", worker_id, static_cast<int>(lease.count()));
           return std::vector<std::string>{};
@@ -791,68 +796,62 @@ Result<std::vector<std::string>> PgStore::JobLeaseRenew(const std::string& worke
 }
 
 Result<JobRecord> PgStore::JobCancel(const std::string& id, const std::string& tenant) {
-  return RunTx<JobRecord>(
-      *pool_, config_.acquire_timeout, "JobCancel", [&](pqxx::work& tx) -> Result<JobRecord> {
-        auto j = LockJob(tx, id);
-        if (!j || (!tenant.empty() && j->tenant != tenant))
-          return Status::NotFound(JobNotFound(id));
-        switch (j->status) {
-          case JobState::kPending:
-          case JobState::kAssigned:
-            tx.exec_prepared("job_dead_letter", j->id, "cancelled", "{1,2}");
-            InsertEvent(tx, *j, j->status, JobState::kDeadLettered, reason::kCancelled,
-                        j->worker_id);
-            break;
-          case JobState::kRunning:
-            // The worker kills the process group and reports CANCELLED.
-            tx.exec_params(
-                "UPDATE jobs SET cancel_requested_at = coalesce(cancel_requested_at, "
-                "now()), updated_at = now() WHERE id = $1::uuid",
-                j->id);
-            break;
-          default:
-            return Status::FailedPrecondition("job " + id + " is " +
-                                              std::string(JobStatusName(j->status)) +
-                                              "; only PENDING, ASSIGNED or RUNNING jobs can be "
-                                              "cancelled");
-        }
-        auto r = tx.exec_params(
-            std::string("SELECT ") + kJobCols + " FROM jobs j WHERE j.id = $1::uuid", j->id);
-        return JobFromRow(r[0]);
-      });
+  return RunTx<JobRecord>(*pool_, config_, "JobCancel", [&](pqxx::work& tx) -> Result<JobRecord> {
+    auto j = LockJob(tx, id);
+    if (!j || (!tenant.empty() && j->tenant != tenant)) return Status::NotFound(JobNotFound(id));
+    switch (j->status) {
+      case JobState::kPending:
+      case JobState::kAssigned:
+        tx.exec_prepared("job_dead_letter", j->id, "cancelled", "{1,2}");
+        InsertEvent(tx, *j, j->status, JobState::kDeadLettered, reason::kCancelled, j->worker_id);
+        break;
+      case JobState::kRunning:
+        // The worker kills the process group and reports CANCELLED.
+        tx.exec_params(
+            "UPDATE jobs SET cancel_requested_at = coalesce(cancel_requested_at, "
+            "now()), updated_at = now() WHERE id = $1::uuid",
+            j->id);
+        break;
+      default:
+        return Status::FailedPrecondition("job " + id + " is " +
+                                          std::string(JobStatusName(j->status)) +
+                                          "; only PENDING, ASSIGNED or RUNNING jobs can be "
+                                          "cancelled");
+    }
+    auto r = tx.exec_params(
+        std::string("SELECT ") + kJobCols + " FROM jobs j WHERE j.id = $1::uuid", j->id);
+    return JobFromRow(r[0]);
+  });
 }
 
 Result<JobRecord> PgStore::JobRetry(const std::string& id, const std::string& tenant) {
-  return RunTx<JobRecord>(
-      *pool_, config_.acquire_timeout, "JobRetry", [&](pqxx::work& tx) -> Result<JobRecord> {
-        auto j = LockJob(tx, id);
-        if (!j || (!tenant.empty() && j->tenant != tenant))
-          return Status::NotFound(JobNotFound(id));
-        if (j->status != JobState::kFailed && j->status != JobState::kDeadLettered) {
-          return Status::FailedPrecondition("job " + id + " is " +
-                                            std::string(JobStatusName(j->status)) +
-                                            "; only FAILED or DEAD_LETTERED jobs can be retried");
-        }
-        tx.exec_params(
-            "UPDATE jobs SET status = 1, retry_count = 0, worker_id = NULL, not_before = now(), "
-            "expires_at = CASE WHEN ttl_seconds > 0 THEN now() + ttl_seconds * interval '1 second' "
-            "END, completed_at = NULL, cancel_requested_at = NULL, lease_expires_at = NULL, "
-            "updated_at = now() WHERE id = $1::uuid",
-            j->id);
-        InsertEvent(tx, *j, j->status, JobState::kPending, reason::kManualRetry, "");
-        tx.exec(std::string("NOTIFY ") + kJobsChannel);
-        auto r = tx.exec_params(
-            std::string("SELECT ") + kJobCols + " FROM jobs j WHERE j.id = $1::uuid", j->id);
-        return JobFromRow(r[0]);
-      });
+  return RunTx<JobRecord>(*pool_, config_, "JobRetry", [&](pqxx::work& tx) -> Result<JobRecord> {
+    auto j = LockJob(tx, id);
+    if (!j || (!tenant.empty() && j->tenant != tenant)) return Status::NotFound(JobNotFound(id));
+    if (j->status != JobState::kFailed && j->status != JobState::kDeadLettered) {
+      return Status::FailedPrecondition("job " + id + " is " +
+                                        std::string(JobStatusName(j->status)) +
+                                        "; only FAILED or DEAD_LETTERED jobs can be retried");
+    }
+    tx.exec_params(
+        "UPDATE jobs SET status = 1, retry_count = 0, worker_id = NULL, not_before = now(), "
+        "expires_at = CASE WHEN ttl_seconds > 0 THEN now() + ttl_seconds * interval '1 second' "
+        "END, completed_at = NULL, cancel_requested_at = NULL, lease_expires_at = NULL, "
+        "updated_at = now() WHERE id = $1::uuid",
+        j->id);
+    InsertEvent(tx, *j, j->status, JobState::kPending, reason::kManualRetry, "");
+    tx.exec(std::string("NOTIFY ") + kJobsChannel);
+    auto r = tx.exec_params(
+        std::string("SELECT ") + kJobCols + " FROM jobs j WHERE j.id = $1::uuid", j->id);
+    return JobFromRow(r[0]);
+  });
 }
 
 Result<ReapResult> PgStore::Reap(std::chrono::seconds worker_timeout, double jitter01) {
   ReapResult out;
   // Silent workers: OFFLINE, and their jobs reclaimed now rather than at lease expiry.
   auto workers = RunTx<std::vector<std::string>>(
-      *pool_, config_.acquire_timeout, "Reap.workers",
-      [&](pqxx::work& tx) -> Result<std::vector<std::string>> {
+      *pool_, config_, "Reap.workers", [&](pqxx::work& tx) -> Result<std::vector<std::string>> {
         std::vector<std::string> ids;
         for (const auto& row : tx.exec_params(
                  "UPDATE workers SET status = 2 WHERE status IN (1, 3) AND last_heartbeat < "
@@ -868,7 +867,7 @@ Result<ReapResult> PgStore::Reap(std::chrono::seconds worker_timeout, double jit
   // Fails each selected ASSIGNED/RUNNING job with `why`, then retries or dead-letters it.
   auto reclaim = [&](const char* op, const std::function<pqxx::result(pqxx::work&)>& select,
                      std::string_view why) -> Result<int> {
-    return RunTx<int>(*pool_, config_.acquire_timeout, op, [&](pqxx::work& tx) -> Result<int> {
+    return RunTx<int>(*pool_, config_, op, [&](pqxx::work& tx) -> Result<int> {
       int n = 0;
       for (const auto& row : select(tx)) {
         auto j = LockJob(tx, row[0].as<std::string>());
@@ -877,6 +876,7 @@ Result<ReapResult> PgStore::Reap(std::chrono::seconds worker_timeout, double jit
         }
         const std::string message = why == reason::kWorkerLost ? "worker lost" : "lease expired";
         FailLocked(tx, *j, why, message, "", jitter01);
+        if (why == reason::kLeaseExpired) ++out.lease_expired_by_queue[j->queue];
         ++n;
       }
       return n;
@@ -906,8 +906,7 @@ Result<ReapResult> PgStore::Reap(std::chrono::seconds worker_timeout, double jit
   if (!leases.ok()) return leases.status();
   out.lease_expired = *leases;
 
-  auto ttl = RunTx<
-      int>(*pool_, config_.acquire_timeout, "Reap.ttl", [&](pqxx::work& tx) -> Result<int> {
+  auto ttl = RunTx<int>(*pool_, config_, "Reap.ttl", [&](pqxx::work& tx) -> Result<int> {
     auto r = tx.exec_params(
         "WITH old AS (SELECT id, status FROM jobs WHERE status IN (1, 2) AND expires_at < now() "
         "  ORDER BY expires_at LIMIT 1000 FOR UPDATE SKIP LOCKED),"
@@ -929,45 +928,40 @@ Result<ReapResult> PgStore::Reap(std::chrono::seconds worker_timeout, double jit
 // ---------------------------------------------------------------------------- workers
 
 Status PgStore::WorkerUpsert(const WorkerUpsertParams& p) {
-  auto r = RunTx<bool>(
-      *pool_, config_.acquire_timeout, "WorkerUpsert", [&](pqxx::work& tx) -> Result<bool> {
-        tx.exec_params(
-            "INSERT INTO workers (id, hostname, status, concurrency, queues, server_id) "
-            "VALUES ($1, $2, 1, $3, $4::text[], $5) ON CONFLICT (id) DO UPDATE SET "
-            "hostname = excluded.hostname, status = 1, concurrency = excluded.concurrency, "
-            "queues = excluded.queues, server_id = excluded.server_id, last_heartbeat = now()",
-            p.id, p.hostname, p.concurrency, PgArray(p.queues), p.server_id);
-        return true;
-      });
+  auto r = RunTx<bool>(*pool_, config_, "WorkerUpsert", [&](pqxx::work& tx) -> Result<bool> {
+    tx.exec_params(
+        "INSERT INTO workers (id, hostname, status, concurrency, queues, server_id) "
+        "VALUES ($1, $2, 1, $3, $4::text[], $5) ON CONFLICT (id) DO UPDATE SET "
+        "hostname = excluded.hostname, status = 1, concurrency = excluded.concurrency, "
+        "queues = excluded.queues, server_id = excluded.server_id, last_heartbeat = now()",
+        p.id, p.hostname, p.concurrency, PgArray(p.queues), p.server_id);
+    return true;
+  });
   return r.status();
 }
 
 Status PgStore::WorkerHeartbeat(const std::string& id, int active_job_count) {
-  auto r = RunTx<bool>(*pool_, config_.acquire_timeout, "WorkerHeartbeat",
-                       [&](pqxx::work& tx) -> Result<bool> {
-                         auto res = tx.exec_prepared("worker_heartbeat", id, active_job_count);
-                         if (res.affected_rows() == 0)
-                           return Status::NotFound("worker " + id + " is not registered");
-                         return true;
-                       });
+  auto r = RunTx<bool>(*pool_, config_, "WorkerHeartbeat", [&](pqxx::work& tx) -> Result<bool> {
+    auto res = tx.exec_prepared("worker_heartbeat", id, active_job_count);
+    if (res.affected_rows() == 0) return Status::NotFound("worker " + id + " is not registered");
+    return true;
+  });
   return r.status();
 }
 
 Status PgStore::WorkerSetStatus(const std::string& id, WorkerState status) {
-  auto r = RunTx<bool>(*pool_, config_.acquire_timeout, "WorkerSetStatus",
-                       [&](pqxx::work& tx) -> Result<bool> {
-                         auto res = tx.exec_params("UPDATE workers SET status = $2 WHERE id = $1",
-                                                   id, static_cast<int>(status));
-                         if (res.affected_rows() == 0)
-                           return Status::NotFound("worker " + id + " not found");
-                         return true;
-                       });
+  auto r = RunTx<bool>(*pool_, config_, "WorkerSetStatus", [&](pqxx::work& tx) -> Result<bool> {
+    auto res = tx.exec_params("UPDATE workers SET status = $2 WHERE id = $1", id,
+                              static_cast<int>(status));
+    if (res.affected_rows() == 0) return Status::NotFound("worker " + id + " not found");
+    return true;
+  });
   return r.status();
 }
 
 Result<WorkerRecord> PgStore::WorkerGet(const std::string& id) {
   return RunTx<WorkerRecord>(
-      *pool_, config_.acquire_timeout, "WorkerGet", [&](pqxx::work& tx) -> Result<WorkerRecord> {
+      *pool_, config_, "WorkerGet", [&](pqxx::work& tx) -> Result<WorkerRecord> {
         auto r = tx.exec_params(
             std::string("SELECT ") + kWorkerCols + " FROM workers WHERE id = $1", id);
         if (r.empty()) return Status::NotFound("worker " + id + " not found");
@@ -977,8 +971,7 @@ Result<WorkerRecord> PgStore::WorkerGet(const std::string& id) {
 
 Result<std::vector<WorkerRecord>> PgStore::WorkerList() {
   return RunTx<std::vector<WorkerRecord>>(
-      *pool_, config_.acquire_timeout, "WorkerList",
-      [&](pqxx::work& tx) -> Result<std::vector<WorkerRecord>> {
+      *pool_, config_, "WorkerList", [&](pqxx::work& tx) -> Result<std::vector<WorkerRecord>> {
         std::vector<WorkerRecord> out;
         for (const auto& row :
              tx.exec(std::string("SELECT ") + kWorkerCols + " FROM workers ORDER BY id")) {
@@ -989,37 +982,34 @@ Result<std::vector<WorkerRecord>> PgStore::WorkerList() {
 }
 
 Status PgStore::WorkerDeregister(const std::string& id, double jitter01) {
-  auto r = RunTx<bool>(
-      *pool_, config_.acquire_timeout, "WorkerDeregister", [&](pqxx::work& tx) -> Result<bool> {
-        auto res =
-            tx.exec_params("UPDATE workers SET status = 2, active_job_count = 0 WHERE id = $1", id);
-        if (res.affected_rows() == 0) return Status::NotFound("worker " + id + " not found");
-        for (const auto& row : tx.exec_params(
-                 "SELECT id::text FROM jobs WHERE worker_id = $1 AND status IN (2, 3) FOR UPDATE",
-                 id)) {
-          auto j = LockJob(tx, row[0].as<std::string>());
-          if (j) FailLocked(tx, *j, reason::kWorkerLost, "worker deregistered", "", jitter01);
-        }
-        return true;
-      });
+  auto r = RunTx<bool>(*pool_, config_, "WorkerDeregister", [&](pqxx::work& tx) -> Result<bool> {
+    auto res =
+        tx.exec_params("UPDATE workers SET status = 2, active_job_count = 0 WHERE id = $1", id);
+    if (res.affected_rows() == 0) return Status::NotFound("worker " + id + " not found");
+    for (const auto& row : tx.exec_params(
+             "SELECT id::text FROM jobs WHERE worker_id = $1 AND status IN (2, 3) FOR UPDATE",
+             id)) {
+      auto j = LockJob(tx, row[0].as<std::string>());
+      if (j) FailLocked(tx, *j, reason::kWorkerLost, "worker deregistered", "", jitter01);
+    }
+    return true;
+  });
   return r.status();
 }
 
 Status PgStore::Notify(const std::string& channel, const std::string& payload) {
-  auto r =
-      RunTx<bool>(*pool_, config_.acquire_timeout, "Notify", [&](pqxx::work& tx) -> Result<bool> {
-        tx.exec_params("SELECT pg_notify($1, $2)", channel, payload);
-        return true;
-      });
+  auto r = RunTx<bool>(*pool_, config_, "Notify", [&](pqxx::work& tx) -> Result<bool> {
+    tx.exec_params("SELECT pg_notify($1, $2)", channel, payload);
+    return true;
+  });
   return r.status();
 }
 
 Status PgStore::Ping() {
-  auto r =
-      RunTx<bool>(*pool_, config_.acquire_timeout, "Ping", [&](pqxx::work& tx) -> Result<bool> {
-        tx.exec("SELECT 1");
-        return true;
-      });
+  auto r = RunTx<bool>(*pool_, config_, "Ping", [&](pqxx::work& tx) -> Result<bool> {
+    tx.exec("SELECT 1");
+    return true;
+  });
   return r.status();
 }
 

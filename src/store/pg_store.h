@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -17,6 +18,8 @@ struct PgStoreConfig {
   std::string conninfo;
   int pool_size = 8;
   std::chrono::milliseconds acquire_timeout{5000};
+  // Called after every operation with its name and duration (for metrics); may be empty.
+  std::function<void(std::string_view operation, double seconds)> on_query;
 };
 
 class PgStore final : public JobStore {

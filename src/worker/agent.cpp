@@ -56,6 +56,11 @@ std::shared_ptr<jq::WorkerService::Stub> WorkerAgent::stub() {
   return stub_;
 }
 
+bool WorkerAgent::connected() {
+  std::lock_guard lock(mu_);
+  return stream_ctx_ != nullptr && !stopping_;
+}
+
 int WorkerAgent::running_count() {
   std::lock_guard lock(mu_);
   return static_cast<int>(running_.size());
@@ -359,6 +364,7 @@ void WorkerAgent::RunJob(jq::JobAssignment a) {
       running_.erase(id);
     }
     finished_threads_.push_back(std::this_thread::get_id());
+    ++jobs_finished_;
     cv_.notify_all();
   };
 

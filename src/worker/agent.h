@@ -36,6 +36,11 @@ class WorkerAgent {
   // rest, deregister and return from Run(). Safe from any thread; idempotent.
   void RequestStop();
 
+  // For metrics and /readyz.
+  int running_count();
+  bool connected();
+  int jobs_finished() const { return jobs_finished_.load(); }
+
  private:
   struct RunningJob {
     int attempt = 0;
@@ -61,7 +66,6 @@ class WorkerAgent {
   void Reconnect();
   void Deregister();
   std::shared_ptr<jq::WorkerService::Stub> stub();
-  int running_count();
 
   const Config::Worker config_;
   const std::string worker_id_;
@@ -80,6 +84,7 @@ class WorkerAgent {
   bool drain_exit_ = false;                          // GUARDED_BY(mu_): exit once idle (drain)
   bool shutdown_ = false;                            // GUARDED_BY(mu_): kill jobs and exit now
   std::atomic<bool> done_{false};                    // the heartbeat loop ends
+  std::atomic<int> jobs_finished_{0};
 };
 
 }  // namespace jq::worker

@@ -10,8 +10,44 @@
 #include "config/config_loader.h"
 #include "core/validation.h"
 #include "core/version.h"
+#include "telemetry/http_server.h"
 #include "telemetry/log.h"
+#include "telemetry/process_collector.h"
 #include "worker/agent.h"
+
+namespace {
+
+// jq-worker's own metrics, read from the agent at scrape time.
+class WorkerCollector final : public prometheus::Collectable {
+ public:
+  WorkerCollector(jq::worker::WorkerAgent& agent, std::string worker_id)
+      : agent_(agent), worker_id_(std::move(worker_id)) {}
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    prometheus::MetricFamily running;
+    running.name = "jq_worker_job_concurrency";
+    running.help = "Jobs running on this worker.";
+    running.type = prometheus::MetricType::Gauge;
+    prometheus::ClientMetric m;
+    m.label = {{"worker_id", worker_id_}};
+    m.gauge.value = agent_.running_count();
+    running.metric.push_back(m);
+    prometheus::MetricFamily finished;
+    finished.name = "jq_worker_jobs_finished_total";
+    finished.help = "Job attempts this worker has finished (any outcome).";
+    finished.type = prometheus::MetricType::Counter;
+    prometheus::ClientMetric c;
+    c.label = {{"worker_id", worker_id_}};
+    c.counter.value = agent_.jobs_finished();
+    finished.metric.push_back(c);
+    return {running, finished};
+  }
+
+ private:
+  jq::worker::WorkerAgent& agent_;
+  std::string worker_id_;
+};
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"jq-worker: runs jq jobs as subprocesses"};
@@ -84,6 +120,17 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   jq::worker::WorkerAgent agent(config.worker, config.worker.id, host);
+  jq::telemetry::HttpServer http(
+      {std::make_shared<WorkerCollector>(agent, config.worker.id),
+       std::make_shared<jq::telemetry::ProcessCollector>()},
+      [&]() -> jq::Status {
+        return agent.connected() ? jq::Status::Ok()
+                                 : jq::Status::Unavailable("not connected to jq-server");
+      });
+  if (jq::Status s = http.Start(config.metrics.addr); !s.ok()) {
+    spdlog::critical("{}", s.message());
+    return 1;
+  }
   std::thread signal_thread([&] {
     int sig = 0;
     sigwait(&signals, &sig);

@@ -222,8 +222,8 @@ CtlResult Stack::Ctl(const std::vector<std::string>& args, int server) {
   static int n = 0;
   const std::string out = dir_ + "/ctl-" + std::to_string(++n) + ".out";
   const std::string err = dir_ + "/ctl-" + std::to_string(n) + ".err";
-  std::string cmd =
-      "env -u JQ_SERVER_ADDR " + BinaryPath("jq-ctl") + " --server-addr " + server_addr(server);
+  std::string cmd = "env -u JQ_SERVER_ADDR " + BinaryPath("jq-ctl");
+  if (server >= 0) cmd += " --server-addr " + server_addr(server);
   for (const auto& a : args) {
     std::string quoted = "'";
     for (char c : a) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);

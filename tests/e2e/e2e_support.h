@@ -79,6 +79,7 @@ class Stack {
 
   Process& StartWorker(WorkerOptions options);
 
+  // Runs jq-ctl --server-addr <server's address> args...; server -1 passes no address.
   CtlResult Ctl(const std::vector<std::string>& args, int server = 0);
 
   std::unique_ptr<jq::JobService::Stub> Jobs(int server = 0);

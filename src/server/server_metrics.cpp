@@ -1,0 +1,132 @@
+#include "server/server_metrics.h"
+
+namespace jq::server {
+namespace {
+
+using prometheus::BuildCounter;
+using prometheus::BuildGauge;
+using prometheus::BuildHistogram;
+using prometheus::Histogram;
+
+// Fine at the low end: dispatch and queries are sub-millisecond to milliseconds.
+const Histogram::BucketBoundaries& FastBuckets() {
+  static const Histogram::BucketBoundaries kBuckets = {
+      0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+      0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
+  return kBuckets;
+}
+const Histogram::BucketBoundaries& JobBuckets() {
+  static const Histogram::BucketBoundaries kBuckets = {0.005, 0.01, 0.05, 0.1, 0.5, 1,   5,
+                                                       10,    30,   60,   300, 900, 3600};
+  return kBuckets;
+}
+
+}  // namespace
+
+ServerMetrics::ServerMetrics(std::shared_ptr<prometheus::Registry> registry)
+    : registry_(std::move(registry)),
+      queue_depth_(BuildGauge()
+                       .Name("jq_job_queue_depth")
+                       .Help("Jobs per queue and status.")
+                       .Register(*registry_)),
+      processing_(BuildHistogram()
+                      .Name("jq_job_processing_duration_seconds")
+                      .Help("Run time of finished attempts, started to completed.")
+                      .Register(*registry_)),
+      job_total_(BuildCounter()
+                     .Name("jq_job_total")
+                     .Help("Jobs submitted (PENDING) and attempts ending DONE, FAILED or "
+                           "DEAD_LETTERED, seen by this replica.")
+                     .Register(*registry_)),
+      worker_active_(BuildGauge()
+                         .Name("jq_worker_active_count")
+                         .Help("Workers ONLINE.")
+                         .Register(*registry_)
+                         .Add({})),
+      worker_concurrency_(BuildGauge()
+                              .Name("jq_worker_job_concurrency")
+                              .Help("Jobs running on each worker (from its heartbeats).")
+                              .Register(*registry_)),
+      grpc_(BuildHistogram()
+                .Name("jq_grpc_request_duration_seconds")
+                .Help("gRPC requests handled, by method and status code.")
+                .Register(*registry_)),
+      scheduler_cycle_(BuildHistogram()
+                           .Name("jq_scheduler_cycle_duration_seconds")
+                           .Help("One dispatcher pass over the workers with free slots.")
+                           .Register(*registry_)
+                           .Add({}, FastBuckets())),
+      assigned_(BuildCounter()
+                    .Name("jq_scheduler_jobs_assigned_total")
+                    .Help("Jobs assigned to workers by this replica.")
+                    .Register(*registry_)),
+      kafka_errors_(BuildCounter()
+                        .Name("jq_kafka_publish_errors_total")
+                        .Help("Kafka publish failures by topic.")
+                        .Register(*registry_)),
+      outbox_lag_(BuildGauge()
+                      .Name("jq_outbox_lag_events")
+                      .Help("job_events rows not yet published to Kafka.")
+                      .Register(*registry_)
+                      .Add({})),
+      db_(BuildHistogram()
+              .Name("jq_db_query_duration_seconds")
+              .Help("Store operations (one transaction each).")
+              .Register(*registry_)),
+      redis_(BuildHistogram()
+                 .Name("jq_redis_operation_duration_seconds")
+                 .Help("Redis calls.")
+                 .Register(*registry_)),
+      submit_to_start_(BuildHistogram()
+                           .Name("jq_submit_to_start_seconds")
+                           .Help("From a job becoming runnable to its assignment to a worker.")
+                           .Register(*registry_)),
+      lease_expired_(BuildCounter()
+                         .Name("jq_lease_expired_total")
+                         .Help("Leases that expired and were returned to retry logic.")
+                         .Register(*registry_)) {}
+
+void ServerMetrics::GrpcRequest(const std::string& method, const std::string& code,
+                                double seconds) {
+  grpc_.Add({{"method", method}, {"status_code", code}}, FastBuckets()).Observe(seconds);
+}
+void ServerMetrics::DbQuery(const std::string& query, double seconds) {
+  db_.Add({{"query_name", query}}, FastBuckets()).Observe(seconds);
+}
+void ServerMetrics::SchedulerCycle(double seconds) {
+  scheduler_cycle_.Observe(seconds);
+}
+void ServerMetrics::JobAssigned(const std::string& queue, double submit_to_start_seconds) {
+  assigned_.Add({{"queue", queue}}).Increment();
+  submit_to_start_.Add({{"queue", queue}}, FastBuckets()).Observe(submit_to_start_seconds);
+}
+void ServerMetrics::JobCounted(const std::string& queue, const std::string& status, double n) {
+  job_total_.Add({{"queue", queue}, {"status", status}}).Increment(n);
+}
+void ServerMetrics::JobProcessed(const std::string& queue, double seconds) {
+  processing_.Add({{"queue", queue}}, JobBuckets()).Observe(seconds);
+}
+void ServerMetrics::LeaseExpired(const std::string& queue, double n) {
+  lease_expired_.Add({{"queue", queue}}).Increment(n);
+}
+void ServerMetrics::QueueDepth(const std::string& queue, const std::string& status, double value) {
+  queue_depth_.Add({{"queue", queue}, {"status", status}}).Set(value);
+}
+void ServerMetrics::ActiveWorkers(double value) {
+  worker_active_.Set(value);
+}
+void ServerMetrics::WorkerConcurrency(const std::string& worker_id, double value) {
+  worker_concurrency_.Add({{"worker_id", worker_id}}).Set(value);
+}
+void ServerMetrics::OutboxLag(double value) {
+  outbox_lag_.Set(value);
+}
+void ServerMetrics::KafkaPublishErrors(const std::string& topic, double total) {
+  auto& c = kafka_errors_.Add({{"topic", topic}});
+  if (total > c.Value()) c.Increment(total - c.Value());
+}
+void ServerMetrics::RedisOperation(const std::string& operation, double seconds) {
+  redis_.Add({{"operation", operation}}, FastBuckets()).Observe(seconds);
+}
+
+}  // namespace jq::server

@@ -1,0 +1,56 @@
+// jq-server's Prometheus metrics (SPEC §11). Thread-safe: prometheus-cpp metrics are atomic
+// and families lock internally.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+namespace jq::server {
+
+class ServerMetrics {
+ public:
+  explicit ServerMetrics(std::shared_ptr<prometheus::Registry> registry);
+
+  prometheus::Registry& registry() { return *registry_; }
+
+  void GrpcRequest(const std::string& method, const std::string& code, double seconds);
+  void DbQuery(const std::string& query, double seconds);
+  void SchedulerCycle(double seconds);
+  void JobAssigned(const std::string& queue, double submit_to_start_seconds);
+  // status: PENDING (submitted), DONE, FAILED (an attempt failed), DEAD_LETTERED.
+  void JobCounted(const std::string& queue, const std::string& status, double n = 1);
+  void JobProcessed(const std::string& queue, double seconds);
+  void LeaseExpired(const std::string& queue, double n);
+  void QueueDepth(const std::string& queue, const std::string& status, double value);
+  void ActiveWorkers(double value);
+  void WorkerConcurrency(const std::string& worker_id, double value);
+  void OutboxLag(double value);
+  void KafkaPublishErrors(const std::string& topic, double total);
+  void RedisOperation(const std::string& operation, double seconds);
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Gauge>& queue_depth_;
+  prometheus::Family<prometheus::Histogram>& processing_;
+  prometheus::Family<prometheus::Counter>& job_total_;
+  prometheus::Gauge& worker_active_;
+  prometheus::Family<prometheus::Gauge>& worker_concurrency_;
+  prometheus::Family<prometheus::Histogram>& grpc_;
+  prometheus::Histogram& scheduler_cycle_;
+  prometheus::Family<prometheus::Counter>& assigned_;
+  prometheus::Family<prometheus::Counter>& kafka_errors_;
+  prometheus::Gauge& outbox_lag_;
+  prometheus::Family<prometheus::Histogram>& db_;
+  prometheus::Family<prometheus::Histogram>& redis_;
+  prometheus::Family<prometheus::Histogram>& submit_to_start_;
+  prometheus::Family<prometheus::Counter>& lease_expired_;
+};
+
+}  // namespace jq::server
