@@ -65,6 +65,14 @@ Binding Bind(Config& c, std::string_view key) {
        [](Config& c) { return Binding{.integer = &c.worker.shutdown_grace_seconds}; }},
       {"worker.kill_grace_seconds",
        [](Config& c) { return Binding{.integer = &c.worker.kill_grace_seconds}; }},
+      {"limits.tenant_submit_rate",
+       [](Config& c) { return Binding{.integer = &c.limits.tenant_submit_rate}; }},
+      {"limits.tenant_submit_burst",
+       [](Config& c) { return Binding{.integer = &c.limits.tenant_submit_burst}; }},
+      {"limits.queue_submit_rate",
+       [](Config& c) { return Binding{.integer = &c.limits.queue_submit_rate}; }},
+      {"limits.queue_submit_burst",
+       [](Config& c) { return Binding{.integer = &c.limits.queue_submit_burst}; }},
       {"log.level", [](Config& c) { return Binding{.str = &c.log.level}; }},
   };
   auto it = kBind.find(key);
@@ -119,6 +127,10 @@ const std::vector<ConfigKey>& ConfigKeys() {
       {"worker.run_as_user", K::kString, false, "run jobs as this user (worker runs as root)"},
       {"worker.shutdown_grace_seconds", K::kInt, false, "SIGTERM: wait this long for jobs"},
       {"worker.kill_grace_seconds", K::kInt, false, "SIGTERM to SIGKILL on timeout or cancel"},
+      {"limits.tenant_submit_rate", K::kInt, false, "submits per second per tenant (0 = off)"},
+      {"limits.tenant_submit_burst", K::kInt, false, "tenant bucket size (0 = one second)"},
+      {"limits.queue_submit_rate", K::kInt, false, "submits per second per queue (0 = off)"},
+      {"limits.queue_submit_burst", K::kInt, false, "queue bucket size (0 = one second)"},
       {"log.level", K::kString, false, "trace, debug, info, warn, error"},
   };
   return kKeys;
@@ -211,6 +223,10 @@ Status ValidateConfig(const Config& c) {
       {"worker.output_cap_bytes", c.worker.output_cap_bytes, 0, 64 << 20},
       {"worker.shutdown_grace_seconds", c.worker.shutdown_grace_seconds, 0, 86400},
       {"worker.kill_grace_seconds", c.worker.kill_grace_seconds, 0, 3600},
+      {"limits.tenant_submit_rate", c.limits.tenant_submit_rate, 0, 10000000},
+      {"limits.tenant_submit_burst", c.limits.tenant_submit_burst, 0, 10000000},
+      {"limits.queue_submit_rate", c.limits.queue_submit_rate, 0, 10000000},
+      {"limits.queue_submit_burst", c.limits.queue_submit_burst, 0, 10000000},
   };
   for (const auto& r : ranges) {
     if (Status s = RangeCheck(r.key, r.value, r.lo, r.hi); !s.ok()) return s;

@@ -63,6 +63,14 @@ struct Config {
     int shutdown_grace_seconds = 60;
     int kill_grace_seconds = 5;  // SIGTERM -> SIGKILL on timeout / cancel
   } worker;
+  struct Limits {
+    // Submit rate limits (token buckets shared through Redis, per replica without it).
+    // 0 = unlimited.
+    int tenant_submit_rate = 0;   // jobs per second per tenant
+    int tenant_submit_burst = 0;  // bucket size; 0 = one second's worth
+    int queue_submit_rate = 0;    // jobs per second per queue
+    int queue_submit_burst = 0;
+  } limits;
   struct Log {
     std::string level = "info";  // trace, debug, info, warn, error
   } log;

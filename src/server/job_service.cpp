@@ -1,6 +1,6 @@
 #include <spdlog/spdlog.h>
 
-#include <random>
+#include <map>
 #include <thread>
 
 #include "core/page_token.h"
@@ -51,12 +51,30 @@ Status ToInsertParams(const jq::SubmitJobRequest& r, const Config& config, JobIn
   return Status::Ok();
 }
 
+// Final jobs are cached in Redis: the only way out of a final state is RetryJob, which
+// deletes the entry (see JobServiceImpl::RetryJob). Unfinished jobs change too often to cache.
+constexpr int kCacheTtlSeconds = 60;
+std::string CacheKey(const std::string& id) {
+  return "jq:job:" + id;
+}
+
+// RESOURCE_EXHAUSTED with the retry-after-ms trailer SPEC §6 promises.
+grpc::Status RateLimited(grpc::ServerContext* context, const Status& s, long long retry_ms) {
+  context->AddTrailingMetadata("retry-after-ms", std::to_string(retry_ms));
+  return rpc::ToGrpc(s);
+}
+
 }  // namespace
 
-grpc::Status JobServiceImpl::SubmitJob(grpc::ServerContext*, const jq::SubmitJobRequest* req,
+grpc::Status JobServiceImpl::SubmitJob(grpc::ServerContext* context,
+                                       const jq::SubmitJobRequest* req,
                                        jq::SubmitJobResponse* resp) {
   JobInsertParams p;
   if (Status s = ToInsertParams(*req, ctx_.config, &p); !s.ok()) return rpc::ToGrpc(s);
+  long long retry_ms = 0;
+  if (Status s = ctx_.rate_limiter.Take(p.tenant, p.queue, 1, &retry_ms); !s.ok()) {
+    return RateLimited(context, s, retry_ms);
+  }
   auto r = ctx_.store.JobInsertMany({p});
   if (!r.ok()) return rpc::ToGrpc(r.status());
   resp->set_job_id((*r)[0].job_id);
@@ -66,7 +84,8 @@ grpc::Status JobServiceImpl::SubmitJob(grpc::ServerContext*, const jq::SubmitJob
   return grpc::Status::OK;
 }
 
-grpc::Status JobServiceImpl::SubmitJobs(grpc::ServerContext*, const jq::SubmitJobsRequest* req,
+grpc::Status JobServiceImpl::SubmitJobs(grpc::ServerContext* context,
+                                        const jq::SubmitJobsRequest* req,
                                         jq::SubmitJobsResponse* resp) {
   if (req->jobs_size() == 0) return rpc::InvalidArgument("jobs is empty");
   if (req->jobs_size() > kMaxBatch) {
@@ -77,6 +96,16 @@ grpc::Status JobServiceImpl::SubmitJobs(grpc::ServerContext*, const jq::SubmitJo
   for (int i = 0; i < req->jobs_size(); ++i) {
     if (Status s = ToInsertParams(req->jobs(i), ctx_.config, &params[i]); !s.ok()) {
       return rpc::InvalidArgument("jobs[" + std::to_string(i) + "]: " + s.message());
+    }
+  }
+  if (ctx_.rate_limiter.enabled()) {
+    std::map<std::string, int> per_queue;
+    for (const auto& p : params) ++per_queue[p.queue];
+    for (const auto& [queue, n] : per_queue) {
+      long long retry_ms = 0;
+      if (Status s = ctx_.rate_limiter.Take(params[0].tenant, queue, n, &retry_ms); !s.ok()) {
+        return RateLimited(context, s, retry_ms);
+      }
     }
   }
   auto r = ctx_.store.JobInsertMany(params);
@@ -107,9 +136,21 @@ grpc::Status JobServiceImpl::CancelJob(grpc::ServerContext*, const jq::CancelJob
 grpc::Status JobServiceImpl::GetJobStatus(grpc::ServerContext*, const jq::GetJobStatusRequest* req,
                                           jq::GetJobStatusResponse* resp) {
   if (Status s = ValidateJobId(req->job_id()); !s.ok()) return rpc::ToGrpc(s);
+  if (ctx_.redis != nullptr) {
+    auto cached = ctx_.redis->Command({"GET", CacheKey(req->job_id())});
+    if (cached.ok() && cached->type == redis::Reply::Type::kString &&
+        resp->mutable_job()->ParseFromString(cached->str)) {
+      return grpc::Status::OK;
+    }
+    resp->Clear();
+  }
   auto r = ctx_.store.JobGet(req->job_id(), kAllTenants);
   if (!r.ok()) return rpc::ToGrpc(r.status());
   rpc::ToProto(*r, resp->mutable_job());
+  if (ctx_.redis != nullptr && IsTerminal(r->status)) {
+    ctx_.redis->Command({"SET", CacheKey(r->id), resp->job().SerializeAsString(), "EX",
+                         std::to_string(kCacheTtlSeconds)});
+  }
   return grpc::Status::OK;
 }
 
@@ -161,7 +202,14 @@ grpc::Status JobServiceImpl::GetJobLogs(grpc::ServerContext*, const jq::GetJobLo
 grpc::Status JobServiceImpl::RetryJob(grpc::ServerContext*, const jq::RetryJobRequest* req,
                                       jq::RetryJobResponse* resp) {
   if (Status s = ValidateJobId(req->job_id()); !s.ok()) return rpc::ToGrpc(s);
+  // Delete before and after: a reader that fetched the final row before the retry committed
+  // may have cached it in between.
+  auto uncache = [&] {
+    if (ctx_.redis != nullptr) ctx_.redis->Command({"DEL", CacheKey(req->job_id())});
+  };
+  uncache();
   auto r = ctx_.store.JobRetry(req->job_id(), kAllTenants);
+  uncache();
   if (!r.ok()) return rpc::ToGrpc(r.status());
   resp->set_job_id(r->id);
   ctx_.dispatcher.Wake();

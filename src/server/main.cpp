@@ -14,6 +14,8 @@
 #include "config/config_loader.h"
 #include "core/version.h"
 
+#include "redis/rate_limiter.h"
+#include "redis/redis_client.h"
 #include "server/dispatcher.h"
 #include "server/grpc_metrics.h"
 #include "server/reaper.h"
@@ -142,7 +144,26 @@ int main(int argc, char** argv) {
                               }
                               if (r.lease_expired + r.worker_jobs_reclaimed > 0) dispatcher.Wake();
                             });
-  jq::server::StatsPoller stats(store, metrics, std::chrono::seconds(5));
+  std::unique_ptr<jq::redis::RedisClient> redis;
+  if (!config.redis.addr.empty()) {
+    jq::redis::RedisConfig rc;
+    rc.addr = config.redis.addr;
+    rc.password = config.redis.password;
+    rc.timeout = std::chrono::milliseconds(config.redis.timeout_ms);
+    rc.on_op = [&](std::string_view op, double seconds) {
+      metrics.RedisOperation(std::string(op), seconds);
+    };
+    redis = std::make_unique<jq::redis::RedisClient>(rc);
+  }
+  jq::redis::RateLimiter rate_limiter({{static_cast<double>(config.limits.tenant_submit_rate),
+                                        static_cast<double>(config.limits.tenant_submit_burst)},
+                                       {static_cast<double>(config.limits.queue_submit_rate),
+                                        static_cast<double>(config.limits.queue_submit_burst)}},
+                                      redis.get());
+  jq::server::StatsPoller stats(store, metrics, std::chrono::seconds(5), [&] {
+    metrics.ComponentUp("database", store.Ping().ok());
+    if (redis) metrics.ComponentUp("redis", redis->Command({"PING"}).ok());
+  });
   jq::store::PgListener listener(
       conninfo, {jq::store::kJobsChannel, jq::store::kControlChannel},
       [&](const std::string& channel, const std::string& payload) {
@@ -155,15 +176,21 @@ int main(int argc, char** argv) {
 
   std::atomic<bool> stopping{false};
   jq::server::ServiceContext ctx{
-      store, dispatcher, config, stopping, metrics, [&] {
+      store, dispatcher, config, stopping, metrics, redis.get(), rate_limiter, [&] {
         std::vector<std::tuple<std::string, bool, std::string>> components;
         const bool listening = listener.connected();
         components.emplace_back("notifications", listening,
                                 listening ? "LISTEN connected"
                                           : "LISTEN disconnected; dispatch falls back to the tick");
-        components.emplace_back(
-            "redis", true,
-            config.redis.addr.empty() ? "not configured" : "configured; not used by this build");
+        if (!redis) {
+          components.emplace_back("redis", true, "not configured; limits are per replica");
+        } else {
+          auto pong = redis->Command({"PING"});
+          components.emplace_back(
+              "redis", pong.ok(),
+              pong.ok() ? "reachable at " + config.redis.addr
+                        : pong.status().message() + "; limits fall back to per-replica buckets");
+        }
         components.emplace_back("kafka", true,
                                 config.kafka.brokers.empty()
                                     ? "not configured; events stay in PostgreSQL"

@@ -84,7 +84,11 @@ ServerMetrics::ServerMetrics(std::shared_ptr<prometheus::Registry> registry)
       lease_expired_(BuildCounter()
                          .Name("jq_lease_expired_total")
                          .Help("Leases that expired and were returned to retry logic.")
-                         .Register(*registry_)) {}
+                         .Register(*registry_)),
+      component_up_(BuildGauge()
+                        .Name("jq_component_up")
+                        .Help("1 when a dependency (database, redis, kafka) is healthy.")
+                        .Register(*registry_)) {}
 
 void ServerMetrics::GrpcRequest(const std::string& method, const std::string& code,
                                 double seconds) {
@@ -129,4 +133,10 @@ void ServerMetrics::RedisOperation(const std::string& operation, double seconds)
   redis_.Add({{"operation", operation}}, FastBuckets()).Observe(seconds);
 }
 
+}  // namespace jq::server
+
+namespace jq::server {
+void ServerMetrics::ComponentUp(const std::string& component, bool up) {
+  component_up_.Add({{"component", component}}).Set(up ? 1 : 0);
+}
 }  // namespace jq::server

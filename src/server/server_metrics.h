@@ -34,6 +34,7 @@ class ServerMetrics {
   void OutboxLag(double value);
   void KafkaPublishErrors(const std::string& topic, double total);
   void RedisOperation(const std::string& operation, double seconds);
+  void ComponentUp(const std::string& component, bool up);
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
@@ -51,6 +52,7 @@ class ServerMetrics {
   prometheus::Family<prometheus::Histogram>& redis_;
   prometheus::Family<prometheus::Histogram>& submit_to_start_;
   prometheus::Family<prometheus::Counter>& lease_expired_;
+  prometheus::Family<prometheus::Gauge>& component_up_;
 };
 
 }  // namespace jq::server

@@ -14,6 +14,8 @@
 #include "core/config.h"
 #include "core/job_store.h"
 #include "job_service.grpc.pb.h"
+#include "redis/rate_limiter.h"
+#include "redis/redis_client.h"
 #include "server/dispatcher.h"
 #include "server/server_metrics.h"
 #include "worker_service.grpc.pb.h"
@@ -27,6 +29,8 @@ struct ServiceContext {
   const Config& config;
   std::atomic<bool>& stopping;  // set on shutdown: streams end so workers reconnect elsewhere
   ServerMetrics& metrics;
+  redis::RedisClient* redis;  // null when redis.addr is empty
+  redis::RateLimiter& rate_limiter;
   // Components reported by GetSystemStatus besides the database: name -> (healthy, message).
   std::function<std::vector<std::tuple<std::string, bool, std::string>>()> components;
 };

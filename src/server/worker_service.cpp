@@ -75,6 +75,12 @@ grpc::Status WorkerServiceImpl::Heartbeat(grpc::ServerContext*, const jq::Heartb
     return rpc::ToGrpc(s);
   }
   ctx_.metrics.WorkerConcurrency(req->worker_id(), req->active_job_count());
+  if (ctx_.redis != nullptr) {
+    // Presence with a TTL: the key vanishes when heartbeats stop (the database stays the
+    // authority; this is the fast, shared view).
+    ctx_.redis->Command({"SET", "jq:worker:" + req->worker_id(), ctx_.config.server.id, "EX",
+                         std::to_string(ctx_.config.reaper.worker_timeout_seconds)});
+  }
   bool jq_worker = !running.empty();
   {
     std::lock_guard lock(mu_);

@@ -1,0 +1,27 @@
+// A token bucket: `rate` tokens per second, holding at most `burst`. Pure; the caller passes
+// the time. Used for per-replica submit limits when Redis (the shared limiter) is down.
+#pragma once
+
+#include <chrono>
+
+namespace jq {
+
+class TokenBucket {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  TokenBucket(double rate, double burst, Clock::time_point now)
+      : rate_(rate), burst_(burst), tokens_(burst), last_(now) {}
+
+  // Takes n tokens if available. Otherwise takes none and returns how long until n would be.
+  // REQUIRES: n <= burst (else it can never succeed; the wait reported is for a full bucket).
+  std::chrono::milliseconds TryTake(double n, Clock::time_point now);
+
+ private:
+  double rate_;
+  double burst_;
+  double tokens_;
+  Clock::time_point last_;
+};
+
+}  // namespace jq

@@ -1,0 +1,49 @@
+// Submit rate limits (SPEC §6, §9): token buckets per tenant and per queue, shared by every
+// replica through one Lua script in Redis. While Redis is down each replica enforces the same
+// limits alone (per-replica buckets), so jobs keep flowing; the shared limits resume when
+// Redis returns. Thread-safe.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "core/status.h"
+#include "core/token_bucket.h"
+#include "redis/redis_client.h"
+
+namespace jq::redis {
+
+struct Limit {
+  double rate = 0;   // tokens per second; 0 = unlimited
+  double burst = 0;  // 0 = one second's worth
+};
+
+struct RateLimiterConfig {
+  Limit tenant;
+  Limit queue;
+};
+
+class RateLimiter {
+ public:
+  // redis may be null: then only the per-replica buckets apply.
+  RateLimiter(RateLimiterConfig config, RedisClient* redis);
+
+  // Takes n submits for tenant and queue. RESOURCE_EXHAUSTED names the limit; retry_after_ms
+  // (when refused) is how long until the submit would pass.
+  Status Take(const std::string& tenant, const std::string& queue, int n,
+              long long* retry_after_ms);
+  bool enabled() const { return config_.tenant.rate > 0 || config_.queue.rate > 0; }
+
+ private:
+  // Returns 0 when taken, else the wait in ms. Falls back to the local bucket on error.
+  long long TakeOne(const std::string& key, const Limit& limit, int n);
+
+  const RateLimiterConfig config_;
+  RedisClient* redis_;
+  std::mutex mu_;
+  std::map<std::string, TokenBucket> local_;  // GUARDED_BY(mu_)
+};
+
+}  // namespace jq::redis
