@@ -2,6 +2,8 @@
 BUILD_DIR ?= build
 JOBS ?= 2
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
+# Every test labelled "unit" (ctest -L unit fails on one that was not built).
+UNIT_TESTS = core_test exec_test ctl_output_test ctl_cli_test
 
 .PHONY: all deps build test test-unit test-integration test-e2e test-asan run stack-start \
         stack-stop format format-check bench clean
@@ -34,7 +36,7 @@ test-e2e: build
 # Unit tests under AddressSanitizer + UndefinedBehaviorSanitizer, in their own build tree.
 test-asan: deps
 	cmake -S . -B $(BUILD_DIR)-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DJQ_SANITIZE=ON
-	cmake --build $(BUILD_DIR)-asan -j $(JOBS) --target core_test exec_test
+	cmake --build $(BUILD_DIR)-asan -j $(JOBS) --target $(UNIT_TESTS)
 	cd $(BUILD_DIR)-asan && ctest --output-on-failure -L unit
 
 # Private PostgreSQL + Redis + jq-server + jq-worker under .jq/; Ctrl-C stops everything.
