@@ -26,6 +26,7 @@ struct JobInsertParams {
   std::int64_t delay_ms = 0;
   std::optional<TimePoint> run_at;  // overrides delay_ms
   std::string idempotency_key;      // empty: none
+  std::string traceparent;          // W3C trace context of the submit; empty: none
 };
 
 struct JobInsertResult {

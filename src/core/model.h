@@ -107,6 +107,7 @@ struct ClaimedJob {
   int timeout_seconds = 0;
   TimePoint created_at;
   TimePoint not_before;  // when it became runnable: submit-to-start is measured from here
+  std::string traceparent;
 };
 
 }  // namespace jq

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/trace.h"
+
 namespace jq::server {
 
 WorkerSession::WorkerSession(std::string worker_id, std::vector<std::string> queues,
@@ -203,6 +205,10 @@ bool Dispatcher::DispatchOnce() {
       a.set_priority(c.priority);
       a.set_attempt(c.attempt);
       a.set_timeout_seconds(c.timeout_seconds);
+      // The worker continues the submitter's trace as a child span.
+      if (auto parent = ParseTraceParent(c.traceparent)) {
+        a.set_traceparent(ChildOf(*parent).ToString());
+      }
       // A session closed since the snapshot leaves the job to lease expiry.
       if (!s->PushJob(std::move(a))) {
         spdlog::info("dispatch: worker {} went away; job {} waits for its lease to expire",

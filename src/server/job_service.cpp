@@ -4,10 +4,13 @@
 #include <thread>
 
 #include "core/page_token.h"
+#include "core/trace.h"
+#include "core/uuid.h"
 #include "core/validation.h"
 #include "rpc/convert.h"
 #include "server/services.h"
 #include "store/pg_store.h"
+#include "telemetry/log_context.h"
 
 namespace jq::server {
 namespace {
@@ -58,6 +61,30 @@ std::string CacheKey(const std::string& id) {
   return "jq:job:" + id;
 }
 
+// The request id (x-request-id, else a new one) and the W3C trace context (traceparent, else
+// a new trace) of a call: both go into the log context, the trace into the submitted jobs.
+struct CallIds {
+  std::string request_id;
+  TraceParent trace;
+};
+
+CallIds CallIdsOf(grpc::ServerContext* context) {
+  CallIds ids;
+  const auto& md = context->client_metadata();
+  if (auto it = md.find("x-request-id"); it != md.end() && it->second.size() <= 128) {
+    ids.request_id.assign(it->second.data(), it->second.size());
+  } else {
+    ids.request_id = NewUuidV7();
+  }
+  std::optional<TraceParent> parent;
+  if (auto it = md.find("traceparent"); it != md.end()) {
+    parent = ParseTraceParent(std::string_view(it->second.data(), it->second.size()));
+  }
+  ids.trace = parent ? *parent : NewTraceParent();
+  context->AddInitialMetadata("x-request-id", ids.request_id);
+  return ids;
+}
+
 // RESOURCE_EXHAUSTED with the retry-after-ms trailer SPEC §6 promises.
 grpc::Status RateLimited(grpc::ServerContext* context, const Status& s, long long retry_ms) {
   context->AddTrailingMetadata("retry-after-ms", std::to_string(retry_ms));
@@ -69,8 +96,12 @@ grpc::Status RateLimited(grpc::ServerContext* context, const Status& s, long lon
 grpc::Status JobServiceImpl::SubmitJob(grpc::ServerContext* context,
                                        const jq::SubmitJobRequest* req,
                                        jq::SubmitJobResponse* resp) {
+  const CallIds ids = CallIdsOf(context);
+  telemetry::ScopedLogContext log;
+  log.request_id(ids.request_id).trace_id(ids.trace.trace_id).queue(req->queue_name());
   JobInsertParams p;
   if (Status s = ToInsertParams(*req, ctx_.config, &p); !s.ok()) return rpc::ToGrpc(s);
+  p.traceparent = ids.trace.ToString();
   long long retry_ms = 0;
   if (Status s = ctx_.rate_limiter.Take(p.tenant, p.queue, 1, &retry_ms); !s.ok()) {
     return RateLimited(context, s, retry_ms);
@@ -92,11 +123,15 @@ grpc::Status JobServiceImpl::SubmitJobs(grpc::ServerContext* context,
     return rpc::InvalidArgument("jobs has " + std::to_string(req->jobs_size()) +
                                 " entries, over the limit of " + std::to_string(kMaxBatch));
   }
+  const CallIds ids = CallIdsOf(context);
+  telemetry::ScopedLogContext log;
+  log.request_id(ids.request_id).trace_id(ids.trace.trace_id);
   std::vector<JobInsertParams> params(req->jobs_size());
   for (int i = 0; i < req->jobs_size(); ++i) {
     if (Status s = ToInsertParams(req->jobs(i), ctx_.config, &params[i]); !s.ok()) {
       return rpc::InvalidArgument("jobs[" + std::to_string(i) + "]: " + s.message());
     }
+    params[i].traceparent = ids.trace.ToString();
   }
   if (ctx_.rate_limiter.enabled()) {
     std::map<std::string, int> per_queue;

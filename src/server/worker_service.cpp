@@ -7,6 +7,7 @@
 #include "core/validation.h"
 #include "rpc/convert.h"
 #include "server/services.h"
+#include "telemetry/log_context.h"
 
 namespace jq::server {
 namespace {
@@ -161,6 +162,8 @@ grpc::Status WorkerServiceImpl::ReportResult(grpc::ServerContext*,
                                 "' is not one a worker may report (FAILED_EXIT_CODE, TIMEOUT, "
                                 "INVALID_PAYLOAD, CANCELLED)");
   }
+  telemetry::ScopedLogContext log;
+  log.job_id(req->job_id()).worker_id(req->worker_id());
   JobCompleteParams p;
   p.lease = {req->job_id(), req->worker_id(), req->attempt()};
   p.success = req->success();

@@ -87,13 +87,14 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
        "    lease_expires_at = now() + $4::int * interval '1 second', updated_at = now()"
        "  FROM cand WHERE j.id = cand.id"
        "  RETURNING j.id, j.tenant, j.queue, j.payload, j.priority, j.attempt,"
-       "    j.timeout_seconds, j.created_at, j.not_before),"
+       "    j.timeout_seconds, j.created_at, j.not_before, j.traceparent),"
        " ev AS ("
        "  INSERT INTO job_events (job_id, tenant, queue, from_status, to_status, reason,"
        "    worker_id, attempt)"
        "  SELECT id, tenant, queue, 1, 2, 'ASSIGNED', $1, attempt FROM upd)"
        "SELECT id::text, tenant, queue, payload, priority, attempt, timeout_seconds,"
-       "  jq_us(created_at), jq_us(not_before) FROM upd ORDER BY priority DESC, created_at, id"},
+       "  jq_us(created_at), jq_us(not_before), coalesce(traceparent, '') FROM upd"
+       "  ORDER BY priority DESC, created_at, id"},
       {"lease_renew",
        "UPDATE jobs SET lease_expires_at = now() + $4::int * interval '1 second' "
        "FROM unnest($2::uuid[], $3::int[]) AS r(id, attempt) "
@@ -517,7 +518,7 @@ Result<std::vector<JobInsertResult>> PgStore::JobInsertMany(
         std::vector<std::string> ids;
         std::vector<std::optional<std::string>> params;
         std::string values;
-        constexpr int kCols = 11;
+        constexpr int kCols = 12;
         params.reserve(jobs.size() * kCols);
         for (std::size_t i = 0; i < jobs.size(); ++i) {
           const auto& j = jobs[i];
@@ -526,8 +527,8 @@ Result<std::vector<JobInsertResult>> PgStore::JobInsertMany(
           const int base = static_cast<int>(i) * kCols;
           values += i == 0 ? "(" : ",(";
           for (int c = 1; c <= kCols; ++c) {
-            static const char* kTypes[] = {"",    "uuid", "text", "text",   "text",   "int",
-                                           "int", "int",  "int",  "bigint", "bigint", "text"};
+            static const char* kTypes[] = {"",    "uuid", "text",   "text",   "text", "int", "int",
+                                           "int", "int",  "bigint", "bigint", "text", "text"};
             values += "$" + std::to_string(base + c) + "::" + kTypes[c] + (c < kCols ? "," : ")");
           }
           params.emplace_back(ids.back());
@@ -550,19 +551,25 @@ Result<std::vector<JobInsertResult>> PgStore::JobInsertMany(
           } else {
             params.emplace_back(j.idempotency_key);
           }
+          if (j.traceparent.empty()) {
+            params.emplace_back(std::nullopt);
+          } else {
+            params.emplace_back(j.traceparent);
+          }
         }
         const std::string sql =
             "WITH v (id, tenant, queue, payload_hex, priority, max_retries, ttl, timeout, "
-            "  delay_ms, run_at_us, idem) AS (VALUES " +
+            "  delay_ms, run_at_us, idem, traceparent) AS (VALUES " +
             values +
             "),"
             " s AS (SELECT v.*, coalesce(timestamptz 'epoch' + run_at_us * interval "
             "  '1 microsecond', now() + delay_ms * interval '1 millisecond') AS nb FROM v),"
             " ins AS (INSERT INTO jobs (id, tenant, queue, payload, priority, status, "
             "  max_retries, ttl_seconds, timeout_seconds, not_before, expires_at, "
-            "  idempotency_key) "
+            "  idempotency_key, traceparent) "
             "  SELECT id, tenant, queue, decode(payload_hex, 'hex'), priority, 1, max_retries, "
-            "   ttl, timeout, nb, CASE WHEN ttl > 0 THEN nb + ttl * interval '1 second' END, idem "
+            "   ttl, timeout, nb, CASE WHEN ttl > 0 THEN nb + ttl * interval '1 second' END, idem, "
+            "   traceparent "
             "  FROM s ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL "
             "  DO NOTHING RETURNING id, tenant, queue),"
             " ev AS (INSERT INTO job_events (job_id, tenant, queue, to_status, reason) "
@@ -702,6 +709,8 @@ Result<std::vector<ClaimedJob>> PgStore::JobClaimAvailable(const JobClaimParams&
           c.attempt = row[5].as<int>();
           c.timeout_seconds = row[6].as<int>();
           c.created_at = FromUs(row[7].as<std::int64_t>());
+          c.not_before = FromUs(row[8].as<std::int64_t>());
+          c.traceparent = row[9].as<std::string>();
           out.push_back(std::move(c));
         }
         return out;

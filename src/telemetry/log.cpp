@@ -1,5 +1,7 @@
 #include "telemetry/log.h"
 
+#include "telemetry/log_context.h"
+
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -19,6 +21,28 @@ class EscapedMessage final : public spdlog::custom_flag_formatter {
   }
   std::unique_ptr<custom_flag_formatter> clone() const override {
     return spdlog::details::make_unique<EscapedMessage>();
+  }
+};
+
+// %J in the pattern: the thread's log context as extra JSON fields (only those set).
+class ContextFields final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg&, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    const LogContext& c = CurrentLogContext();
+    const std::pair<const char*, const std::string*> fields[] = {{"request_id", &c.request_id},
+                                                                 {"trace_id", &c.trace_id},
+                                                                 {"job_id", &c.job_id},
+                                                                 {"worker_id", &c.worker_id},
+                                                                 {"queue", &c.queue}};
+    for (const auto& [name, value] : fields) {
+      if (value->empty()) continue;
+      const std::string field = std::string(",\"") + name + "\":\"" + JsonEscape(*value) + "\"";
+      dest.append(field.data(), field.data() + field.size());
+    }
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return spdlog::details::make_unique<ContextFields>();
   }
 };
 
@@ -50,9 +74,9 @@ std::string JsonEscape(const std::string& s) {
 void InitLogging(const std::string& service, const std::string& level) {
   auto logger = spdlog::stdout_logger_mt("jq");
   auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
-  formatter->add_flag<EscapedMessage>('*').set_pattern(
+  formatter->add_flag<EscapedMessage>('*').add_flag<ContextFields>('J').set_pattern(
       R"({"timestamp":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","service":")" + JsonEscape(service) +
-      R"(","message":"%*"})");
+      R"(","message":"%*"%J})");
   logger->set_formatter(std::move(formatter));
   logger->set_level(spdlog::level::from_str(level));
   logger->flush_on(spdlog::level::info);

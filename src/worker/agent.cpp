@@ -6,6 +6,8 @@
 #include <algorithm>
 
 #include "core/job_state.h"
+#include "core/trace.h"
+#include "telemetry/log_context.h"
 #include "worker/exec/process_runner.h"
 
 namespace jq::worker {
@@ -333,6 +335,9 @@ void WorkerAgent::CancelJob(const std::string& job_id, bool abandon) {
 
 void WorkerAgent::RunJob(jq::JobAssignment a) {
   const std::string id = a.job_id();
+  telemetry::ScopedLogContext log;
+  log.job_id(id).worker_id(worker_id_).queue(a.queue_name());
+  if (auto trace = ParseTraceParent(a.traceparent())) log.trace_id(trace->trace_id);
   jq::ReportResultRequest report;
   report.set_worker_id(worker_id_);
   report.set_job_id(id);

@@ -131,6 +131,11 @@ TEST(FleetE2E, MetricsAndHealthEndpoints) {
         "process_resident_memory_bytes", "process_open_fds"}) {
     EXPECT_NE(m.find(series), std::string::npos) << series;
   }
+  // Measured from when each job became runnable: small, not seconds since the epoch.
+  const std::string sum_key = "jq_submit_to_start_seconds_sum{queue=\"default\"} ";
+  const auto at = m.find(sum_key);
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_LT(std::stod(m.substr(at + sum_key.size())), 10.0);
   const std::string wm = HttpGet("http://127.0.0.1:" + std::to_string(worker_port) + "/metrics");
   EXPECT_NE(wm.find("jq_worker_jobs_finished_total{worker_id=\"w1\"} 2"), std::string::npos) << wm;
   EXPECT_EQ(HttpGet("http://127.0.0.1:" + std::to_string(worker_port) + "/readyz"), "ok\n");

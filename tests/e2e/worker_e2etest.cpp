@@ -67,6 +67,32 @@ TEST_F(WorkerE2E, EchoHelloRunsToDoneWithItsOutput) {
   EXPECT_EQ(out.outputs(0).attempt(), 1);
 }
 
+TEST_F(WorkerE2E, TraceparentReachesTheJobAndTheLogs) {
+  auto& worker = stack_.StartWorker({.id = "w1"});
+  const std::string trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  jq::SubmitJobRequest req;
+  req.set_queue_name("default");
+  req.set_payload(R"({"command":["sh","-c","echo $TRACEPARENT"]})");
+  jq::SubmitJobResponse resp;
+  grpc::ClientContext ctx;
+  ctx.AddMetadata("traceparent", "00-" + trace_id + "-00f067aa0ba902b7-01");
+  ctx.AddMetadata("x-request-id", "req-42");
+  ASSERT_TRUE(stack_.Jobs()->SubmitJob(&ctx, req, &resp).ok());
+  auto it = ctx.GetServerInitialMetadata().find("x-request-id");
+  ASSERT_NE(it, ctx.GetServerInitialMetadata().end());
+  EXPECT_EQ(std::string(it->second.data(), it->second.size()), "req-42");
+  auto job = stack_.WaitFor(resp.job_id(), jq::DONE);
+  // Same trace, the worker's own span.
+  EXPECT_EQ(job.result().substr(0, 36), "00-" + trace_id + "-");
+  EXPECT_EQ(job.result().size(), 56u) << job.result();
+  EXPECT_EQ(job.result().find("00f067aa0ba902b7"), std::string::npos);
+  // The worker's log lines about the job carry its id and the trace id as JSON fields.
+  const std::string log = worker.Log();
+  EXPECT_NE(log.find("\"trace_id\":\"" + trace_id + "\",\"job_id\":\"" + resp.job_id() + "\""),
+            std::string::npos)
+      << log;
+}
+
 TEST_F(WorkerE2E, FailingJobIsRetriedWithBackoffThenDeadLettered) {
   ASSERT_TRUE(CreateQueue(stack_, "flaky", 1, 500).ok());
   stack_.StartWorker({.id = "w1"});

@@ -117,7 +117,10 @@ TEST_F(StoreTest, ClaimsByPriorityThenFifo) {
   EXPECT_EQ(claimed[1].id, mid);
   EXPECT_EQ(claimed[2].id, low1);
   EXPECT_EQ(claimed[3].id, low2);
-  for (const auto& c : claimed) EXPECT_EQ(c.attempt, 1);
+  for (const auto& c : claimed) {
+    EXPECT_EQ(c.attempt, 1);
+    EXPECT_LT(std::chrono::system_clock::now() - c.not_before, std::chrono::minutes(1));
+  }
   EXPECT_TRUE(Claim("w2", 10).empty());
   auto j = Get(high);
   EXPECT_EQ(j.status, JobState::kAssigned);
