@@ -73,19 +73,30 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
        "exit_code = excluded.exit_code, stdout = excluded.stdout, stderr = excluded.stderr, "
        "stdout_truncated = excluded.stdout_truncated, "
        "stderr_truncated = excluded.stderr_truncated, recorded_at = now()"},
+      // Queues with a concurrency limit get `room` = limit - jobs ASSIGNED or RUNNING; a
+      // batch takes at most `room` from each (ranked per queue in claim order).
       {"job_claim",
-       "WITH cand AS ("
-       "  SELECT j.id FROM jobs j"
+       "WITH lim AS ("
+       "  SELECT q.name, q.concurrency_limit - (SELECT count(*) FROM jobs r"
+       "    WHERE r.queue = q.name AND r.status IN (2, 3)) AS room"
+       "  FROM queues q WHERE q.concurrency_limit > 0),"
+       " cand AS ("
+       "  SELECT j.id, j.queue, j.priority, j.created_at FROM jobs j"
        "  WHERE j.status = 1 AND j.not_before <= now()"
        "    AND (j.expires_at IS NULL OR j.expires_at > now())"
        "    AND (cardinality($2::text[]) = 0 OR j.queue = ANY($2::text[]))"
        "    AND NOT EXISTS (SELECT 1 FROM queues q WHERE q.name = j.queue AND q.paused)"
+       "    AND NOT EXISTS (SELECT 1 FROM lim WHERE lim.name = j.queue AND lim.room <= 0)"
        "  ORDER BY j.priority DESC, j.created_at, j.id"
        "  LIMIT $3 FOR UPDATE SKIP LOCKED),"
+       " pick AS ("
+       "  SELECT c.id FROM (SELECT c.id, c.queue, row_number() OVER (PARTITION BY c.queue"
+       "    ORDER BY c.priority DESC, c.created_at, c.id) AS rn FROM cand c) c"
+       "  LEFT JOIN lim ON lim.name = c.queue WHERE lim.room IS NULL OR c.rn <= lim.room),"
        " upd AS ("
        "  UPDATE jobs j SET status = 2, attempt = j.attempt + 1, worker_id = $1,"
        "    lease_expires_at = now() + $4::int * interval '1 second', updated_at = now()"
-       "  FROM cand WHERE j.id = cand.id"
+       "  FROM pick WHERE j.id = pick.id"
        "  RETURNING j.id, j.tenant, j.queue, j.payload, j.priority, j.attempt,"
        "    j.timeout_seconds, j.created_at, j.not_before, j.traceparent),"
        " ev AS ("
@@ -95,6 +106,10 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
        "SELECT id::text, tenant, queue, payload, priority, attempt, timeout_seconds,"
        "  jq_us(created_at), jq_us(not_before), coalesce(traceparent, '') FROM upd"
        "  ORDER BY priority DESC, created_at, id"},
+      {"claim_lock_limited",
+       "SELECT pg_advisory_xact_lock(hashtext('jq.queue.' || name)) FROM queues"
+       " WHERE concurrency_limit > 0 AND (cardinality($1::text[]) = 0 OR name = ANY($1::text[]))"
+       " ORDER BY name"},
       {"lease_renew",
        "UPDATE jobs SET lease_expires_at = now() + $4::int * interval '1 second' "
        "FROM unnest($2::uuid[], $3::int[]) AS r(id, attempt) "
@@ -696,6 +711,10 @@ Result<std::vector<ClaimedJob>> PgStore::JobClaimAvailable(const JobClaimParams&
   return RunTx<std::vector<ClaimedJob>>(
       *pool_, config_, "JobClaimAvailable", [&](pqxx::work& tx) -> Result<std::vector<ClaimedJob>> {
         std::vector<ClaimedJob> out;
+        // Concurrent claims would each see the same room in a limited queue: serialize the
+        // claims that may take from one (the lock ends with the transaction; the claim's
+        // snapshot is taken after it, so it sees the other claimers' assignments).
+        tx.exec_prepared("claim_lock_limited", PgArray(p.queues));
         auto r = tx.exec_prepared("job_claim", p.worker_id, PgArray(p.queues), p.limit,
                                   static_cast<int>(p.lease.count()));
         out.reserve(r.size());

@@ -143,6 +143,43 @@ TEST_F(StoreTest, ClaimRespectsQueueFilterAndPause) {
   EXPECT_EQ(store_->QueueSetPaused("nope", true).code(), StatusCode::kNotFound);
 }
 
+TEST_F(StoreTest, QueueConcurrencyLimitHoldsAtClaimTime) {
+  ASSERT_TRUE(store_->QueueCreate({.name = "narrow", .concurrency_limit = 2}).ok());
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(Submit("narrow"));
+  const std::string other = Submit("default");
+  auto first = Claim("w1", 10);
+  EXPECT_EQ(first.size(), 3u);  // 2 from narrow, and the default job
+  EXPECT_TRUE(Claim("w2", 10).empty());
+  JobCompleteParams p;
+  p.lease = {ids[0], "w1", 1};
+  p.success = true;
+  ASSERT_TRUE(store_->JobComplete(p).ok());
+  auto next = Claim("w2", 10);
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(next[0].id, ids[2]);  // FIFO within the queue
+}
+
+TEST_F(StoreTest, ConcurrentClaimersRespectTheConcurrencyLimit) {
+  ASSERT_TRUE(store_->QueueCreate({.name = "narrow", .concurrency_limit = 3}).ok());
+  std::vector<JobInsertParams> batch(50);
+  for (auto& b : batch) b.queue = "narrow";
+  ASSERT_TRUE(store_->JobInsertMany(batch).ok());
+  std::atomic<int> claimed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 5; ++i) {
+        auto r = store_->JobClaimAvailable({"w" + std::to_string(t), {}, 2, seconds(30)});
+        if (r.ok()) claimed += static_cast<int>(r->size());
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(claimed.load(), 3);
+  EXPECT_EQ(Sql("SELECT count(*) FROM jobs WHERE status = 2")[0][0].as<int>(), 3);
+}
+
 TEST_F(StoreTest, NotBeforeIsRespected) {
   JobInsertParams later, past;
   later.queue = past.queue = "default";
