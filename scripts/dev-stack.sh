@@ -2,7 +2,8 @@
 # A local jq stack in the background, for people, tests and benchmarks:
 #   scripts/dev-stack.sh start [--servers N] [--workers N] [--dir DIR] [--build DIR]
 #   scripts/dev-stack.sh stop|status [--dir DIR]
-# Private PostgreSQL and Redis on free loopback ports, N jq-server replicas and N jq-workers.
+# Private PostgreSQL, Redis and a Kafka mock cluster (jq-kafka-mock) on free loopback ports,
+# N jq-server replicas and N jq-workers.
 # The chosen addresses go to DIR/stack.env (default .jq/stack.env):
 #   source .jq/stack.env && ./build/jq-ctl status
 set -euo pipefail
@@ -60,11 +61,23 @@ case "$cmd" in
     redis_port=$(free_port)
     redis_start "$dir" "$redis_port"
     db_url="host=127.0.0.1 port=$pg_port user=postgres dbname=jq"
+    # Kafka: librdkafka's mock cluster speaks the Kafka protocol on loopback.
+    kafka=""
+    if [ -x "$build/jq-kafka-mock" ]; then
+      setsid "$build/jq-kafka-mock" >"$dir/run/kafka.out" 2>"$dir/logs/kafka.log" </dev/null &
+      echo $! >"$dir/run/kafka.pid"
+      for _ in $(seq 1 100); do
+        kafka=$(sed -n 's/^JQ_KAFKA_BROKERS=//p' "$dir/run/kafka.out" 2>/dev/null)
+        [ -n "$kafka" ] && break
+        sleep 0.1
+      done
+      [ -n "$kafka" ] || { echo "dev-stack: jq-kafka-mock did not start; see $dir/logs/kafka.log" >&2; exit 1; }
+    fi
     first_addr=""; first_metrics=""
     for i in $(seq 1 "$servers"); do
       gport=$(free_port); mport=$(free_port)
       JQ_DB_URL="$db_url" JQ_SERVER_ADDR="127.0.0.1:$gport" JQ_METRICS_ADDR="127.0.0.1:$mport" \
-      JQ_REDIS_ADDR="127.0.0.1:$redis_port" JQ_SERVER_ID="server-$i" \
+      JQ_REDIS_ADDR="127.0.0.1:$redis_port" JQ_KAFKA_BROKERS="$kafka" JQ_SERVER_ID="server-$i" \
         setsid "$build/jq-server" >"$dir/logs/server-$i.log" 2>&1 </dev/null &
       echo $! >"$dir/run/server-$i.pid"
       if ! wait_port "$gport" 60; then
@@ -88,7 +101,7 @@ case "$cmd" in
 export JQ_SERVER_ADDR=$first_addr
 export JQ_DB_URL="$db_url"
 export JQ_REDIS_ADDR=127.0.0.1:$redis_port
-export JQ_KAFKA_BROKERS=
+export JQ_KAFKA_BROKERS=$kafka
 export JQ_METRICS_ADDR=$first_metrics
 ENV
     echo "dev-stack: started $servers server(s), $( [ -x "$build/jq-worker" ] && echo "$workers" || echo 0 ) worker(s); logs in $dir/logs"

@@ -28,9 +28,11 @@ jq is running. In another terminal:
   ./build/jq-ctl job submit --queue default --payload '{"command":["echo","hello"]}' --wait
   ./build/jq-ctl job list
   ./build/jq-ctl job output <job_id>
+  curl -s \$JQ_METRICS_ADDR/metrics | grep ^jq_
+  kcat -b \$JQ_KAFKA_BROKERS -C -t job.completed -o beginning -e   # the events, as protobuf
 
-Logs: .jq/logs/ (one JSON object per line). Ctrl-C stops PostgreSQL, Redis, jq-server and
-jq-worker.
+Logs: .jq/logs/ (one JSON object per line). Ctrl-C stops PostgreSQL, Redis, the Kafka mock,
+jq-server and jq-worker.
 MSG
 # Follow the server log until interrupted.
 tail -n 0 -F "$dir"/logs/*.log &

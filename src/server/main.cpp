@@ -2,8 +2,14 @@
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <netdb.h>
+#include <poll.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <sstream>
 
 #include <CLI/CLI.hpp>
 #include <csignal>
@@ -14,6 +20,7 @@
 #include "config/config_loader.h"
 #include "core/version.h"
 
+#include "events/outbox_relay.h"
 #include "redis/rate_limiter.h"
 #include "redis/redis_client.h"
 #include "server/dispatcher.h"
@@ -37,7 +44,37 @@ std::string DefaultReplicaId() {
   return std::string(host) + "-" + std::to_string(getpid());
 }
 
-// --dry-run: the configuration is valid and PostgreSQL answers with the schema applied.
+bool TcpReachable(const std::string& host_port, std::chrono::seconds timeout) {
+  const auto colon = host_port.rfind(':');
+  if (colon == std::string::npos) return false;
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  if (getaddrinfo(host_port.substr(0, colon).c_str(), host_port.substr(colon + 1).c_str(), &hints,
+                  &res) != 0) {
+    return false;
+  }
+  bool ok = false;
+  for (addrinfo* a = res; a != nullptr && !ok; a = a->ai_next) {
+    const int fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK, a->ai_protocol);
+    if (fd < 0) continue;
+    if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+      ok = true;
+    } else if (errno == EINPROGRESS) {
+      pollfd p{fd, POLLOUT, 0};
+      int err = 0;
+      socklen_t len = sizeof err;
+      ok = poll(&p, 1, static_cast<int>(timeout.count() * 1000)) == 1 &&
+           getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0;
+    }
+    close(fd);
+  }
+  freeaddrinfo(res);
+  return ok;
+}
+
+// --dry-run: the configuration is valid, PostgreSQL answers with the schema applied, Redis
+// answers PING and the Kafka brokers accept connections (each only if configured).
 int DryRun(const jq::Config& config) {
   const std::string conninfo = jq::DbConnectionString(config.db);
   bool ok = true;
@@ -50,16 +87,27 @@ int DryRun(const jq::Config& config) {
     ok = false;
     std::cout << "database: FAILED: " << version.status().message() << "\n";
   }
-  std::cout << "redis: "
-            << (config.redis.addr.empty()
-                    ? "not configured"
-                    : "configured at " + config.redis.addr + " (not checked by this build)")
-            << "\n";
-  std::cout << "kafka: "
-            << (config.kafka.brokers.empty()
-                    ? "not configured"
-                    : "configured at " + config.kafka.brokers + " (not checked by this build)")
-            << "\n";
+  if (config.redis.addr.empty()) {
+    std::cout << "redis: not configured (limits per replica)\n";
+  } else {
+    jq::redis::RedisClient redis({config.redis.addr, config.redis.password,
+                                  std::chrono::milliseconds(config.redis.timeout_ms)});
+    auto pong = redis.Command({"PING"});
+    ok = ok && pong.ok();
+    std::cout << "redis: " << (pong.ok() ? "ok (PING)" : "FAILED: " + pong.status().message())
+              << "\n";
+  }
+  if (config.kafka.brokers.empty()) {
+    std::cout << "kafka: not configured (events stay in PostgreSQL)\n";
+  } else {
+    // A TCP connect to each bootstrap broker; the relay itself speaks Kafka at start.
+    std::istringstream brokers(config.kafka.brokers);
+    for (std::string broker; std::getline(brokers, broker, ',');) {
+      const bool reachable = TcpReachable(broker, std::chrono::seconds(3));
+      ok = ok && reachable;
+      std::cout << "kafka: " << broker << (reachable ? " reachable" : " UNREACHABLE") << "\n";
+    }
+  }
   std::cout << "grpc: would listen on " << config.server.addr << "\n";
   std::cout << (ok ? "dry run: ok\n" : "dry run: FAILED\n");
   return ok ? 0 : 1;
@@ -160,9 +208,31 @@ int main(int argc, char** argv) {
                                        {static_cast<double>(config.limits.queue_submit_rate),
                                         static_cast<double>(config.limits.queue_submit_burst)}},
                                       redis.get());
+  // The outbox relay to Kafka: every replica runs one, one of them publishes.
+  std::unique_ptr<jq::events::OutboxRelay> relay;
+  if (!config.kafka.brokers.empty()) {
+    jq::events::OutboxRelayConfig rc;
+    rc.brokers = config.kafka.brokers;
+    rc.sasl_username = config.kafka.username;
+    rc.sasl_password = config.kafka.password;
+    auto created = jq::events::OutboxRelay::Create(conninfo, rc);
+    if (!created.ok()) {
+      spdlog::critical("kafka: {}", created.status().message());
+      return 1;
+    }
+    relay = std::move(created).value();
+  }
   jq::server::StatsPoller stats(store, metrics, std::chrono::seconds(5), [&] {
     metrics.ComponentUp("database", store.Ping().ok());
     if (redis) metrics.ComponentUp("redis", redis->Command({"PING"}).ok());
+    if (relay) {
+      const auto st = relay->Stats();
+      metrics.ComponentUp("kafka", st.healthy);
+      if (st.lag_events >= 0) metrics.OutboxLag(static_cast<double>(st.lag_events));
+      for (const auto& [topic, n] : st.publish_errors_total) {
+        metrics.KafkaPublishErrors(topic, static_cast<double>(n));
+      }
+    }
   });
   jq::store::PgListener listener(
       conninfo, {jq::store::kJobsChannel, jq::store::kControlChannel},
@@ -191,10 +261,12 @@ int main(int argc, char** argv) {
               pong.ok() ? "reachable at " + config.redis.addr
                         : pong.status().message() + "; limits fall back to per-replica buckets");
         }
-        components.emplace_back("kafka", true,
-                                config.kafka.brokers.empty()
-                                    ? "not configured; events stay in PostgreSQL"
-                                    : "configured; relay not in this build");
+        if (!relay) {
+          components.emplace_back("kafka", true, "not configured; events stay in PostgreSQL");
+        } else {
+          const auto st = relay->Stats();
+          components.emplace_back("kafka", st.healthy, st.message);
+        }
         return components;
       }};
 
@@ -236,6 +308,7 @@ int main(int argc, char** argv) {
   dispatcher.Start();
   reaper.Start();
   stats.Start();
+  if (relay) relay->Start();
   spdlog::info("jq-server {} listening on {} as replica {}", jq::VersionString(),
                config.server.addr, config.server.id);
 
@@ -246,6 +319,7 @@ int main(int argc, char** argv) {
   dispatcher.Stop();  // closes worker streams: they reconnect to another replica
   reaper.Stop();
   stats.Stop();
+  if (relay) relay->Stop();  // releases the publishing lock to another replica
   server->Shutdown(std::chrono::system_clock::now() +
                    std::chrono::seconds(config.server.shutdown_grace_seconds));
   listener.Stop();

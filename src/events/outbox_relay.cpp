@@ -1,0 +1,625 @@
+#include "events/outbox_relay.h"
+
+#include <librdkafka/rdkafka.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <array>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "events/outbox_logic.h"
+#include "store/pg_outbox.h"
+
+namespace jq::events {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+struct ConfDeleter {
+  void operator()(rd_kafka_conf_t* c) const { rd_kafka_conf_destroy(c); }
+};
+using ConfPtr = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
+
+struct ProducerDeleter {
+  void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
+};
+using ProducerPtr = std::unique_ptr<rd_kafka_t, ProducerDeleter>;
+
+// The producer settings the relay's guarantees rest on, then the user's. Returns
+// INVALID_ARGUMENT naming the property librdkafka rejects.
+Result<ConfPtr> BuildConf(const OutboxRelayConfig& c) {
+  ConfPtr conf(rd_kafka_conf_new());
+  std::vector<std::pair<std::string, std::string>> props = {
+      {"bootstrap.servers", c.brokers},
+      {"client.id", "jq-outbox-relay"},
+      // Idempotence gives per-partition order and no duplicates from librdkafka's own retries.
+      {"enable.idempotence", "true"},
+      {"acks", "all"},
+      {"message.timeout.ms", std::to_string(c.delivery_timeout.count())},
+      {"linger.ms", "5"},
+      // Come back quickly once Kafka is reachable again (the default backs off up to 10 s).
+      {"reconnect.backoff.ms", "100"},
+      {"reconnect.backoff.max.ms", "2000"},
+  };
+  if (!c.sasl_username.empty()) {
+    props.emplace_back("security.protocol",
+                       c.security_protocol.empty() ? "SASL_PLAINTEXT" : c.security_protocol);
+    props.emplace_back("sasl.mechanisms", c.sasl_mechanism);
+    props.emplace_back("sasl.username", c.sasl_username);
+    props.emplace_back("sasl.password", c.sasl_password);
+  } else if (!c.security_protocol.empty()) {
+    props.emplace_back("security.protocol", c.security_protocol);
+  }
+  for (const auto& [k, v] : c.producer_properties) props.emplace_back(k, v);
+  std::array<char, 512> err{};
+  for (const auto& [k, v] : props) {
+    if (rd_kafka_conf_set(conf.get(), k.c_str(), v.c_str(), err.data(), err.size()) !=
+        RD_KAFKA_CONF_OK) {
+      return Status::InvalidArgument("kafka producer property " + k + ": " + err.data());
+    }
+  }
+  return conf;
+}
+
+// librdkafka's syslog levels onto ours. Runs on librdkafka's threads: spdlog only.
+void OnLog(const rd_kafka_t* /*rk*/, int level, const char* facility, const char* message) {
+  if (level <= 4) {
+    spdlog::warn("kafka: {} {}", facility, message);
+  } else if (level <= 6) {
+    spdlog::info("kafka: {} {}", facility, message);
+  } else {
+    spdlog::debug("kafka: {} {}", facility, message);
+  }
+}
+
+enum class Delivery { kPending, kDelivered, kFailed };
+
+// Events handed to the producer, waiting for their delivery reports.
+struct Batch {
+  std::vector<JobEventRecord> events;
+  std::vector<Delivery> results;
+  std::size_t outstanding = 0;
+  Clock::time_point started;
+};
+
+}  // namespace
+
+Status OutboxRelayConfig::Validate() const {
+  if (brokers.empty()) return Status::InvalidArgument("kafka brokers: required");
+  if (batch_size < 1 || batch_size > 100000) {
+    return Status::InvalidArgument("outbox batch_size: must be 1..100000");
+  }
+  const auto positive = [](milliseconds v, const char* name) {
+    return v.count() > 0
+               ? Status::Ok()
+               : Status::InvalidArgument(std::string("outbox ") + name + ": must be positive");
+  };
+  for (const Status& s : {positive(poll_interval, "poll_interval"),
+                          positive(leader_retry_interval, "leader_retry_interval"),
+                          positive(delivery_timeout, "delivery_timeout"),
+                          positive(unhealthy_after, "unhealthy_after")}) {
+    if (!s.ok()) return s;
+  }
+  if (shutdown_grace.count() < 0) {
+    return Status::InvalidArgument("outbox shutdown_grace: must not be negative");
+  }
+  if (!sasl_username.empty() && sasl_password.empty()) {
+    return Status::InvalidArgument("kafka password: required with a username");
+  }
+  if (cursor_name.empty()) return Status::InvalidArgument("outbox cursor_name: required");
+  return Status::Ok();
+}
+
+// Everything below runs on the relay thread unless it says otherwise. librdkafka serves the
+// delivery and error callbacks from rd_kafka_poll, i.e. on that thread too.
+class OutboxRelay::Impl {
+ public:
+  Impl(std::string conninfo, OutboxRelayConfig config, ConfPtr conf)
+      : conninfo_(std::move(conninfo)),
+        config_(std::move(config)),
+        conf_template_(std::move(conf)) {}
+
+  ~Impl() { Stop(); }
+
+  void Start() {
+    std::lock_guard life(life_mu_);
+    if (thread_.joinable()) return;
+    {
+      std::lock_guard lock(mu_);
+      stop_ = false;
+    }
+    {
+      std::lock_guard lock(stats_mu_);
+      stats_.running = true;
+      stats_.healthy = true;
+      stats_.message = "starting";
+    }
+    thread_ = std::thread([this] { Run(); });
+  }
+
+  void Stop() {
+    std::lock_guard life(life_mu_);
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  OutboxRelayStats Stats() const {
+    std::lock_guard lock(stats_mu_);
+    return stats_;
+  }
+
+ private:
+  // ---------------------------------------------------------------- loop
+
+  void Run() {
+    outbox_ = std::make_unique<store::PgOutbox>(conninfo_, config_.cursor_name);
+    while (!Stopping()) {
+      if (batch_) {
+        AwaitDeliveries();
+      } else if (outbox_->leader()) {
+        LeaderStep();
+      } else {
+        StandbyStep();
+      }
+    }
+    Shutdown();
+  }
+
+  bool Stopping() {
+    std::lock_guard lock(mu_);
+    return stop_;
+  }
+
+  // Sleeps up to d; returns early when Stop() is called.
+  void Wait(Clock::duration d) {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, d, [this] { return stop_; });
+  }
+
+  void StandbyStep() {
+    auto acquired = outbox_->LeaderTryAcquire();
+    if (!acquired.ok()) {
+      SetHealth(false, "database unavailable: " + acquired.status().message());
+      Wait(config_.leader_retry_interval);
+      return;
+    }
+    if (*acquired) {
+      auto cursor = outbox_->CursorGet();
+      if (!cursor.ok()) {
+        SetHealth(false, "database unavailable: " + cursor.status().message());
+        Wait(config_.leader_retry_interval);
+        return;
+      }
+      cursor_ = delivered_ = position_ = *cursor;
+      horizon_.reset();
+      spdlog::info("outbox relay: this replica publishes now, from event {}", cursor_);
+      std::lock_guard lock(stats_mu_);
+      stats_.leader = true;
+      stats_.cursor = cursor_;
+      return;
+    }
+    auto lag = outbox_->LagGet();
+    {
+      std::lock_guard lock(stats_mu_);
+      stats_.leader = false;
+      if (lag.ok()) {
+        stats_.lag_events = *lag;
+        stats_.healthy = true;
+        stats_.message =
+            "standby (another replica publishes), lag " + std::to_string(stats_.lag_events);
+      } else {
+        stats_.healthy = false;
+        stats_.message = "database unavailable: " + lag.status().message();
+      }
+    }
+    Wait(config_.leader_retry_interval);
+  }
+
+  void LeaderStep() {
+    if (Clock::now() < retry_after_) {
+      Wait(retry_after_ - Clock::now());
+      return;
+    }
+    if (!PersistCursor()) return;
+    if (!EnsureProducer()) return;
+    ProbeKafkaIfDown();
+
+    auto page = outbox_->EventListAfter(position_, config_.batch_size);
+    if (!page.ok()) {
+      DatabaseFailed(page.status());
+      return;
+    }
+    const std::int64_t lag = page->max_event_id - cursor_;
+    std::vector<std::int64_t> ids;
+    ids.reserve(page->events.size());
+    for (const auto& e : page->events) ids.push_back(e.id);
+    BatchDecision d = DecideOutboxBatch(position_, ids, page->snapshot_xmin, horizon_);
+    if (d.need_horizon) {
+      auto xid = outbox_->XidHorizonAcquire();
+      if (xid.ok()) horizon_ = GapHorizon{*xid, page->max_event_id};
+    }
+    std::uint64_t skipped = 0;
+    for (const auto& [from, to] : d.skipped) {
+      spdlog::warn(
+          "outbox relay: event ids {}..{} will never appear (rolled back or unused); skipped", from,
+          to);
+      skipped += static_cast<std::uint64_t>(to - from + 1);
+    }
+    {
+      std::lock_guard lock(stats_mu_);
+      stats_.lag_events = lag;
+      stats_.skipped_ids_total += skipped;
+    }
+    UpdateHealth(d.blocked_at);
+
+    if (d.publish_count == 0) {
+      // Blocked on a gap: its transaction usually commits within milliseconds, so look again
+      // soon, backing off towards the idle poll interval.
+      if (d.blocked_at) {
+        gap_wait_ = std::min<Clock::duration>(
+            gap_wait_ == Clock::duration::zero() ? milliseconds(5) : gap_wait_ * 2,
+            config_.poll_interval);
+        Wait(gap_wait_);
+      } else {
+        gap_wait_ = Clock::duration::zero();
+        Wait(config_.poll_interval);
+      }
+      return;
+    }
+    gap_wait_ = Clock::duration::zero();
+    page->events.resize(d.publish_count);
+    Produce(std::move(page->events));
+  }
+
+  // Hands events to the producer. On a local refusal the rest of the batch is not sent (it
+  // would overtake the refused event) and is read again later.
+  void Produce(std::vector<JobEventRecord> events) {
+    auto batch = std::make_unique<Batch>();
+    batch->started = Clock::now();
+    bool fatal = false;
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      const auto& e = events[i];
+      const std::string topic(EventTopic(e));
+      const std::string value = SerializeJobEvent(e);
+      const auto ts_ms =
+          std::chrono::duration_cast<milliseconds>(e.occurred_at.time_since_epoch()).count();
+      const rd_kafka_resp_err_t err =
+          rd_kafka_producev(producer_.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
+                            RD_KAFKA_V_KEY(e.job_id.data(), e.job_id.size()),
+                            RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(ts_ms),
+                            RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(i)), RD_KAFKA_V_END);
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        CountError(topic, rd_kafka_err2str(err));
+        spdlog::warn("outbox relay: producing event {} to {} failed: {}", e.id, topic,
+                     rd_kafka_err2str(err));
+        retry_after_ = Clock::now() + milliseconds(1000);
+        fatal = err == RD_KAFKA_RESP_ERR__FATAL;
+        break;
+      }
+      batch->events.push_back(e);
+      batch->results.push_back(Delivery::kPending);
+      ++batch->outstanding;
+    }
+    if (!batch->events.empty()) batch_ = std::move(batch);
+    if (fatal) ResetProducer();  // fails the batch's messages too
+  }
+
+  // Serves delivery reports until the batch is complete (or 100 ms passed).
+  void AwaitDeliveries() {
+    rd_kafka_poll(producer_.get(), 100);
+    if (fatal_) ResetProducer();
+    if (batch_ && batch_->outstanding == 0) {
+      FinishBatch();
+      return;
+    }
+    if (batch_ && Clock::now() - last_lag_refresh_ >= config_.poll_interval) {
+      last_lag_refresh_ = Clock::now();
+      auto lag = outbox_->LagGet();
+      if (lag.ok()) {
+        std::lock_guard lock(stats_mu_);
+        stats_.lag_events = *lag;
+      }
+      UpdateHealth(std::nullopt);
+    }
+  }
+
+  // The delivered prefix moves the cursor; anything after the first failure is read again.
+  void FinishBatch() {
+    auto batch = std::move(batch_);
+    std::size_t prefix = 0;
+    while (prefix < batch->results.size() && batch->results[prefix] == Delivery::kDelivered) {
+      ++prefix;
+    }
+    const auto delivered_count = static_cast<std::uint64_t>(
+        std::count(batch->results.begin(), batch->results.end(), Delivery::kDelivered));
+    if (prefix > 0) {
+      delivered_ = std::max(delivered_, batch->events[prefix - 1].id);
+      kafka_down_ = false;
+    }
+    position_ = delivered_;
+    if (prefix < batch->results.size()) {
+      spdlog::warn("outbox relay: {} of {} events not delivered (first: event {}); resending",
+                   batch->results.size() - prefix, batch->results.size(), batch->events[prefix].id);
+      retry_after_ = Clock::now() + milliseconds(1000);
+    }
+    {
+      std::lock_guard lock(stats_mu_);
+      stats_.published_total += delivered_count;
+    }
+    PersistCursor();
+    UpdateHealth(std::nullopt);
+  }
+
+  // Writes the delivered position when it is ahead of the stored cursor. Any relay may: every
+  // id up to delivered_ is in Kafka or a permanent gap. Returns false after a database error.
+  bool PersistCursor() {
+    if (delivered_ <= cursor_) return true;
+    Status s = outbox_->CursorAdvance(delivered_);
+    if (!s.ok()) {
+      DatabaseFailed(s);
+      return false;
+    }
+    cursor_ = delivered_;
+    std::lock_guard lock(stats_mu_);
+    stats_.cursor = cursor_;
+    return true;
+  }
+
+  void DatabaseFailed(const Status& s) {
+    spdlog::warn("outbox relay: {}", s.message());
+    SetHealth(false, "database unavailable: " + s.message());
+    if (!outbox_->leader()) {
+      spdlog::warn("outbox relay: lost the database session and with it the relay lock");
+      std::lock_guard lock(stats_mu_);
+      stats_.leader = false;
+    }
+    Wait(config_.leader_retry_interval);
+  }
+
+  // ---------------------------------------------------------------- producer
+
+  bool EnsureProducer() {
+    if (producer_) return true;
+    rd_kafka_conf_t* conf = rd_kafka_conf_dup(conf_template_.get());
+    rd_kafka_conf_set_opaque(conf, this);
+    rd_kafka_conf_set_dr_msg_cb(conf, &Impl::OnDelivery);
+    rd_kafka_conf_set_error_cb(conf, &Impl::OnError);
+    rd_kafka_conf_set_log_cb(conf, &OnLog);
+    std::array<char, 512> err{};
+    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err.data(), err.size());
+    if (rk == nullptr) {
+      rd_kafka_conf_destroy(conf);  // not taken over on failure
+      spdlog::error("outbox relay: cannot create the kafka producer: {}", err.data());
+      SetHealth(false, std::string("kafka producer: ") + err.data());
+      Wait(config_.leader_retry_interval);
+      return false;
+    }
+    producer_.reset(rk);
+    fatal_ = false;
+    return true;
+  }
+
+  // After a fatal producer error (e.g. an idempotence sequence the cluster no longer knows):
+  // fails what is outstanding and starts over with a new producer instance.
+  void ResetProducer() {
+    if (!producer_) return;
+    std::array<char, 512> why{};
+    if (rd_kafka_fatal_error(producer_.get(), why.data(), why.size()) !=
+        RD_KAFKA_RESP_ERR_NO_ERROR) {
+      spdlog::error("outbox relay: fatal kafka producer error, recreating it: {}", why.data());
+    }
+    DestroyProducer();
+  }
+
+  // Purges what is queued or in flight, serves the resulting delivery reports, destroys the
+  // producer, and fails whatever the batch still waits for.
+  void DestroyProducer() {
+    if (!producer_) return;
+    rd_kafka_purge(producer_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    const auto deadline = Clock::now() + milliseconds(500);
+    while (rd_kafka_outq_len(producer_.get()) > 0 && Clock::now() < deadline) {
+      rd_kafka_poll(producer_.get(), 50);
+    }
+    rd_kafka_poll(producer_.get(), 0);
+    producer_.reset();
+    fatal_ = false;
+    if (batch_) {
+      for (std::size_t i = 0; i < batch_->results.size(); ++i) {
+        if (batch_->results[i] == Delivery::kPending) {
+          batch_->results[i] = Delivery::kFailed;
+          CountError(std::string(EventTopic(batch_->events[i])), "producer destroyed");
+        }
+      }
+      batch_->outstanding = 0;
+      FinishBatch();
+    }
+  }
+
+  // While Kafka is known to be down and nothing is in flight, nothing would tell us it is back:
+  // ask for metadata now and then (blocks up to 1 s).
+  void ProbeKafkaIfDown() {
+    if (!kafka_down_ || Clock::now() - last_probe_ < std::chrono::seconds(5)) return;
+    last_probe_ = Clock::now();
+    const rd_kafka_metadata_t* md = nullptr;
+    if (rd_kafka_metadata(producer_.get(), 0, nullptr, &md, 1000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      rd_kafka_metadata_destroy(md);
+      kafka_down_ = false;
+      spdlog::info("outbox relay: kafka reachable again");
+    }
+  }
+
+  static void OnDelivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* m, void* opaque) {
+    static_cast<Impl*>(opaque)->Delivered(m);
+  }
+
+  static void OnError(rd_kafka_t* /*rk*/, int err, const char* reason, void* opaque) {
+    static_cast<Impl*>(opaque)->KafkaError(static_cast<rd_kafka_resp_err_t>(err), reason);
+  }
+
+  void Delivered(const rd_kafka_message_t* m) {
+    const auto i = reinterpret_cast<std::size_t>(m->_private);
+    if (!batch_ || i >= batch_->results.size() || batch_->results[i] != Delivery::kPending) {
+      return;  // cannot happen: a batch ends only when every report is in
+    }
+    --batch_->outstanding;
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      batch_->results[i] = Delivery::kDelivered;
+      return;
+    }
+    batch_->results[i] = Delivery::kFailed;
+    const char* topic = m->rkt != nullptr ? rd_kafka_topic_name(m->rkt) : "";
+    CountError(topic, rd_kafka_err2str(m->err));
+  }
+
+  void KafkaError(rd_kafka_resp_err_t err, const char* reason) {
+    last_kafka_error_ = reason;
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+      fatal_ = true;
+      return;
+    }
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || err == RD_KAFKA_RESP_ERR__TRANSPORT ||
+        err == RD_KAFKA_RESP_ERR__RESOLVE || err == RD_KAFKA_RESP_ERR__AUTHENTICATION) {
+      if (!kafka_down_) spdlog::warn("outbox relay: kafka: {}", reason);
+      if (err != RD_KAFKA_RESP_ERR__TRANSPORT) kafka_down_ = true;
+    }
+  }
+
+  void CountError(const std::string& topic, const std::string& why) {
+    last_kafka_error_ = why;
+    std::lock_guard lock(stats_mu_);
+    ++stats_.publish_errors_total[topic];
+  }
+
+  // ---------------------------------------------------------------- health
+
+  void SetHealth(bool healthy, std::string message) {
+    std::lock_guard lock(stats_mu_);
+    stats_.healthy = healthy;
+    stats_.message = std::move(message);
+  }
+
+  void UpdateHealth(std::optional<std::int64_t> blocked_at) {
+    const bool stalled = batch_ && Clock::now() - batch_->started >= config_.unhealthy_after;
+    const bool leader = outbox_ && outbox_->leader();
+    std::lock_guard lock(stats_mu_);
+    stats_.leader = leader;
+    const std::string lag = "lag " + std::to_string(stats_.lag_events);
+    if (stalled || (kafka_down_ && !batch_)) {
+      stats_.healthy = false;
+      stats_.message =
+          "kafka unreachable: " +
+          (last_kafka_error_.empty() ? std::string("no delivery reports") : last_kafka_error_) +
+          " (" + lag + ")";
+    } else if (blocked_at) {
+      stats_.healthy = true;
+      stats_.message = "publishing, " + lag + " (waiting for the transaction of event " +
+                       std::to_string(*blocked_at) + ")";
+    } else {
+      stats_.healthy = true;
+      stats_.message = "publishing, " + lag;
+    }
+  }
+
+  // ---------------------------------------------------------------- shutdown
+
+  void Shutdown() {
+    if (batch_) {
+      const auto deadline = Clock::now() + config_.shutdown_grace;
+      while (batch_ && batch_->outstanding > 0 && Clock::now() < deadline && !fatal_) {
+        rd_kafka_poll(producer_.get(), 50);
+      }
+      if (batch_ && batch_->outstanding == 0) FinishBatch();
+    }
+    DestroyProducer();  // fails and finishes a batch that is still out
+    PersistCursor();
+    outbox_->Close();
+    outbox_.reset();
+    batch_.reset();
+    kafka_down_ = false;
+    retry_after_ = {};
+    std::lock_guard lock(stats_mu_);
+    stats_.running = false;
+    stats_.leader = false;
+    stats_.healthy = false;
+    stats_.message = "stopped";
+  }
+
+  const std::string conninfo_;
+  const OutboxRelayConfig config_;
+  const ConfPtr conf_template_;
+
+  std::mutex life_mu_;  // serializes Start/Stop
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;  // GUARDED_BY(mu_)
+  std::thread thread_;
+
+  mutable std::mutex stats_mu_;
+  OutboxRelayStats stats_;  // GUARDED_BY(stats_mu_)
+
+  // Relay thread only.
+  std::unique_ptr<store::PgOutbox> outbox_;
+  ProducerPtr producer_;
+  std::unique_ptr<Batch> batch_;
+  std::int64_t cursor_ = 0;     // the stored cursor, as last read or written
+  std::int64_t delivered_ = 0;  // every id up to here is delivered or a permanent gap
+  std::int64_t position_ = 0;   // the next read starts after this id
+  std::optional<GapHorizon> horizon_;
+  Clock::duration gap_wait_ = Clock::duration::zero();
+  Clock::time_point retry_after_;
+  Clock::time_point last_lag_refresh_;
+  Clock::time_point last_probe_;
+  bool kafka_down_ = false;
+  bool fatal_ = false;
+  std::string last_kafka_error_;
+};
+
+Result<std::unique_ptr<OutboxRelay>> OutboxRelay::Create(std::string conninfo,
+                                                         OutboxRelayConfig config) {
+  if (Status s = config.Validate(); !s.ok()) return s;
+  auto conf = BuildConf(config);
+  if (!conf.ok()) return conf.status();
+  return std::unique_ptr<OutboxRelay>(new OutboxRelay(
+      std::make_unique<Impl>(std::move(conninfo), std::move(config), std::move(conf).value())));
+}
+
+OutboxRelay::OutboxRelay(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+OutboxRelay::~OutboxRelay() = default;
+
+void OutboxRelay::Start() {
+  impl_->Start();
+}
+void OutboxRelay::Stop() {
+  impl_->Stop();
+}
+OutboxRelayStats OutboxRelay::Stats() const {
+  return impl_->Stats();
+}
+std::int64_t OutboxRelay::outbox_lag_events() const {
+  return impl_->Stats().lag_events;
+}
+std::map<std::string, std::uint64_t> OutboxRelay::publish_errors_total() const {
+  return impl_->Stats().publish_errors_total;
+}
+bool OutboxRelay::is_leader() const {
+  return impl_->Stats().leader;
+}
+bool OutboxRelay::healthy() const {
+  return impl_->Stats().healthy;
+}
+std::string OutboxRelay::health_message() const {
+  return impl_->Stats().message;
+}
+
+}  // namespace jq::events

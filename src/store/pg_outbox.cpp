@@ -1,0 +1,206 @@
+#include "store/pg_outbox.h"
+
+#include <pqxx/pqxx>
+
+#include <string>
+#include <utility>
+
+#include "store/pg_errors.h"
+
+namespace jq::store {
+namespace {
+
+// Why reading the outbox in id order is enough, and what the relay must wait for:
+// job_events ids come from a sequence, so a transaction can commit a higher id before another
+// commits a lower one; a missing id is in a transaction still open, or rolled back, or was
+// never used. The relay therefore publishes only up to the first missing id, and skips one
+// only when it is provably permanent (events/outbox_logic.h). Migration 0002 makes every
+// inserting transaction own a transaction id before it takes an event id, which is what makes
+// that proof work with the snapshot facts read here.
+const std::vector<std::pair<std::string, std::string>>& Statements() {
+  static const std::vector<std::pair<std::string, std::string>> kStatements = {
+      {"outbox_lock", "SELECT pg_try_advisory_lock($1)"},
+      {"outbox_unlock", "SELECT pg_advisory_unlock($1)"},
+      // The inserted row is invisible to the second SELECT of the same statement, so exactly
+      // one branch returns a row.
+      {"outbox_cursor_get",
+       "WITH ins AS (INSERT INTO outbox_cursors (name) VALUES ($1) ON CONFLICT (name) DO NOTHING "
+       "  RETURNING last_event_id) "
+       "SELECT last_event_id FROM ins UNION ALL "
+       "SELECT last_event_id FROM outbox_cursors WHERE name = $1"},
+      {"outbox_cursor_advance",
+       "INSERT INTO outbox_cursors (name, last_event_id) VALUES ($1, $2) "
+       "ON CONFLICT (name) DO UPDATE SET "
+       "  last_event_id = greatest(outbox_cursors.last_event_id, excluded.last_event_id), "
+       "  updated_at = now()"},
+      {"outbox_events",
+       "SELECT id, job_id::text, tenant, queue, coalesce(from_status, 0), to_status, reason, "
+       "  coalesce(worker_id, ''), attempt, jq_us(occurred_at) "
+       "FROM job_events WHERE id > $1 ORDER BY id LIMIT $2"},
+      {"outbox_snapshot",
+       "SELECT coalesce(max(id), 0), pg_snapshot_xmin(pg_current_snapshot())::text "
+       "FROM job_events"},
+      {"outbox_xid", "SELECT pg_current_xact_id()::text"},
+      {"outbox_lag",
+       "SELECT coalesce((SELECT max(id) FROM job_events), 0) - "
+       "  coalesce((SELECT last_event_id FROM outbox_cursors WHERE name = $1), 0)"},
+  };
+  return kStatements;
+}
+
+}  // namespace
+
+struct PgOutbox::Session {
+  explicit Session(const std::string& conninfo) : conn(conninfo) {
+    // libpqxx 6 silently reconnects a broken connection at the next transaction. That would
+    // drop the session lock while this object still believed it held it.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    conn.inhibit_reactivation(true);
+#pragma GCC diagnostic pop
+    {
+      pqxx::nontransaction tx(conn);
+      // A hung statement would hold up the relay thread (and Stop) indefinitely.
+      tx.exec("SET statement_timeout = '10s'");
+    }
+    for (const auto& [name, sql] : Statements()) conn.prepare(name, sql);
+    pid = conn.backendpid();
+  }
+  pqxx::connection conn;
+  int pid = 0;  // the backend the lock (if any) belongs to
+};
+
+PgOutbox::PgOutbox(std::string conninfo, std::string cursor_name)
+    : conninfo_(std::move(conninfo)), cursor_name_(std::move(cursor_name)) {}
+
+PgOutbox::~PgOutbox() {
+  Close();
+}
+
+PgOutbox::Session& PgOutbox::Open() {
+  if (session_ && (!session_->conn.is_open() || session_->conn.backendpid() != session_->pid)) {
+    session_.reset();
+  }
+  if (!session_) {
+    leader_ = false;  // a new session holds no lock
+    session_ = std::make_unique<Session>(conninfo_);
+  }
+  return *session_;
+}
+
+Status PgOutbox::Fail(const std::exception& e, const char* op) {
+  const bool broken = dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr ||
+                      dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr ||
+                      (session_ && !session_->conn.is_open());
+  if (broken) {
+    session_.reset();
+    leader_ = false;
+  }
+  return StatusFromException(e, op);
+}
+
+Result<bool> PgOutbox::LeaderTryAcquire() {
+  if (leader_ && session_ && session_->conn.is_open()) return true;
+  try {
+    auto& s = Open();
+    pqxx::nontransaction tx(s.conn);
+    leader_ =
+        tx.exec_prepared1("outbox_lock", static_cast<long long>(kOutboxRelayLockKey))[0].as<bool>();
+    return leader_;
+  } catch (const std::exception& e) {
+    return Fail(e, "OutboxLeaderTryAcquire");
+  }
+}
+
+void PgOutbox::Close() {
+  if (session_ && leader_) {
+    try {
+      pqxx::nontransaction tx(session_->conn);
+      tx.exec_prepared("outbox_unlock", static_cast<long long>(kOutboxRelayLockKey));
+    } catch (const std::exception&) {
+      // Closing the session below frees the lock anyway.
+    }
+  }
+  leader_ = false;
+  session_.reset();
+}
+
+Result<std::int64_t> PgOutbox::CursorGet() {
+  try {
+    auto& s = Open();
+    pqxx::work tx(s.conn);
+    const auto r = tx.exec_prepared1("outbox_cursor_get", cursor_name_);
+    tx.commit();
+    return r[0].as<std::int64_t>();
+  } catch (const std::exception& e) {
+    return Fail(e, "OutboxCursorGet");
+  }
+}
+
+Status PgOutbox::CursorAdvance(std::int64_t last_event_id) {
+  try {
+    auto& s = Open();
+    pqxx::work tx(s.conn);
+    tx.exec_prepared("outbox_cursor_advance", cursor_name_, last_event_id);
+    tx.commit();
+    return Status::Ok();
+  } catch (const std::exception& e) {
+    return Fail(e, "OutboxCursorAdvance");
+  }
+}
+
+Result<OutboxPage> PgOutbox::EventListAfter(std::int64_t after_id, int limit) {
+  try {
+    auto& s = Open();
+    // One snapshot for the events, the max id and xmin: the gap decision compares them.
+    pqxx::transaction<pqxx::repeatable_read, pqxx::read_only> tx(s.conn);
+    OutboxPage page;
+    const auto rows = tx.exec_prepared("outbox_events", after_id, limit);
+    page.events.reserve(rows.size());
+    for (const auto& r : rows) {
+      JobEventRecord e;
+      e.id = r[0].as<std::int64_t>();
+      e.job_id = r[1].as<std::string>();
+      e.tenant = r[2].as<std::string>();
+      e.queue = r[3].as<std::string>();
+      e.from_status = static_cast<JobState>(r[4].as<int>());
+      e.to_status = static_cast<JobState>(r[5].as<int>());
+      e.reason = r[6].as<std::string>();
+      e.worker_id = r[7].as<std::string>();
+      e.attempt = r[8].as<int>();
+      e.occurred_at = TimePoint(std::chrono::microseconds(r[9].as<std::int64_t>()));
+      page.events.push_back(std::move(e));
+    }
+    const auto snap = tx.exec_prepared1("outbox_snapshot");
+    page.max_event_id = snap[0].as<std::int64_t>();
+    page.snapshot_xmin = std::stoull(snap[1].as<std::string>());
+    tx.commit();
+    return page;
+  } catch (const std::exception& e) {
+    return Fail(e, "OutboxEventListAfter");
+  }
+}
+
+Result<std::uint64_t> PgOutbox::XidHorizonAcquire() {
+  try {
+    auto& s = Open();
+    pqxx::work tx(s.conn);
+    const auto r = tx.exec_prepared1("outbox_xid");
+    tx.commit();
+    return static_cast<std::uint64_t>(std::stoull(r[0].as<std::string>()));
+  } catch (const std::exception& e) {
+    return Fail(e, "OutboxXidHorizonAcquire");
+  }
+}
+
+Result<std::int64_t> PgOutbox::LagGet() {
+  try {
+    auto& s = Open();
+    pqxx::nontransaction tx(s.conn);
+    return tx.exec_prepared1("outbox_lag", cursor_name_)[0].as<std::int64_t>();
+  } catch (const std::exception& e) {
+    return Fail(e, "OutboxLagGet");
+  }
+}
+
+}  // namespace jq::store

@@ -1,0 +1,829 @@
+// The outbox relay (SPEC §3, §8) against a private PostgreSQL and an in-process librdkafka
+// mock cluster over TCP, read back with a real consumer. Also the relay's pure decisions.
+#include <arpa/inet.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "events.pb.h"
+#include "events/outbox_logic.h"
+#include "events/outbox_relay.h"
+#include "integration/store_fixture.h"
+#include "store/pg_outbox.h"
+
+// Sanitizer builds (JQ_SANITIZE): libpqxx 6.4 leaks libpq's error result (216 bytes) when the
+// server terminates a session, as LeaderThatLosesItsSessionIsReplaced... makes it do.
+extern "C" const char* __lsan_default_suppressions() {  // NOLINT(bugprone-reserved-identifier)
+  return "leak:libpq.so\n";
+}
+
+namespace jq::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using Clock = std::chrono::steady_clock;
+
+// ------------------------------------------------------------------------- pure decisions
+
+TEST(OutboxDecide, ContiguousIdsArePublishedInFull) {
+  const std::vector<std::int64_t> ids = {11, 12, 13};
+  auto d = events::DecideOutboxBatch(10, ids, 100, std::nullopt);
+  EXPECT_EQ(d.publish_count, 3u);
+  EXPECT_EQ(d.end_position, 13);
+  EXPECT_FALSE(d.blocked_at.has_value());
+  EXPECT_FALSE(d.need_horizon);
+  EXPECT_TRUE(d.skipped.empty());
+}
+
+TEST(OutboxDecide, NothingVisibleIsNotAGap) {
+  auto d = events::DecideOutboxBatch(10, {}, 100, std::nullopt);
+  EXPECT_EQ(d.publish_count, 0u);
+  EXPECT_EQ(d.end_position, 10);
+  EXPECT_FALSE(d.blocked_at.has_value());
+  EXPECT_FALSE(d.need_horizon);
+}
+
+TEST(OutboxDecide, GapWithoutHorizonBlocksAndAsksForOne) {
+  const std::vector<std::int64_t> ids = {11, 13, 14};
+  auto d = events::DecideOutboxBatch(10, ids, 100, std::nullopt);
+  EXPECT_EQ(d.publish_count, 1u);
+  EXPECT_EQ(d.end_position, 11);
+  EXPECT_EQ(d.blocked_at, 12);
+  EXPECT_TRUE(d.need_horizon);
+
+  const std::vector<std::int64_t> at_start = {12};
+  d = events::DecideOutboxBatch(10, at_start, 100, std::nullopt);
+  EXPECT_EQ(d.publish_count, 0u);
+  EXPECT_EQ(d.end_position, 10);
+  EXPECT_EQ(d.blocked_at, 11);
+  EXPECT_TRUE(d.need_horizon);
+}
+
+TEST(OutboxDecide, CoveredGapWaitsUntilEveryOlderTransactionEnded) {
+  const std::vector<std::int64_t> ids = {11, 13};
+  const events::GapHorizon h{.xid = 500, .covers_through_id = 13};
+  // A transaction older than the horizon may still commit id 12.
+  auto d = events::DecideOutboxBatch(10, ids, 499, h);
+  EXPECT_EQ(d.publish_count, 1u);
+  EXPECT_EQ(d.blocked_at, 12);
+  EXPECT_FALSE(d.need_horizon);
+  // All of them ended (xmin == xid counts) and 12 is still missing: it never will appear.
+  for (std::uint64_t xmin : {500u, 501u, 9000u}) {
+    d = events::DecideOutboxBatch(10, ids, xmin, h);
+    EXPECT_EQ(d.publish_count, 2u);
+    EXPECT_EQ(d.end_position, 13);
+    EXPECT_FALSE(d.blocked_at.has_value());
+    ASSERT_EQ(d.skipped.size(), 1u);
+    EXPECT_EQ(d.skipped[0], std::make_pair(std::int64_t{12}, std::int64_t{12}));
+  }
+}
+
+TEST(OutboxDecide, HorizonTakenBeforeTheMissingIdsExistedDoesNotCoverThem) {
+  // Horizon taken when the max id was 11; 12..14 may have been taken by transactions that
+  // got their transaction ids after it.
+  const events::GapHorizon h{.xid = 500, .covers_through_id = 11};
+  const std::vector<std::int64_t> ids = {15};
+  auto d = events::DecideOutboxBatch(11, ids, 10'000, h);
+  EXPECT_EQ(d.publish_count, 0u);
+  EXPECT_EQ(d.blocked_at, 12);
+  EXPECT_TRUE(d.need_horizon);
+}
+
+TEST(OutboxDecide, SkipsCoveredGapsAndStopsAtTheFirstUncoveredOne) {
+  const events::GapHorizon h{.xid = 500, .covers_through_id = 20};
+  const std::vector<std::int64_t> ids = {13, 14, 18, 25, 26};
+  auto d = events::DecideOutboxBatch(10, ids, 600, h);
+  EXPECT_EQ(d.publish_count, 3u);  // 13, 14, 18
+  EXPECT_EQ(d.end_position, 18);
+  EXPECT_EQ(d.blocked_at, 19);  // 19..24: 24 > 20, not covered
+  EXPECT_TRUE(d.need_horizon);
+  const std::vector<std::pair<std::int64_t, std::int64_t>> want = {{11, 12}, {15, 17}};
+  EXPECT_EQ(d.skipped, want);
+}
+
+TEST(OutboxDecide, OutOfOrderInputPublishesNothingOutOfOrder) {
+  const std::vector<std::int64_t> ids = {11, 11, 12};
+  auto d = events::DecideOutboxBatch(10, ids, 100, std::nullopt);
+  EXPECT_EQ(d.publish_count, 1u);
+  EXPECT_EQ(d.end_position, 11);
+}
+
+TEST(OutboxTopics, EveryTransitionHasItsTopic) {
+  using S = JobState;
+  EXPECT_EQ(events::EventTopic(S::kUnspecified, S::kPending, "SUBMITTED"), "job.submitted");
+  EXPECT_EQ(events::EventTopic(S::kFailed, S::kPending, "RETRY"), "job.retried");
+  EXPECT_EQ(events::EventTopic(S::kDeadLettered, S::kPending, "MANUAL_RETRY"), "job.retried");
+  EXPECT_EQ(events::EventTopic(S::kFailed, S::kPending, "MANUAL_RETRY"), "job.retried");
+  EXPECT_EQ(events::EventTopic(S::kPending, S::kAssigned, "ASSIGNED"), "job.assigned");
+  EXPECT_EQ(events::EventTopic(S::kAssigned, S::kRunning, "STARTED"), "job.started");
+  EXPECT_EQ(events::EventTopic(S::kRunning, S::kDone, "SUCCESS"), "job.completed");
+  EXPECT_EQ(events::EventTopic(S::kRunning, S::kFailed, "FAILED_EXIT_CODE"), "job.failed");
+  EXPECT_EQ(events::EventTopic(S::kAssigned, S::kFailed, "LEASE_EXPIRED"), "job.failed");
+  EXPECT_EQ(events::EventTopic(S::kFailed, S::kDeadLettered, "MAX_RETRIES_EXCEEDED"),
+            "job.dead-lettered");
+  EXPECT_EQ(events::EventTopic(S::kPending, S::kDeadLettered, "TTL_EXPIRED"), "job.dead-lettered");
+  EXPECT_EQ(events::EventTopic(S::kPending, S::kDeadLettered, "CANCELLED"), "job.cancelled");
+  EXPECT_EQ(events::EventTopic(S::kRunning, S::kDeadLettered, "CANCELLED"), "job.cancelled");
+  EXPECT_EQ(events::EventTopic(S::kRunning, static_cast<S>(42), "X"), "job.unknown");
+  // Every topic the relay can pick (but job.unknown) exists in jq-kafka-mock's list.
+  const auto& all = events::AllTopics();
+  for (auto to : {S::kPending, S::kAssigned, S::kRunning, S::kDone, S::kFailed, S::kDeadLettered}) {
+    for (const char* why : {"SUBMITTED", "RETRY", "CANCELLED"}) {
+      const std::string t(events::EventTopic(S::kRunning, to, why));
+      EXPECT_NE(std::find(all.begin(), all.end(), t), all.end()) << t;
+    }
+  }
+}
+
+TEST(OutboxTopics, MessageCarriesEveryField) {
+  JobEventRecord e;
+  e.id = 77;
+  e.job_id = "0190a0a0-0000-7000-8000-000000000001";
+  e.tenant = "acme";
+  e.queue = "reports";
+  e.from_status = JobState::kRunning;
+  e.to_status = JobState::kFailed;
+  e.reason = "TIMEOUT";
+  e.worker_id = "w-1";
+  e.attempt = 3;
+  e.occurred_at = TimePoint(std::chrono::microseconds(1'700'000'000'123'456));
+  JobEventMessage m;
+  ASSERT_TRUE(m.ParseFromString(events::SerializeJobEvent(e)));
+  EXPECT_EQ(m.event_id(), 77);
+  EXPECT_EQ(m.job_id(), e.job_id);
+  EXPECT_EQ(m.tenant(), "acme");
+  EXPECT_EQ(m.queue(), "reports");
+  EXPECT_EQ(m.from_status(), jq::RUNNING);
+  EXPECT_EQ(m.to_status(), jq::FAILED);
+  EXPECT_EQ(m.reason(), "TIMEOUT");
+  EXPECT_EQ(m.worker_id(), "w-1");
+  EXPECT_EQ(m.attempt(), 3);
+  EXPECT_EQ(m.occurred_at().seconds(), 1'700'000'000);
+  EXPECT_EQ(m.occurred_at().nanos(), 123'456'000);
+}
+
+TEST(OutboxConfig, RejectsBadSettingsWithoutConnecting) {
+  events::OutboxRelayConfig c;
+  EXPECT_EQ(events::OutboxRelay::Create("host=/nonexistent", c).status().code(),
+            StatusCode::kInvalidArgument);  // no brokers
+  c.brokers = "127.0.0.1:1";
+  EXPECT_TRUE(events::OutboxRelay::Create("host=/nonexistent", c).ok());
+  auto bad = c;
+  bad.batch_size = 0;
+  EXPECT_FALSE(bad.Validate().ok());
+  bad = c;
+  bad.sasl_username = "jq";
+  EXPECT_EQ(bad.Validate().message(), "kafka password: required with a username");
+  bad = c;
+  bad.producer_properties["no.such.property"] = "1";
+  auto r = events::OutboxRelay::Create("host=/nonexistent", bad);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("no.such.property"), std::string::npos);
+}
+
+// ------------------------------------------------------------------------- with servers
+
+// An in-process mock cluster with jq's topics; lives as long as this object.
+class MockKafka {
+ public:
+  explicit MockKafka(int partitions = 3) {
+    std::array<char, 256> err{};
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "log_level", "4", err.data(), err.size());  // no bootstrap: fine
+    rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err.data(), err.size());
+    cluster_ = rd_kafka_mock_cluster_new(rk_, 1);
+    // In parallel: the mock thread often notices each request only at its 1 s poll timeout.
+    std::vector<std::thread> creators;
+    for (const auto& t : events::AllTopics()) {
+      creators.emplace_back([this, t, partitions] {
+        EXPECT_EQ(rd_kafka_mock_topic_create(cluster_, t.c_str(), partitions, 1), 0) << t;
+      });
+    }
+    for (auto& c : creators) c.join();
+  }
+  ~MockKafka() {
+    rd_kafka_mock_cluster_destroy(cluster_);
+    rd_kafka_destroy(rk_);
+  }
+  std::string brokers() const { return rd_kafka_mock_cluster_bootstraps(cluster_); }
+  void SetDown() { ASSERT_EQ(rd_kafka_mock_broker_set_down(cluster_, 1), 0); }
+  void SetUp() { ASSERT_EQ(rd_kafka_mock_broker_set_up(cluster_, 1), 0); }
+
+ private:
+  rd_kafka_t* rk_ = nullptr;
+  rd_kafka_mock_cluster_t* cluster_ = nullptr;
+};
+
+struct Received {
+  std::string topic;
+  std::int32_t partition = 0;
+  std::int64_t offset = 0;
+  std::string key;
+  JobEventMessage msg;
+};
+
+// Reads every partition of every jq topic from the beginning (no group, no commits).
+class Consumer {
+ public:
+  Consumer(const std::string& brokers, int partitions) {
+    std::array<char, 256> err{};
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    for (const auto& [k, v] : std::map<std::string, std::string>{
+             {"bootstrap.servers", brokers},
+             {"group.id", "outbox-test"},
+             {"enable.auto.commit", "false"},
+             {"auto.offset.reset", "earliest"},
+             {"reconnect.backoff.max.ms", "500"},
+             {"log_level", "2"}}) {  // the outage test's connection errors are expected
+      rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err.data(), err.size());
+    }
+    rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err.data(), err.size());
+    rd_kafka_poll_set_consumer(rk_);
+    rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(32);
+    for (const auto& t : events::AllTopics()) {
+      for (int p = 0; p < partitions; ++p) {
+        rd_kafka_topic_partition_list_add(parts, t.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+      }
+    }
+    rd_kafka_assign(rk_, parts);
+    rd_kafka_topic_partition_list_destroy(parts);
+  }
+  ~Consumer() {
+    rd_kafka_consumer_close(rk_);
+    rd_kafka_destroy(rk_);
+  }
+
+  // Consumes until done(all messages so far) or the timeout; returns whether done held.
+  bool PollUntil(const std::function<bool(const std::vector<Received>&)>& done,
+                 Clock::duration timeout) {
+    const auto deadline = Clock::now() + timeout;
+    while (true) {
+      if (done(messages_)) return true;
+      if (Clock::now() >= deadline) return false;
+      rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, 100);
+      if (m == nullptr) continue;
+      if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        Received r;
+        r.topic = rd_kafka_topic_name(m->rkt);
+        r.partition = m->partition;
+        r.offset = m->offset;
+        r.key.assign(static_cast<const char*>(m->key), m->key_len);
+        EXPECT_TRUE(r.msg.ParseFromArray(m->payload, static_cast<int>(m->len)));
+        messages_.push_back(std::move(r));
+      }
+      rd_kafka_message_destroy(m);
+    }
+  }
+  // Drains what arrives within d.
+  void PollFor(Clock::duration d) {
+    PollUntil([](const auto&) { return false; }, d);
+  }
+  const std::vector<Received>& messages() const { return messages_; }
+
+ private:
+  rd_kafka_t* rk_ = nullptr;
+  std::vector<Received> messages_;
+};
+
+std::set<std::int64_t> EventIds(const std::vector<Received>& msgs) {
+  std::set<std::int64_t> out;
+  for (const auto& m : msgs) out.insert(m.msg.event_id());
+  return out;
+}
+
+bool WaitUntil(const std::function<bool()>& pred, Clock::duration timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (!pred()) {
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  return true;
+}
+
+class OutboxTest : public StoreTest {
+ protected:
+  void SetUp() override {
+    StoreTest::SetUp();
+    kafka_ = std::make_unique<MockKafka>(kPartitions);
+    consumer_ = std::make_unique<Consumer>(kafka_->brokers(), kPartitions);
+  }
+  void TearDown() override {
+    consumer_.reset();
+    kafka_.reset();
+  }
+
+  events::OutboxRelayConfig Config() const {
+    events::OutboxRelayConfig c;
+    c.brokers = kafka_->brokers();
+    c.poll_interval = milliseconds(50);
+    c.leader_retry_interval = milliseconds(200);
+    c.unhealthy_after = milliseconds(1000);
+    return c;
+  }
+  std::unique_ptr<events::OutboxRelay> NewRelay() {
+    auto r = events::OutboxRelay::Create(conninfo_, Config());
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return std::move(r).value();
+  }
+
+  std::vector<JobEventRecord> DbEvents() {
+    std::vector<JobEventRecord> out;
+    for (const auto& r :
+         Sql("SELECT id, job_id::text, tenant, queue, coalesce(from_status, 0), to_status, "
+             "reason, coalesce(worker_id, ''), attempt, jq_us(occurred_at) FROM job_events "
+             "ORDER BY id")) {
+      JobEventRecord e;
+      e.id = r[0].as<std::int64_t>();
+      e.job_id = r[1].as<std::string>();
+      e.tenant = r[2].as<std::string>();
+      e.queue = r[3].as<std::string>();
+      e.from_status = static_cast<JobState>(r[4].as<int>());
+      e.to_status = static_cast<JobState>(r[5].as<int>());
+      e.reason = r[6].as<std::string>();
+      e.worker_id = r[7].as<std::string>();
+      e.attempt = r[8].as<int>();
+      e.occurred_at = TimePoint(std::chrono::microseconds(r[9].as<std::int64_t>()));
+      out.push_back(std::move(e));
+    }
+    return out;
+  }
+  std::int64_t MaxEventId() {
+    return Sql("SELECT coalesce(max(id), 0) FROM job_events")[0][0].as<std::int64_t>();
+  }
+  std::int64_t Cursor() {
+    return Sql("SELECT last_event_id FROM outbox_cursors WHERE name = 'kafka'")[0][0]
+        .as<std::int64_t>();
+  }
+  // Consumes until every event in the database arrived at least once.
+  bool AllArrive(Clock::duration timeout = seconds(30)) {
+    std::set<std::int64_t> want;
+    for (const auto& e : DbEvents()) want.insert(e.id);
+    return consumer_->PollUntil(
+        [&](const std::vector<Received>& got) {
+          auto have = EventIds(got);
+          return std::includes(have.begin(), have.end(), want.begin(), want.end());
+        },
+        timeout);
+  }
+
+  // Submits n jobs and takes each through claim and start; the first `succeed` complete.
+  std::vector<std::string> RunJobs(int n, const std::string& worker) {
+    std::vector<std::string> ids;
+    for (int i = 0; i < n; ++i) ids.push_back(Submit());
+    for (const auto& c : Claim(worker, n)) {
+      EXPECT_TRUE(store_->JobSetRunning({c.id, worker, c.attempt}).ok());
+      JobCompleteParams p;
+      p.lease = {c.id, worker, c.attempt};
+      p.success = true;
+      EXPECT_TRUE(store_->JobComplete(p).ok());
+    }
+    return ids;
+  }
+
+  static constexpr int kPartitions = 3;
+  std::unique_ptr<MockKafka> kafka_;
+  std::unique_ptr<Consumer> consumer_;
+};
+
+TEST_F(OutboxTest, PublishesEveryTransitionOnceInOrderPerJob) {
+  // Some history before the relay starts, the rest while it runs.
+  const auto done_early = RunJobs(4, "w1");
+  auto relay = NewRelay();
+  relay->Start();
+  const auto done_late = RunJobs(4, "w1");
+
+  // Failures: without retries left -> DEAD_LETTERED; with retries -> PENDING (retried).
+  std::vector<std::string> dead, retried;
+  for (int i = 0; i < 3; ++i) dead.push_back(Submit("default", 0, 0));
+  for (int i = 0; i < 3; ++i) retried.push_back(Submit("default", 0, 2));
+  for (const auto& c : Claim("w2", 6)) {
+    ASSERT_TRUE(store_->JobSetRunning({c.id, "w2", c.attempt}).ok());
+    JobCompleteParams p;
+    p.lease = {c.id, "w2", c.attempt};
+    p.success = false;
+    ASSERT_TRUE(store_->JobComplete(p).ok());
+  }
+  // One of the retried jobs runs and fails once more: a second event on the same topics.
+  Sql("UPDATE jobs SET not_before = now() WHERE id = '" + retried[0] + "'");
+  const auto again = Claim("w3", 1);
+  ASSERT_EQ(again.size(), 1u);
+  ASSERT_EQ(again[0].id, retried[0]);
+  ASSERT_TRUE(store_->JobSetRunning({again[0].id, "w3", again[0].attempt}).ok());
+  JobCompleteParams fail_again;
+  fail_again.lease = {again[0].id, "w3", again[0].attempt};
+  ASSERT_TRUE(store_->JobComplete(fail_again).ok());
+
+  // Cancelled while pending, and one of those retried by hand.
+  const std::string cancelled = Submit();
+  const std::string cancelled_then_retried = Submit();
+  ASSERT_TRUE(store_->JobCancel(cancelled, "").ok());
+  ASSERT_TRUE(store_->JobCancel(cancelled_then_retried, "").ok());
+  ASSERT_TRUE(store_->JobRetry(cancelled_then_retried, "").ok());
+
+  const auto db = DbEvents();
+  ASSERT_GT(db.size(), 40u);
+  ASSERT_TRUE(AllArrive()) << consumer_->messages().size() << " of " << db.size();
+  ASSERT_TRUE(WaitUntil([&] { return Cursor() == db.back().id; }, seconds(10)));
+  consumer_->PollFor(milliseconds(500));  // anything extra would be a duplicate
+
+  const auto& got = consumer_->messages();
+  EXPECT_EQ(got.size(), db.size()) << "no faults, so no duplicates";
+  std::map<std::int64_t, const Received*> by_id;
+  for (const auto& m : got) by_id[m.msg.event_id()] = &m;
+  for (const auto& e : db) {
+    ASSERT_TRUE(by_id.contains(e.id)) << "event " << e.id;
+    const Received& m = *by_id[e.id];
+    EXPECT_EQ(m.topic, events::EventTopic(e)) << e.id;
+    EXPECT_EQ(m.key, e.job_id);
+    EXPECT_EQ(m.msg.job_id(), e.job_id);
+    EXPECT_EQ(m.msg.tenant(), e.tenant);
+    EXPECT_EQ(m.msg.queue(), e.queue);
+    EXPECT_EQ(static_cast<int>(m.msg.from_status()), static_cast<int>(e.from_status));
+    EXPECT_EQ(static_cast<int>(m.msg.to_status()), static_cast<int>(e.to_status));
+    EXPECT_EQ(m.msg.reason(), e.reason);
+    EXPECT_EQ(m.msg.worker_id(), e.worker_id);
+    EXPECT_EQ(m.msg.attempt(), e.attempt);
+    const auto us =
+        std::chrono::duration_cast<std::chrono::microseconds>(e.occurred_at.time_since_epoch())
+            .count();
+    EXPECT_EQ(m.msg.occurred_at().seconds() * 1'000'000 + m.msg.occurred_at().nanos() / 1000, us);
+  }
+
+  // Per job: the key puts all of a job's events on the same partition number of every topic,
+  // and within a topic they are in event order. (Across topics Kafka has no order; a consumer
+  // of several topics orders one job's events by event_id.)
+  std::map<std::string, std::vector<const Received*>> per_job;
+  for (const auto& m : got) per_job[m.key].push_back(&m);
+  int same_topic_pairs = 0;
+  for (auto& [job, msgs] : per_job) {
+    std::sort(msgs.begin(), msgs.end(),
+              [](auto* a, auto* b) { return a->msg.event_id() < b->msg.event_id(); });
+    for (std::size_t i = 0; i < msgs.size(); ++i) {
+      EXPECT_EQ(msgs[i]->partition, msgs[0]->partition) << job;
+      for (std::size_t j = 0; j < i; ++j) {
+        if (msgs[j]->topic != msgs[i]->topic) continue;
+        ++same_topic_pairs;
+        EXPECT_GT(msgs[i]->offset, msgs[j]->offset) << job << " " << msgs[i]->topic;
+      }
+    }
+  }
+  EXPECT_GE(same_topic_pairs, 4);  // the twice-failed job: assigned, started, failed, retried
+
+  auto topics = [&](const std::string& job) {
+    std::vector<std::string> out;
+    for (const auto* m : per_job[job]) out.push_back(m->topic);
+    return out;
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(topics(done_early[0]),
+            (V{"job.submitted", "job.assigned", "job.started", "job.completed"}));
+  EXPECT_EQ(topics(done_late[3]),
+            (V{"job.submitted", "job.assigned", "job.started", "job.completed"}));
+  EXPECT_EQ(topics(dead[0]),
+            (V{"job.submitted", "job.assigned", "job.started", "job.failed", "job.dead-lettered"}));
+  EXPECT_EQ(topics(retried[1]),
+            (V{"job.submitted", "job.assigned", "job.started", "job.failed", "job.retried"}));
+  EXPECT_EQ(topics(retried[0]),
+            (V{"job.submitted", "job.assigned", "job.started", "job.failed", "job.retried",
+               "job.assigned", "job.started", "job.failed", "job.retried"}));
+  EXPECT_EQ(topics(cancelled), (V{"job.submitted", "job.cancelled"}));
+  EXPECT_EQ(topics(cancelled_then_retried), (V{"job.submitted", "job.cancelled", "job.retried"}));
+
+  ASSERT_TRUE(WaitUntil([&] { return relay->outbox_lag_events() == 0; }, seconds(5)));
+  const auto stats = relay->Stats();
+  EXPECT_TRUE(stats.leader);
+  EXPECT_TRUE(stats.healthy) << stats.message;
+  EXPECT_EQ(stats.message, "publishing, lag 0");
+  EXPECT_EQ(stats.published_total, db.size());
+  EXPECT_TRUE(stats.publish_errors_total.empty());
+  relay->Stop();
+  relay->Stop();  // idempotent
+  EXPECT_FALSE(relay->is_leader());
+}
+
+TEST_F(OutboxTest, KafkaDownDelaysEventsButLosesNoneAndNeverBlocksJobs) {
+  auto relay = NewRelay();
+  relay->Start();
+  RunJobs(3, "w1");
+  ASSERT_TRUE(AllArrive());
+  ASSERT_TRUE(WaitUntil([&] { return Cursor() == MaxEventId(); }, seconds(10)));
+  const std::int64_t delivered = Cursor();
+  const std::size_t before = consumer_->messages().size();
+
+  kafka_->SetDown();
+  // Jobs keep flowing while Kafka is away.
+  const auto t0 = Clock::now();
+  RunJobs(10, "w1");
+  EXPECT_LT(Clock::now() - t0, seconds(5));
+  ASSERT_GT(MaxEventId(), delivered);
+
+  ASSERT_TRUE(WaitUntil([&] { return !relay->healthy(); }, seconds(10))) << relay->health_message();
+  EXPECT_NE(relay->health_message().find("kafka unreachable"), std::string::npos)
+      << relay->health_message();
+  EXPECT_TRUE(relay->is_leader());
+  // The cursor stays at what Kafka acknowledged.
+  EXPECT_EQ(Cursor(), delivered);
+  EXPECT_GT(relay->outbox_lag_events(), 0);
+  consumer_->PollFor(milliseconds(500));
+  EXPECT_EQ(consumer_->messages().size(), before);
+
+  kafka_->SetUp();
+  ASSERT_TRUE(AllArrive(seconds(60))) << relay->health_message();
+  ASSERT_TRUE(WaitUntil([&] { return Cursor() == MaxEventId(); }, seconds(10)));
+  ASSERT_TRUE(WaitUntil([&] { return relay->healthy(); }, seconds(10))) << relay->health_message();
+  const auto ids = EventIds(consumer_->messages());
+  for (const auto& e : DbEvents()) EXPECT_TRUE(ids.contains(e.id)) << e.id;
+  std::cout << "[ info     ] " << consumer_->messages().size() << " messages for "
+            << DbEvents().size() << " events after the outage\n";
+}
+
+TEST_F(OutboxTest, UndeliveredBatchIsCountedAndSentAgain) {
+  auto config = Config();
+  config.delivery_timeout = milliseconds(1500);  // librdkafka gives up on the batch quickly
+  auto relay = std::move(events::OutboxRelay::Create(conninfo_, config)).value();
+  relay->Start();
+  RunJobs(2, "w1");
+  ASSERT_TRUE(AllArrive());
+  ASSERT_TRUE(WaitUntil([&] { return Cursor() == MaxEventId(); }, seconds(10)));
+  const std::int64_t delivered = Cursor();
+
+  kafka_->SetDown();
+  RunJobs(3, "w1");
+  ASSERT_TRUE(WaitUntil([&] { return !relay->publish_errors_total().empty(); }, seconds(15)));
+  const auto errors = relay->publish_errors_total();
+  EXPECT_TRUE(errors.contains("job.submitted")) << errors.begin()->first;
+  std::this_thread::sleep_for(milliseconds(2000));  // at least one more failed round
+  EXPECT_EQ(Cursor(), delivered);
+
+  kafka_->SetUp();
+  ASSERT_TRUE(AllArrive()) << relay->health_message();
+  ASSERT_TRUE(WaitUntil([&] { return Cursor() == MaxEventId(); }, seconds(10)));
+  ASSERT_TRUE(WaitUntil([&] { return relay->healthy(); }, seconds(10))) << relay->health_message();
+}
+
+TEST_F(OutboxTest, OneRelayPublishesAtATimeAndAnotherTakesOverWithoutGaps) {
+  auto a = NewRelay();
+  a->Start();
+  ASSERT_TRUE(WaitUntil([&] { return a->is_leader(); }, seconds(10)));
+  auto b = NewRelay();
+  b->Start();
+  RunJobs(10, "w1");
+  ASSERT_TRUE(AllArrive());
+  ASSERT_TRUE(WaitUntil([&] { return Cursor() == MaxEventId(); }, seconds(10)));
+  EXPECT_TRUE(a->is_leader());
+  EXPECT_FALSE(b->is_leader());
+  EXPECT_TRUE(b->healthy()) << b->health_message();
+  EXPECT_NE(b->health_message().find("standby"), std::string::npos) << b->health_message();
+  EXPECT_EQ(b->Stats().published_total, 0u);
+  const auto a_published = a->Stats().published_total;
+  EXPECT_EQ(a_published, DbEvents().size());
+
+  // The leader goes away in the middle of a stream of transitions.
+  std::thread load([&] { RunJobs(20, "w2"); });
+  std::this_thread::sleep_for(milliseconds(100));
+  a.reset();
+  load.join();
+  RunJobs(5, "w3");
+  ASSERT_TRUE(WaitUntil([&] { return b->is_leader(); }, seconds(10)));
+  ASSERT_TRUE(AllArrive()) << b->health_message();
+  ASSERT_TRUE(WaitUntil([&] { return Cursor() == MaxEventId(); }, seconds(10)));
+  EXPECT_GT(b->Stats().published_total, 0u);
+
+  std::map<std::int64_t, int> copies;
+  for (const auto& m : consumer_->messages()) ++copies[m.msg.event_id()];
+  int duplicates = 0;
+  for (const auto& [id, n] : copies) duplicates += n - 1;
+  for (const auto& e : DbEvents()) EXPECT_GE(copies[e.id], 1) << e.id;
+  std::cout << "[ info     ] " << DbEvents().size() << " events, " << duplicates
+            << " duplicates after the takeover\n";
+}
+
+TEST_F(OutboxTest, LeaderThatLosesItsSessionIsReplacedAndNothingIsLost) {
+  auto a = NewRelay();
+  a->Start();
+  ASSERT_TRUE(WaitUntil([&] { return a->is_leader(); }, seconds(10)));
+  auto b = NewRelay();
+  b->Start();
+  RunJobs(5, "w1");
+  ASSERT_TRUE(AllArrive());
+  // What happens to a replica whose database connection dies: its session lock goes with it.
+  const auto killed =
+      Sql("SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+          "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+          "AND ((classid::bigint << 32) | objid::bigint) = " +
+          std::to_string(store::kOutboxRelayLockKey));
+  ASSERT_EQ(killed.size(), 1u);
+  RunJobs(5, "w2");
+  ASSERT_TRUE(AllArrive()) << a->health_message() << " / " << b->health_message();
+  ASSERT_TRUE(WaitUntil([&] { return Cursor() == MaxEventId(); }, seconds(10)));
+  // Exactly one publisher again (whichever won the lock).
+  ASSERT_TRUE(WaitUntil([&] { return a->is_leader() != b->is_leader(); }, seconds(10)));
+  EXPECT_TRUE(a->healthy()) << a->health_message();
+  EXPECT_TRUE(b->healthy()) << b->health_message();
+}
+
+// jq-kafka-mock as a child process on a fixed port, so "Kafka" can be stopped and started
+// again at the same address (empty: the mock keeps nothing).
+class MockKafkaProcess {
+ public:
+  explicit MockKafkaProcess(int port) {
+    const std::string bin = BinaryPath("jq-kafka-mock");
+    const std::string port_arg = std::to_string(port);
+    int out[2];
+    EXPECT_EQ(pipe(out), 0);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    posix_spawn_file_actions_addclose(&fa, out[0]);
+    std::vector<char*> argv = {const_cast<char*>(bin.c_str()), const_cast<char*>("--port"),
+                               const_cast<char*>(port_arg.c_str()), nullptr};
+    EXPECT_EQ(posix_spawn(&pid_, bin.c_str(), &fa, nullptr, argv.data(), environ), 0) << bin;
+    posix_spawn_file_actions_destroy(&fa);
+    close(out[1]);
+    // The first line names the brokers once the cluster and its topics exist.
+    FILE* f = fdopen(out[0], "r");
+    std::array<char, 256> line{};
+    EXPECT_NE(fgets(line.data(), line.size(), f), nullptr);
+    fclose(f);
+    EXPECT_EQ(std::string(line.data()), "JQ_KAFKA_BROKERS=127.0.0.1:" + port_arg + "\n");
+  }
+  ~MockKafkaProcess() {
+    kill(pid_, SIGTERM);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+TEST_F(StoreTest, KafkaRestartedEmptyAtTheSameAddressGetsEverythingNotYetDelivered) {
+  const int port = FreePort();
+  auto kafka = std::make_unique<MockKafkaProcess>(port);
+  events::OutboxRelayConfig config;
+  config.brokers = "127.0.0.1:" + std::to_string(port);
+  config.poll_interval = milliseconds(50);
+  auto relay = std::move(events::OutboxRelay::Create(conninfo_, config)).value();
+  relay->Start();
+  auto cursor = [&] {
+    return Sql("SELECT last_event_id FROM outbox_cursors")[0][0].as<std::int64_t>();
+  };
+  auto max_id = [&] { return Sql("SELECT max(id) FROM job_events")[0][0].as<std::int64_t>(); };
+  Submit();
+  Submit();
+  ASSERT_TRUE(WaitUntil([&] { return cursor() == max_id(); }, seconds(15)));
+
+  kafka.reset();  // Kafka stops; jobs go on
+  const std::int64_t delivered = cursor();
+  for (int i = 0; i < 5; ++i) Submit();
+  ASSERT_EQ(Claim("w1", 7).size(), 7u);
+  std::this_thread::sleep_for(seconds(2));
+  EXPECT_EQ(cursor(), delivered);
+
+  kafka = std::make_unique<MockKafkaProcess>(port);
+  Consumer consumer(config.brokers, 3);
+  std::set<std::int64_t> want;
+  for (const auto& row : Sql("SELECT id FROM job_events WHERE id > " + std::to_string(delivered)))
+    want.insert(row[0].as<std::int64_t>());
+  ASSERT_TRUE(consumer.PollUntil(
+      [&](const std::vector<Received>& got) {
+        auto have = EventIds(got);
+        return std::includes(have.begin(), have.end(), want.begin(), want.end());
+      },
+      seconds(60)))
+      << relay->health_message();
+  ASSERT_TRUE(WaitUntil([&] { return cursor() == max_id(); }, seconds(10)));
+}
+
+// A raw transaction that takes an event id and stays open until the test decides.
+class OpenEventTransaction {
+ public:
+  explicit OpenEventTransaction(const std::string& conninfo) : conn_(conninfo), tx_(conn_) {
+    id_ = tx_.exec1(
+                 "INSERT INTO job_events (job_id, tenant, queue, to_status, reason) "
+                 "VALUES (gen_random_uuid(), 'default', 'default', 1, 'SUBMITTED') RETURNING id")[0]
+              .as<std::int64_t>();
+  }
+  std::int64_t id() const { return id_; }
+  void Commit() { tx_.commit(); }
+  void Abort() { tx_.abort(); }
+
+ private:
+  pqxx::connection conn_;
+  pqxx::work tx_;
+  std::int64_t id_ = 0;
+};
+
+TEST_F(OutboxTest, GapFromAnOpenTransactionHoldsTheRelayUntilItCommits) {
+  auto relay = NewRelay();
+  relay->Start();
+  RunJobs(1, "w1");
+  ASSERT_TRUE(AllArrive());
+  ASSERT_TRUE(WaitUntil([&] { return Cursor() == MaxEventId(); }, seconds(10)));
+
+  OpenEventTransaction open(conninfo_);
+  const std::string later = Submit();  // commits an id above the open one
+  ASSERT_GT(MaxEventId(), open.id());
+  consumer_->PollFor(seconds(2));
+  for (const auto& m : consumer_->messages()) EXPECT_LT(m.msg.event_id(), open.id());
+  EXPECT_EQ(Cursor(), open.id() - 1);
+  EXPECT_TRUE(relay->healthy());
+  EXPECT_NE(relay->health_message().find("waiting for the transaction of event " +
+                                         std::to_string(open.id())),
+            std::string::npos)
+      << relay->health_message();
+
+  open.Commit();
+  ASSERT_TRUE(AllArrive());
+  ASSERT_TRUE(WaitUntil([&] { return Cursor() == MaxEventId(); }, seconds(10)));
+  EXPECT_TRUE(EventIds(consumer_->messages()).contains(open.id()));
+  EXPECT_EQ(relay->Stats().skipped_ids_total, 0u);
+}
+
+TEST_F(OutboxTest, GapFromARolledBackTransactionIsSkippedOnceItEnded) {
+  auto relay = NewRelay();
+  relay->Start();
+  RunJobs(1, "w1");
+  ASSERT_TRUE(AllArrive());
+
+  auto open = std::make_unique<OpenEventTransaction>(conninfo_);
+  const std::int64_t lost = open->id();
+  Submit();
+  consumer_->PollFor(seconds(1));
+  EXPECT_EQ(Cursor(), lost - 1);  // held back while the transaction may still commit
+
+  open->Abort();
+  open.reset();
+  ASSERT_TRUE(AllArrive());
+  ASSERT_TRUE(WaitUntil([&] { return Cursor() == MaxEventId(); }, seconds(10)));
+  EXPECT_FALSE(EventIds(consumer_->messages()).contains(lost));
+  EXPECT_EQ(relay->Stats().skipped_ids_total, 1u);
+}
+
+TEST_F(OutboxTest, IdTakenButNeverUsedIsSkipped) {
+  auto relay = NewRelay();
+  relay->Start();
+  RunJobs(1, "w1");
+  ASSERT_TRUE(AllArrive());
+  const auto burnt = Sql("SELECT nextval('job_events_id_seq')")[0][0].as<std::int64_t>();
+  RunJobs(1, "w1");
+  ASSERT_TRUE(AllArrive(seconds(10)));
+  ASSERT_TRUE(WaitUntil([&] { return Cursor() == MaxEventId(); }, seconds(10)));
+  EXPECT_FALSE(EventIds(consumer_->messages()).contains(burnt));
+  EXPECT_EQ(relay->Stats().skipped_ids_total, 1u);
+}
+
+TEST_F(OutboxTest, StandbyReportsLagWithoutPublishing) {
+  // Another session holds the relay lock: this replica stands by.
+  pqxx::connection holder(conninfo_);
+  {
+    pqxx::nontransaction tx(holder);
+    tx.exec("SELECT pg_advisory_lock(" + std::to_string(store::kOutboxRelayLockKey) + ")");
+  }
+  auto relay = NewRelay();
+  relay->Start();
+  RunJobs(2, "w1");
+  const auto n = static_cast<std::int64_t>(DbEvents().size());
+  ASSERT_TRUE(WaitUntil([&] { return relay->outbox_lag_events() == n; }, seconds(10)))
+      << relay->health_message();
+  EXPECT_FALSE(relay->is_leader());
+  EXPECT_EQ(Cursor(), 0);
+  holder.disconnect();
+  ASSERT_TRUE(AllArrive());
+  ASSERT_TRUE(WaitUntil([&] { return relay->outbox_lag_events() == 0; }, seconds(10)));
+  EXPECT_TRUE(relay->is_leader());
+}
+
+}  // namespace
+}  // namespace jq::testing
