@@ -1,0 +1,159 @@
+// Events through real processes: jq-server replicas publishing to jq-kafka-mock (SPEC §8).
+#include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
+
+#include <fstream>
+#include <pqxx/pqxx>
+#include <set>
+#include <thread>
+
+#include "e2e/e2e_support.h"
+#include "events.pb.h"
+#include "support/test_servers.h"
+
+namespace jq::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+const char* const kTopics[] = {"job.submitted", "job.assigned",     "job.started",
+                               "job.completed", "job.failed",       "job.retried",
+                               "job.cancelled", "job.dead-lettered"};
+
+// Reads every partition of jq's topics from the beginning.
+class Consumer {
+ public:
+  explicit Consumer(const std::string& brokers) {
+    char err[256];
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rd_kafka_conf_set(conf, "bootstrap.servers", brokers.c_str(), err, sizeof err);
+    rd_kafka_conf_set(conf, "group.id", "e2e", err, sizeof err);
+    rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof err);
+    rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+    rd_kafka_poll_set_consumer(rk_);
+    auto* parts = rd_kafka_topic_partition_list_new(32);
+    for (const char* t : kTopics) {
+      for (int p = 0; p < 3; ++p) {
+        rd_kafka_topic_partition_list_add(parts, t, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+      }
+    }
+    rd_kafka_assign(rk_, parts);
+    rd_kafka_topic_partition_list_destroy(parts);
+  }
+  ~Consumer() {
+    rd_kafka_consumer_close(rk_);
+    rd_kafka_destroy(rk_);
+  }
+  // Polls until every id in `want` has arrived or the timeout passes.
+  std::set<std::int64_t> CollectUntil(const std::set<std::int64_t>& want,
+                                      std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      bool all = true;
+      for (auto id : want) all = all && seen_.contains(id);
+      if (all) break;
+      rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, 100);
+      if (m == nullptr) continue;
+      if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        jq::JobEventMessage msg;
+        if (msg.ParseFromArray(m->payload, static_cast<int>(m->len))) {
+          seen_.insert(msg.event_id());
+          EXPECT_EQ(std::string(static_cast<const char*>(m->key), m->key_len), msg.job_id());
+        }
+      }
+      rd_kafka_message_destroy(m);
+    }
+    return seen_;
+  }
+
+ private:
+  rd_kafka_t* rk_ = nullptr;
+  std::set<std::int64_t> seen_;
+};
+
+std::string KafkaComponent(Stack& stack, int server) {
+  jq::GetSystemStatusRequest req;
+  jq::GetSystemStatusResponse resp;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + seconds(5));
+  if (!stack.Admin(server)->GetSystemStatus(&ctx, req, &resp).ok()) return "";
+  for (const auto& c : resp.components()) {
+    if (c.name() == "kafka") return c.message();
+  }
+  return "";
+}
+
+TEST(KafkaE2E, EveryEventArrivesAcrossAKilledPublisher) {
+  Stack stack;
+  // The Kafka stand-in, as make run starts it.
+  auto mock =
+      std::make_unique<Process>(std::vector<std::string>{BinaryPath("jq-kafka-mock")},
+                                std::map<std::string, std::string>{}, stack.dir() + "/kafka.out");
+  std::string brokers;
+  for (int i = 0; i < 100 && brokers.empty(); ++i) {
+    std::ifstream in(stack.dir() + "/kafka.out");
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind("JQ_KAFKA_BROKERS=", 0) == 0) brokers = line.substr(17);
+    }
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  ASSERT_FALSE(brokers.empty()) << mock->Log();
+  const std::map<std::string, std::string> env = {{"JQ_KAFKA_BROKERS", brokers}};
+  stack.StartServer({.env = env});
+  // Server 0 becomes the publisher before server 1 exists.
+  const auto deadline = std::chrono::steady_clock::now() + seconds(20);
+  while (KafkaComponent(stack, 0).find("publishing") == std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  ASSERT_NE(KafkaComponent(stack, 0).find("publishing"), std::string::npos)
+      << KafkaComponent(stack, 0);
+  stack.StartServer({.env = env});
+  stack.StartWorker({.id = "w1", .server = 1});
+
+  std::vector<std::string> ids;
+  for (int i = 0; i < 20; ++i) ids.push_back(stack.Submit({"true"}, "default"));
+  stack.server(0).Kill();  // kill -9 the publisher mid-stream
+  for (int i = 0; i < 20; ++i) {
+    jq::SubmitJobRequest req;
+    req.set_queue_name("default");
+    req.set_payload(R"({"command":["true"]})");
+    jq::SubmitJobResponse resp;
+    grpc::ClientContext ctx;
+    ASSERT_TRUE(stack.Jobs(1)->SubmitJob(&ctx, req, &resp).ok());
+    ids.push_back(resp.job_id());
+  }
+  for (const auto& id : ids) {
+    jq::GetJobStatusRequest req;
+    req.set_job_id(id);
+    const auto until = std::chrono::steady_clock::now() + seconds(30);
+    for (;;) {
+      jq::GetJobStatusResponse resp;
+      grpc::ClientContext ctx;
+      ASSERT_TRUE(stack.Jobs(1)->GetJobStatus(&ctx, req, &resp).ok());
+      if (resp.job().status() == jq::DONE) break;
+      ASSERT_LT(std::chrono::steady_clock::now(), until) << id;
+      std::this_thread::sleep_for(milliseconds(50));
+    }
+  }
+  std::set<std::int64_t> want;
+  {
+    pqxx::connection c(stack.conninfo());
+    pqxx::work tx(c);
+    for (const auto& row : tx.exec("SELECT id FROM job_events")) want.insert(row[0].as<long>());
+  }
+  EXPECT_EQ(want.size(), ids.size() * 4);  // SUBMITTED, ASSIGNED, STARTED, SUCCESS
+  Consumer consumer(brokers);
+  auto seen = consumer.CollectUntil(want, seconds(30));
+  std::vector<std::int64_t> missing;
+  for (auto id : want) {
+    if (!seen.contains(id)) missing.push_back(id);
+  }
+  EXPECT_TRUE(missing.empty()) << missing.size() << " events never reached Kafka";
+  EXPECT_NE(KafkaComponent(stack, 1).find("publishing"), std::string::npos)
+      << "server 1 did not take over: " << KafkaComponent(stack, 1);
+}
+
+}  // namespace
+}  // namespace jq::testing
