@@ -45,6 +45,8 @@ inline constexpr std::string_view kLeaseExpired = "LEASE_EXPIRED";
 inline constexpr std::string_view kManualRetry = "MANUAL_RETRY";
 inline constexpr std::string_view kInvalidPayload = "INVALID_PAYLOAD";
 inline constexpr std::string_view kQueueDeleted = "QUEUE_DELETED";
+// Claimed for a worker whose stream closed before the assignment was written to it.
+inline constexpr std::string_view kUndelivered = "UNDELIVERED";
 }  // namespace reason
 
 // Whether a worker may report this failure reason (the others are the server's to record).

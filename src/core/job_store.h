@@ -123,6 +123,11 @@ class JobStore {
   virtual Result<std::vector<ClaimedJob>> JobClaimAvailable(const JobClaimParams& p) = 0;
   // ASSIGNED -> RUNNING if the lease is current.
   virtual Status JobSetRunning(const LeaseRef& lease) = 0;
+  // An assignment that never reached its worker (its stream closed first): ASSIGNED ->
+  // FAILED (UNDELIVERED) -> PENDING at once, without using a retry. Lease-checked.
+  virtual Status JobReleaseUndelivered(const LeaseRef& lease) = 0;
+  // The leases a worker holds (ASSIGNED or RUNNING jobs), e.g. to count its busy slots.
+  virtual Result<std::vector<LeaseRef>> JobListHeldBy(const std::string& worker_id) = 0;
   // RUNNING (or ASSIGNED) -> DONE, or -> FAILED -> PENDING / DEAD_LETTERED.
   virtual Result<JobCompleteResult> JobComplete(const JobCompleteParams& p) = 0;
   // Renews the leases a worker still holds; returns the job ids it no longer holds.

@@ -36,6 +36,8 @@ std::optional<PageCursor> DecodePageToken(const std::string& token) {
   PageCursor c;
   auto [p, ec] = std::from_chars(plain.data() + 3, plain.data() + colon, c.created_at_us);
   if (ec != std::errc() || p != plain.data() + colon) return std::nullopt;
+  // Only times PostgreSQL and system_clock can represent (1970 to 2255).
+  if (c.created_at_us < 0 || c.created_at_us > 9'000'000'000'000'000LL) return std::nullopt;
   c.job_id = plain.substr(colon + 1);
   if (!IsUuid(c.job_id)) return std::nullopt;
   return c;

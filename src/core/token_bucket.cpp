@@ -11,7 +11,9 @@ std::chrono::milliseconds TokenBucket::TryTake(double n, Clock::time_point now) 
     tokens_ = std::min(burst_, tokens_ + elapsed * rate_);
     last_ = now;
   }
-  if (tokens_ >= n) {
+  // A batch larger than the bucket passes once the bucket is full and leaves it in debt, so
+  // big batches are admitted at the same average rate instead of never.
+  if (tokens_ >= std::min(n, burst_)) {
     tokens_ -= n;
     return std::chrono::milliseconds(0);
   }

@@ -13,8 +13,8 @@ class TokenBucket {
   TokenBucket(double rate, double burst, Clock::time_point now)
       : rate_(rate), burst_(burst), tokens_(burst), last_(now) {}
 
-  // Takes n tokens if available. Otherwise takes none and returns how long until n would be.
-  // REQUIRES: n <= burst (else it can never succeed; the wait reported is for a full bucket).
+  // Takes n tokens if available (or, for n > burst, if the bucket is full: it then goes into
+  // debt). Otherwise takes none and returns how long until it would succeed.
   std::chrono::milliseconds TryTake(double n, Clock::time_point now);
 
  private:

@@ -22,7 +22,8 @@ if now > ts then
 end
 local wait = 0
 local taken = 0
-if tokens >= n then
+if tokens >= math.min(n, burst) then
+  -- a batch larger than the bucket passes when it is full, leaving it in debt
   tokens = tokens - n
   taken = 1
 else

@@ -48,6 +48,24 @@ void WorkerSession::Close() {
   cv_.notify_all();
 }
 
+std::vector<jq::JobAssignment> WorkerSession::TakeUndelivered() {
+  std::lock_guard lock(mu_);
+  std::vector<jq::JobAssignment> out;
+  for (auto& a : outbox_) {
+    if (!a.job_id().empty()) {
+      in_flight_.erase(a.job_id());
+      out.push_back(std::move(a));
+    }
+  }
+  outbox_.clear();
+  return out;
+}
+
+void WorkerSession::AddInFlight(const std::vector<std::string>& job_ids) {
+  std::lock_guard lock(mu_);
+  for (const auto& id : job_ids) in_flight_.emplace(id, std::chrono::steady_clock::now());
+}
+
 bool WorkerSession::closed() const {
   std::lock_guard lock(mu_);
   return closed_;
@@ -209,10 +227,11 @@ bool Dispatcher::DispatchOnce() {
       if (auto parent = ParseTraceParent(c.traceparent)) {
         a.set_traceparent(ChildOf(*parent).ToString());
       }
-      // A session closed since the snapshot leaves the job to lease expiry.
+      // The session closed since the snapshot: the job goes straight back to the queue.
       if (!s->PushJob(std::move(a))) {
-        spdlog::info("dispatch: worker {} went away; job {} waits for its lease to expire",
-                     s->worker_id(), c.id);
+        Status st = store_.JobReleaseUndelivered({c.id, s->worker_id(), c.attempt});
+        spdlog::info("dispatch: worker {} went away before job {} was sent: {}", s->worker_id(),
+                     c.id, st.ok() ? "returned to the queue" : st.ToString());
       }
     }
     if (static_cast<int>(claimed->size()) == want) more = true;

@@ -49,6 +49,10 @@ class WorkerSession {
   bool PushControl(jq::ControlType type, const std::string& job_id);
   void Close();
   bool closed() const;
+  // After Close(): the job assignments still queued, which the worker never received.
+  std::vector<jq::JobAssignment> TakeUndelivered();
+  // Jobs the worker already holds (e.g. from before a reconnect) take slots too.
+  void AddInFlight(const std::vector<std::string>& job_ids);
 
   int FreeSlots() const;
   void SetDraining(bool draining);

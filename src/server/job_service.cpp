@@ -37,6 +37,12 @@ Status ToInsertParams(const jq::SubmitJobRequest& r, const Config& config, JobIn
   if (!r.idempotency_key().empty()) {
     if (Status s = ValidateToken(r.idempotency_key(), "idempotency_key", 256); !s.ok()) return s;
   }
+  // Beyond 2262 a system_clock time point (nanoseconds) overflows into the past.
+  constexpr long long kMaxRunAtSeconds = 9'000'000'000LL;  // year 2255
+  if (r.has_run_at() && (r.run_at().seconds() < 0 || r.run_at().seconds() > kMaxRunAtSeconds ||
+                         r.run_at().nanos() < 0 || r.run_at().nanos() >= 1'000'000'000)) {
+    return Status::InvalidArgument("run_at is out of range (1970 to 2255)");
+  }
   if (r.delay_seconds() > 0 && r.has_run_at()) {
     return Status::InvalidArgument("delay_seconds and run_at are mutually exclusive");
   }

@@ -291,7 +291,10 @@ int main(int argc, char** argv) {
   builder.RegisterService(&job_service);
   builder.RegisterService(&worker_service);
   builder.RegisterService(&admin_service);
-  builder.SetMaxReceiveMessageSize(config.jobs.max_payload_bytes * 2 + (1 << 20));
+  // Payloads are checked against jobs.max_payload_bytes by the services; reports carry up to
+  // two capped output tails (worker.output_cap_bytes each, default 1 MiB).
+  builder.SetMaxReceiveMessageSize(std::max(config.jobs.max_payload_bytes * 2, 8 << 20) +
+                                   (1 << 20));
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(std::make_unique<jq::server::GrpcMetricsInterceptorFactory>(metrics));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));

@@ -126,18 +126,38 @@ grpc::Status WorkerServiceImpl::StreamJobs(grpc::ServerContext* context,
   if (queues.empty()) queues = reg.queues;
   auto session = std::make_shared<WorkerSession>(req->worker_id(), queues, reg.concurrency,
                                                  reg.supports_control);
-  if (worker->status == WorkerState::kDraining) session->SetDraining(true);
+  // Jobs it already holds (it reconnected while running them) take slots.
+  if (auto held = ctx_.store.JobListHeldBy(req->worker_id()); held.ok()) {
+    std::vector<std::string> ids;
+    for (const auto& l : *held) ids.push_back(l.job_id);
+    session->AddInFlight(ids);
+  }
+  if (worker->status == WorkerState::kDraining) {
+    // A drain (or shutdown) asked for while it was connected elsewhere, or not at all.
+    session->SetDraining(true);
+    session->PushControl(jq::CONTROL_DRAIN, "");
+  }
   ctx_.dispatcher.Attach(session);
   spdlog::info("worker {} stream open", req->worker_id());
   grpc::Status result = grpc::Status::OK;
+  std::vector<jq::JobAssignment> unsent;
   while (!context->IsCancelled() && !ctx_.stopping && !session->closed()) {
     auto next = session->Next(std::chrono::milliseconds(200));
     if (!next) continue;
     if (!writer->Write(*next)) {
+      if (!next->job_id().empty()) unsent.push_back(std::move(*next));
       result = grpc::Status::CANCELLED;
       break;
     }
   }
+  session->Close();
+  // Claimed for this stream but never written to it: back to the queue, no retry used.
+  for (auto& a : session->TakeUndelivered()) unsent.push_back(std::move(a));
+  for (const auto& a : unsent) {
+    Status s = ctx_.store.JobReleaseUndelivered({a.job_id(), req->worker_id(), a.attempt()});
+    if (!s.ok()) spdlog::info("job {} not returned to the queue: {}", a.job_id(), s.ToString());
+  }
+  if (!unsent.empty()) ctx_.dispatcher.Wake();
   ctx_.dispatcher.Detach(session);
   spdlog::info("worker {} stream closed", req->worker_id());
   if (ctx_.stopping) return {grpc::StatusCode::UNAVAILABLE, "server shutting down; reconnect"};
@@ -167,7 +187,8 @@ grpc::Status WorkerServiceImpl::ReportResult(grpc::ServerContext*,
   JobCompleteParams p;
   p.lease = {req->job_id(), req->worker_id(), req->attempt()};
   p.success = req->success();
-  p.result = req->result();
+  // jq workers send stdout once, in `stdout`; it is the job's result too.
+  p.result = req->result().empty() && req->attempt() != 0 ? req->stdout() : req->result();
   p.error_message = req->error_message();
   p.reason = req->reason();
   p.jitter01 = Jitter();

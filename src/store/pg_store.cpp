@@ -44,8 +44,13 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
        "INSERT INTO job_events (job_id, tenant, queue, from_status, to_status, reason, worker_id, "
        "attempt) VALUES ($1::uuid, $2, $3, $4, $5, $6, nullif($7, ''), $8)"},
       {"job_set_running",
-       "UPDATE jobs SET status = 3, started_at = now(), updated_at = now() "
+       // TTL is "not started in time": a started job no longer has one.
+       "UPDATE jobs SET status = 3, started_at = now(), updated_at = now(), expires_at = NULL "
        "WHERE id = $1::uuid AND status = 2 AND worker_id = $2 AND attempt = $3"},
+      // Back to the queue at once without using a retry: the attempt never reached a worker.
+      {"job_requeue",
+       "UPDATE jobs SET status = 1, worker_id = NULL, not_before = now(), updated_at = now() "
+       "WHERE id = $1::uuid AND status = 5"},
       {"job_set_done",
        "UPDATE jobs SET status = 4, result = $4, error_message = NULL, completed_at = now(), "
        "updated_at = now(), lease_expires_at = NULL, "
@@ -270,6 +275,11 @@ std::string JobNotFound(const std::string& id) {
 // FAILED -> PENDING (retries left) or DEAD_LETTERED, after the FAILED row has been written.
 // A payload the worker cannot run will not run on a retry either: it is dead-lettered at once.
 JobState AfterFailure(pqxx::work& tx, const LockedJob& j, std::string_view why, double jitter01) {
+  if (why == reason::kUndelivered) {
+    tx.exec_prepared("job_requeue", j.id);
+    InsertEvent(tx, j, JobState::kFailed, JobState::kPending, reason::kRetry, j.worker_id);
+    return JobState::kPending;
+  }
   if (why == reason::kInvalidPayload) {
     tx.exec_prepared("job_dead_letter", j.id, nullptr, "{5}");
     InsertEvent(tx, j, JobState::kFailed, JobState::kDeadLettered, reason::kInvalidPayload,
@@ -749,6 +759,35 @@ Status PgStore::JobSetRunning(const LeaseRef& lease) {
   return r.status();
 }
 
+Status PgStore::JobReleaseUndelivered(const LeaseRef& lease) {
+  auto r =
+      RunTx<bool>(*pool_, config_, "JobReleaseUndelivered", [&](pqxx::work& tx) -> Result<bool> {
+        auto j = LockJob(tx, lease.job_id);
+        if (!j) return Status::NotFound(JobNotFound(lease.job_id));
+        if (Status s = CheckLease(*j, lease); !s.ok()) return s;
+        if (j->status != JobState::kAssigned) {
+          return Status::FailedPrecondition("job " + j->id + " is " + Describe(*j));
+        }
+        FailLocked(tx, *j, reason::kUndelivered, "assignment not delivered", "", 0);
+        tx.exec(std::string("NOTIFY ") + kJobsChannel);
+        return true;
+      });
+  return r.status();
+}
+
+Result<std::vector<LeaseRef>> PgStore::JobListHeldBy(const std::string& worker_id) {
+  return RunTx<std::vector<LeaseRef>>(
+      *pool_, config_, "JobListHeldBy", [&](pqxx::work& tx) -> Result<std::vector<LeaseRef>> {
+        std::vector<LeaseRef> out;
+        for (const auto& row : tx.exec_params(
+                 "SELECT id::text, attempt FROM jobs WHERE worker_id = $1 AND status IN (2, 3)",
+                 worker_id)) {
+          out.push_back({row[0].as<std::string>(), worker_id, row[1].as<int>()});
+        }
+        return out;
+      });
+}
+
 Result<JobCompleteResult> PgStore::JobComplete(const JobCompleteParams& p) {
   return RunTx<JobCompleteResult>(
       *pool_, config_, "JobComplete", [&](pqxx::work& tx) -> Result<JobCompleteResult> {
@@ -960,7 +999,10 @@ Status PgStore::WorkerUpsert(const WorkerUpsertParams& p) {
     tx.exec_params(
         "INSERT INTO workers (id, hostname, status, concurrency, queues, server_id) "
         "VALUES ($1, $2, 1, $3, $4::text[], $5) ON CONFLICT (id) DO UPDATE SET "
-        "hostname = excluded.hostname, status = 1, concurrency = excluded.concurrency, "
+        "hostname = excluded.hostname, "
+        // A drain outlives a reconnect: the worker is told again when its stream opens.
+        "status = CASE WHEN workers.status = 3 THEN 3 ELSE 1 END, "
+        "concurrency = excluded.concurrency, "
         "queues = excluded.queues, server_id = excluded.server_id, last_heartbeat = now()",
         p.id, p.hostname, p.concurrency, PgArray(p.queues), p.server_id);
     return true;

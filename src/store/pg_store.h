@@ -44,6 +44,8 @@ class PgStore final : public JobStore {
 
   Result<std::vector<ClaimedJob>> JobClaimAvailable(const JobClaimParams& p) override;
   Status JobSetRunning(const LeaseRef& lease) override;
+  Status JobReleaseUndelivered(const LeaseRef& lease) override;
+  Result<std::vector<LeaseRef>> JobListHeldBy(const std::string& worker_id) override;
   Result<JobCompleteResult> JobComplete(const JobCompleteParams& p) override;
   Result<std::vector<std::string>> JobLeaseRenew(const std::string& worker_id,
                                                  const std::vector<LeaseRef>& running,

@@ -356,7 +356,9 @@ void WorkerAgent::RunJob(jq::JobAssignment a) {
             jq::ReportResultResponse resp;
             return stub()->ReportResult(ctx, report, &resp);
           },
-          std::chrono::seconds(60));
+          // While it is in running_ its lease is renewed: keep trying (e.g. through a database
+          // outage) rather than let a finished job run again.
+          std::chrono::hours(1));
     }
     std::lock_guard lock(mu_);
     auto it = running_.find(id);
@@ -427,7 +429,7 @@ void WorkerAgent::RunJob(jq::JobAssignment a) {
   report.set_stderr(r.stderr_tail);
   report.set_stdout_truncated(r.stdout_truncated);
   report.set_stderr_truncated(r.stderr_truncated);
-  report.set_result(r.stdout_tail);
+  // result is stdout: the server copies it from `stdout`, so the report carries it once.
   if (!r.spawn_error.empty()) {
     report.set_success(false);
     report.set_reason(std::string(reason::kFailedExitCode));

@@ -169,6 +169,9 @@ TEST(ServerE2E, EveryBadInputGetsItsCodeAndTheServerStaysHealthy) {
        "queue 'nope' not found"},
       {"negative ttl", submit([](auto& r) { r.set_ttl_seconds(-1); }), grpc::INVALID_ARGUMENT,
        "ttl_seconds"},
+      {"run_at beyond 2255",
+       submit([](auto& r) { r.mutable_run_at()->set_seconds(10'000'000'000LL); }),
+       grpc::INVALID_ARGUMENT, "run_at is out of range"},
   };
   {
     jq::CreateQueueRequest q;

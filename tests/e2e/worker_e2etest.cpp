@@ -93,6 +93,26 @@ TEST_F(WorkerE2E, TraceparentReachesTheJobAndTheLogs) {
       << log;
 }
 
+TEST_F(WorkerE2E, HugeOutputOnBothStreamsIsCappedAndReported) {
+  stack_.StartWorker({.id = "w1"});
+  // 2 MiB on stdout and on stderr: the report carries each 1 MiB tail once.
+  const std::string id = stack_.Submit(
+      {"sh", "-c",
+       "head -c 2097152 /dev/zero | tr '\\0' o; head -c 2097152 /dev/zero | tr '\\0' e >&2"});
+  auto job = stack_.WaitFor(id, jq::DONE);
+  EXPECT_EQ(job.result().size(), 1u << 20);
+  jq::GetJobOutputRequest req;
+  req.set_job_id(id);
+  jq::GetJobOutputResponse out;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(stack_.Jobs()->GetJobOutput(&ctx, req, &out).ok());
+  ASSERT_EQ(out.outputs_size(), 1);
+  EXPECT_TRUE(out.outputs(0).stdout_truncated());
+  EXPECT_TRUE(out.outputs(0).stderr_truncated());
+  EXPECT_EQ(out.outputs(0).stderr().size(), 1u << 20);
+  EXPECT_EQ(job.attempt(), 1);
+}
+
 TEST_F(WorkerE2E, FailingJobIsRetriedWithBackoffThenDeadLettered) {
   ASSERT_TRUE(CreateQueue(stack_, "flaky", 1, 500).ok());
   stack_.StartWorker({.id = "w1"});

@@ -180,6 +180,42 @@ TEST_F(StoreTest, ConcurrentClaimersRespectTheConcurrencyLimit) {
   EXPECT_EQ(Sql("SELECT count(*) FROM jobs WHERE status = 2")[0][0].as<int>(), 3);
 }
 
+TEST_F(StoreTest, UndeliveredAssignmentReturnsWithoutUsingARetry) {
+  const std::string id = Submit("default", 0, 0);
+  ASSERT_EQ(Claim("w1", 1).size(), 1u);
+  EXPECT_EQ(store_->JobReleaseUndelivered({id, "w2", 1}).code(), StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(store_->JobReleaseUndelivered({id, "w1", 1}).ok());
+  auto j = Get(id);
+  EXPECT_EQ(j.status, JobState::kPending);
+  EXPECT_EQ(j.retry_count, 0);  // max_retries 0, yet it is not dead-lettered
+  EXPECT_EQ(Reasons(id),
+            (std::vector<std::string>{"SUBMITTED", "ASSIGNED", "UNDELIVERED", "RETRY"}));
+  auto again = Claim("w2", 1);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].attempt, 2);
+  EXPECT_EQ(store_->JobReleaseUndelivered({id, "w1", 1}).code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_F(StoreTest, TtlNoLongerAppliesOnceStarted) {
+  JobInsertParams p;
+  p.queue = "default";
+  p.ttl_seconds = 1;
+  p.max_retries = 2;
+  auto r = store_->JobInsertMany({p});
+  ASSERT_TRUE(r.ok());
+  const std::string id = (*r)[0].job_id;
+  ASSERT_EQ(Claim("w1", 1).size(), 1u);
+  ASSERT_TRUE(store_->JobSetRunning({id, "w1", 1}).ok());
+  EXPECT_TRUE(Sql("SELECT expires_at FROM jobs")[0][0].is_null());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  JobCompleteParams fail;
+  fail.lease = {id, "w1", 1};
+  ASSERT_TRUE(store_->JobComplete(fail).ok());
+  ASSERT_TRUE(store_->Reap(seconds(30), 0).ok());
+  auto j = Get(id);
+  EXPECT_EQ(j.status, JobState::kPending) << "a retry of a started job was TTL-expired";
+}
+
 TEST_F(StoreTest, NotBeforeIsRespected) {
   JobInsertParams later, past;
   later.queue = past.queue = "default";

@@ -26,5 +26,13 @@ TEST(TokenBucketTest, BatchesTakeAllOrNothing) {
   EXPECT_EQ(b.TryTake(10, t0), milliseconds(0));    // the refused batch took nothing
 }
 
+TEST(TokenBucketTest, BatchLargerThanTheBucketPassesWhenFullAndLeavesDebt) {
+  const auto t0 = TokenBucket::Clock::now();
+  TokenBucket b(10, 10, t0);
+  EXPECT_EQ(b.TryTake(50, t0), milliseconds(0));    // full bucket: admitted, 40 in debt
+  EXPECT_EQ(b.TryTake(1, t0), milliseconds(4100));  // pays back 41 tokens at 10/s
+  EXPECT_EQ(b.TryTake(50, t0 + milliseconds(5000)), milliseconds(0));
+}
+
 }  // namespace
 }  // namespace jq
