@@ -10,10 +10,14 @@ if [ -f "$dir/stack.env" ]; then
   "$here/dev-stack.sh" stop >/dev/null || true
 fi
 
+tail_pid=""
 cleanup() {
   trap - INT TERM EXIT
   echo
+  # Background commands of a script ignore SIGINT, so the log tail is stopped by hand.
+  [ -n "$tail_pid" ] && kill "$tail_pid" 2>/dev/null
   "$here/dev-stack.sh" stop
+  exit 0
 }
 trap cleanup INT TERM EXIT
 
@@ -36,4 +40,5 @@ jq-server and jq-worker.
 MSG
 # Follow the server log until interrupted.
 tail -n 0 -F "$dir"/logs/*.log &
-wait $!
+tail_pid=$!
+wait "$tail_pid"
