@@ -126,6 +126,8 @@ class JobStore {
   // An assignment that never reached its worker (its stream closed first): ASSIGNED ->
   // FAILED (UNDELIVERED) -> PENDING at once, without using a retry. Lease-checked.
   virtual Status JobReleaseUndelivered(const LeaseRef& lease) = 0;
+  // Jobs ASSIGNED or RUNNING per tenant.
+  virtual Result<std::map<std::string, std::int64_t>> TenantInFlight() = 0;
   // The leases a worker holds (ASSIGNED or RUNNING jobs), e.g. to count its busy slots.
   virtual Result<std::vector<LeaseRef>> JobListHeldBy(const std::string& worker_id) = 0;
   // RUNNING (or ASSIGNED) -> DONE, or -> FAILED -> PENDING / DEAD_LETTERED.

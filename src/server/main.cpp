@@ -20,6 +20,7 @@
 #include "config/config_loader.h"
 #include "core/version.h"
 
+#include "events/heartbeat_publisher.h"
 #include "events/outbox_relay.h"
 #include "redis/rate_limiter.h"
 #include "redis/redis_client.h"
@@ -222,9 +223,35 @@ int main(int argc, char** argv) {
     }
     relay = std::move(created).value();
   }
+  std::unique_ptr<jq::events::HeartbeatPublisher> heartbeats;
+  if (!config.kafka.brokers.empty()) {
+    auto created = jq::events::HeartbeatPublisher::Create(
+        config.kafka.brokers, config.kafka.username, config.kafka.password);
+    if (!created.ok()) {
+      spdlog::critical("kafka: {}", created.status().message());
+      return 1;
+    }
+    heartbeats = std::move(created).value();
+  }
   jq::server::StatsPoller stats(store, metrics, std::chrono::seconds(5), [&] {
     metrics.ComponentUp("database", store.Ping().ok());
-    if (redis) metrics.ComponentUp("redis", redis->Command({"PING"}).ok());
+    if (redis) {
+      metrics.ComponentUp("redis", redis->Command({"PING"}).ok());
+      // Per-tenant in-flight counts, rebuilt from the database each poll (so they cannot
+      // drift) and shared with every replica and operator through Redis.
+      if (auto inflight = store.TenantInFlight(); inflight.ok()) {
+        std::vector<std::string> args = {"_updated_by", config.server.id};
+        for (const auto& [tenant, n] : *inflight) {
+          args.push_back(tenant);
+          args.push_back(std::to_string(n));
+        }
+        // One script, so readers never see the hash half rebuilt.
+        redis->Eval(
+            "redis.call('DEL', KEYS[1]); redis.call('HSET', KEYS[1], unpack(ARGV)); "
+            "redis.call('EXPIRE', KEYS[1], 30)",
+            {"jq:inflight:tenants"}, args);
+      }
+    }
     if (relay) {
       const auto st = relay->Stats();
       metrics.ComponentUp("kafka", st.healthy);
@@ -232,6 +259,10 @@ int main(int argc, char** argv) {
       for (const auto& [topic, n] : st.publish_errors_total) {
         metrics.KafkaPublishErrors(topic, static_cast<double>(n));
       }
+    }
+    if (heartbeats) {
+      metrics.KafkaPublishErrors("worker.heartbeat",
+                                 static_cast<double>(heartbeats->errors_total()));
     }
   });
   jq::store::PgListener listener(
@@ -246,7 +277,17 @@ int main(int argc, char** argv) {
 
   std::atomic<bool> stopping{false};
   jq::server::ServiceContext ctx{
-      store, dispatcher, config, stopping, metrics, redis.get(), rate_limiter, [&] {
+      store,
+      dispatcher,
+      config,
+      stopping,
+      metrics,
+      redis.get(),
+      rate_limiter,
+      [&](const std::string& worker_id, int active, const std::vector<std::string>& running) {
+        if (heartbeats) heartbeats->Publish(worker_id, config.server.id, active, running);
+      },
+      [&] {
         std::vector<std::tuple<std::string, bool, std::string>> components;
         const bool listening = listener.connected();
         components.emplace_back("notifications", listening,

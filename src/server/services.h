@@ -31,6 +31,9 @@ struct ServiceContext {
   ServerMetrics& metrics;
   redis::RedisClient* redis;  // null when redis.addr is empty
   redis::RateLimiter& rate_limiter;
+  // Publishes each heartbeat to worker.heartbeat; empty without Kafka.
+  std::function<void(const std::string& worker_id, int active, const std::vector<std::string>&)>
+      publish_heartbeat;
   // Components reported by GetSystemStatus besides the database: name -> (healthy, message).
   std::function<std::vector<std::tuple<std::string, bool, std::string>>()> components;
 };

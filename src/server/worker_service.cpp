@@ -76,6 +76,10 @@ grpc::Status WorkerServiceImpl::Heartbeat(grpc::ServerContext*, const jq::Heartb
     return rpc::ToGrpc(s);
   }
   ctx_.metrics.WorkerConcurrency(req->worker_id(), req->active_job_count());
+  if (ctx_.publish_heartbeat) {
+    ctx_.publish_heartbeat(req->worker_id(), req->active_job_count(),
+                           {running_ids.begin(), running_ids.end()});
+  }
   if (ctx_.redis != nullptr) {
     // Presence with a TTL: the key vanishes when heartbeats stop (the database stays the
     // authority; this is the fast, shared view).

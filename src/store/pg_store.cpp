@@ -775,6 +775,20 @@ Status PgStore::JobReleaseUndelivered(const LeaseRef& lease) {
   return r.status();
 }
 
+Result<std::map<std::string, std::int64_t>> PgStore::TenantInFlight() {
+  return RunTx<std::map<std::string, std::int64_t>>(
+      *pool_, config_, "TenantInFlight",
+      [&](pqxx::work& tx) -> Result<std::map<std::string, std::int64_t>> {
+        std::map<std::string, std::int64_t> out;
+        // Served by the partial index over ASSIGNED/RUNNING rows (jobs_lease_idx's rows).
+        for (const auto& row :
+             tx.exec("SELECT tenant, count(*) FROM jobs WHERE status IN (2, 3) GROUP BY tenant")) {
+          out[row[0].as<std::string>()] = row[1].as<std::int64_t>();
+        }
+        return out;
+      });
+}
+
 Result<std::vector<LeaseRef>> PgStore::JobListHeldBy(const std::string& worker_id) {
   return RunTx<std::vector<LeaseRef>>(
       *pool_, config_, "JobListHeldBy", [&](pqxx::work& tx) -> Result<std::vector<LeaseRef>> {

@@ -46,6 +46,7 @@ class PgStore final : public JobStore {
   Status JobSetRunning(const LeaseRef& lease) override;
   Status JobReleaseUndelivered(const LeaseRef& lease) override;
   Result<std::vector<LeaseRef>> JobListHeldBy(const std::string& worker_id) override;
+  Result<std::map<std::string, std::int64_t>> TenantInFlight() override;
   Result<JobCompleteResult> JobComplete(const JobCompleteParams& p) override;
   Result<std::vector<std::string>> JobLeaseRenew(const std::string& worker_id,
                                                  const std::vector<LeaseRef>& running,

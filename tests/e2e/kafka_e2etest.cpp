@@ -17,9 +17,9 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-const char* const kTopics[] = {"job.submitted", "job.assigned",     "job.started",
-                               "job.completed", "job.failed",       "job.retried",
-                               "job.cancelled", "job.dead-lettered"};
+const char* const kTopics[] = {"job.submitted", "job.assigned",      "job.started",
+                               "job.completed", "job.failed",        "job.retried",
+                               "job.cancelled", "job.dead-lettered", "worker.heartbeat"};
 
 // Reads every partition of jq's topics from the beginning.
 class Consumer {
@@ -47,15 +47,22 @@ class Consumer {
   }
   // Polls until every id in `want` has arrived or the timeout passes.
   std::set<std::int64_t> CollectUntil(const std::set<std::int64_t>& want,
-                                      std::chrono::milliseconds timeout) {
+                                      std::chrono::milliseconds timeout,
+                                      const std::string& heartbeat_from = "") {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < deadline) {
-      bool all = true;
+      bool all = heartbeat_from.empty() || heartbeat_workers_.contains(heartbeat_from);
       for (auto id : want) all = all && seen_.contains(id);
       if (all) break;
       rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, 100);
       if (m == nullptr) continue;
-      if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+          std::string(rd_kafka_topic_name(m->rkt)) == "worker.heartbeat") {
+        jq::WorkerHeartbeatMessage hb;
+        if (hb.ParseFromArray(m->payload, static_cast<int>(m->len))) {
+          heartbeat_workers_.insert(hb.worker_id());
+        }
+      } else if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         jq::JobEventMessage msg;
         if (msg.ParseFromArray(m->payload, static_cast<int>(m->len))) {
           seen_.insert(msg.event_id());
@@ -66,8 +73,10 @@ class Consumer {
     }
     return seen_;
   }
+  const std::set<std::string>& heartbeat_workers() const { return heartbeat_workers_; }
 
  private:
+  std::set<std::string> heartbeat_workers_;
   rd_kafka_t* rk_ = nullptr;
   std::set<std::int64_t> seen_;
 };
@@ -145,12 +154,13 @@ TEST(KafkaE2E, EveryEventArrivesAcrossAKilledPublisher) {
   }
   EXPECT_EQ(want.size(), ids.size() * 4);  // SUBMITTED, ASSIGNED, STARTED, SUCCESS
   Consumer consumer(brokers);
-  auto seen = consumer.CollectUntil(want, seconds(30));
+  auto seen = consumer.CollectUntil(want, seconds(30), "w1");
   std::vector<std::int64_t> missing;
   for (auto id : want) {
     if (!seen.contains(id)) missing.push_back(id);
   }
   EXPECT_TRUE(missing.empty()) << missing.size() << " events never reached Kafka";
+  EXPECT_TRUE(consumer.heartbeat_workers().contains("w1")) << "no worker.heartbeat from w1";
   EXPECT_NE(KafkaComponent(stack, 1).find("publishing"), std::string::npos)
       << "server 1 did not take over: " << KafkaComponent(stack, 1);
 }

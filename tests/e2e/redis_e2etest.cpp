@@ -145,6 +145,23 @@ TEST(RedisE2E, RedisDownJobsContinueAndRecoveryIsAutomatic) {
   EXPECT_NE(redis.Cli("EXISTS jq:job:" + after), "0\n") << "cache did not resume";
 }
 
+TEST(RedisE2E, TenantInFlightCountsAreShared) {
+  Stack stack;
+  OwnRedis redis(stack.dir());
+  stack.StartServer({.env = {{"JQ_REDIS_ADDR", redis.addr()}}});
+  stack.StartWorker({.id = "w1"});
+  const std::string id = stack.Submit({"sleep", "10"});
+  stack.WaitFor(id, jq::RUNNING);
+  const auto deadline = std::chrono::steady_clock::now() + seconds(8);
+  std::string n;
+  while (std::chrono::steady_clock::now() < deadline) {
+    n = redis.Cli("HGET jq:inflight:tenants default");
+    if (n == "1\n") break;
+    std::this_thread::sleep_for(milliseconds(250));
+  }
+  EXPECT_EQ(n, "1\n");
+}
+
 TEST(RedisE2E, RetryInvalidatesTheCachedFinalJob) {
   Stack stack;
   OwnRedis redis(stack.dir());
