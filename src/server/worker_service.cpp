@@ -213,8 +213,12 @@ grpc::Status WorkerServiceImpl::ReportResult(grpc::ServerContext*,
       ctx_.metrics.JobCounted(r->queue, "DEAD_LETTERED");
     }
   }
-  // Whatever the store said, the worker no longer runs this job: free its slot.
-  if (auto session = ctx_.dispatcher.Find(req->worker_id())) {
+  // The worker no longer runs this attempt: free its slot, unless the report was refused as
+  // stale, since a newer attempt of the same job may hold that slot on this worker (a stale
+  // entry is dropped by the next heartbeat's reconcile).
+  const bool stale = r.status().code() == StatusCode::kFailedPrecondition;
+  auto session = stale ? nullptr : ctx_.dispatcher.Find(req->worker_id());
+  if (session) {
     session->Release(req->job_id());
     ctx_.dispatcher.Wake();
   }

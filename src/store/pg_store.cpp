@@ -968,7 +968,10 @@ Result<ReapResult> PgStore::Reap(std::chrono::seconds worker_timeout, double jit
         "Reap.worker_jobs",
         [&](pqxx::work& tx) {
           return tx.exec_params(
+              // Only while the worker is still OFFLINE: if it registered again since it was
+              // marked, the jobs it holds now are fresh.
               "SELECT id::text FROM jobs WHERE worker_id = $1 AND status IN (2, 3) "
+              "AND EXISTS (SELECT 1 FROM workers w WHERE w.id = $1 AND w.status = 2) "
               "FOR UPDATE SKIP LOCKED",
               w);
         },

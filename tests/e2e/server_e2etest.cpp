@@ -35,10 +35,24 @@ class SeedWorker {
     auto st = stub_->RegisterWorker(&ctx, req, &resp);
     EXPECT_TRUE(st.ok()) << st.error_message();
     thread_ = std::thread([this] { Run(); });
+    // Seed heartbeats (worker_id, active_job_count only) keep it ONLINE and its leases
+    // renewed, however slowly a loaded machine runs the test.
+    heartbeat_ = std::thread([this] {
+      while (!stop_) {
+        jq::HeartbeatRequest hb;
+        hb.set_worker_id(id_);
+        jq::HeartbeatResponse resp;
+        grpc::ClientContext ctx;
+        stub_->Heartbeat(&ctx, hb, &resp);
+        for (int i = 0; i < 10 && !stop_; ++i) std::this_thread::sleep_for(milliseconds(100));
+      }
+    });
   }
   ~SeedWorker() {
+    stop_ = true;
     stream_ctx_.TryCancel();
     thread_.join();
+    heartbeat_.join();
   }
   std::vector<std::string> done() {
     std::lock_guard lock(mu_);
@@ -77,7 +91,9 @@ class SeedWorker {
   std::mutex mu_;
   std::vector<std::string> done_;
   std::atomic<int> refused_{0};
+  std::atomic<bool> stop_{false};
   std::thread thread_;
+  std::thread heartbeat_;
 };
 
 template <typename Call>
