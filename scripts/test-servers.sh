@@ -2,6 +2,7 @@
 # Private PostgreSQL and Redis for a test process.
 #   test-servers.sh start DIR OWNER_PID  -> prints JQ_TEST_PG_PORT=.. and JQ_TEST_REDIS_PORT=..
 #   test-servers.sh stop DIR
+#   test-servers.sh restart-pg DIR PORT DOWN_SECONDS
 # A watchdog stops the servers when OWNER_PID exits, even if it crashed.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -24,6 +25,13 @@ case "$cmd" in
       </dev/null >/dev/null 2>&1 &
     echo "JQ_TEST_PG_PORT=$pg_port"
     echo "JQ_TEST_REDIS_PORT=$redis_port"
+    ;;
+  restart-pg)
+    # restart-pg DIR PORT DOWN_SECONDS: a PostgreSQL outage, for reliability tests.
+    port=${3:?port}; down=${4:-2}
+    pg_stop "$dir"
+    sleep "$down"
+    pg_start "$dir" "$port" fast
     ;;
   stop)
     redis_stop "$dir"
