@@ -111,6 +111,9 @@ grpc::Status Follow(Session& s, const std::string& job_id, const EventFn& on_eve
 Session::Session(GlobalOptions options, std::ostream& out, std::ostream& err)
     : options_(std::move(options)), out_(out), err_(err) {
   format_ = ParseOutputFormat(options_.output).value_or(OutputFormat::kTable);
+  const char* parent = std::getenv("TRACEPARENT");
+  auto caller = parent != nullptr ? ParseTraceParent(parent) : std::nullopt;
+  trace_ = caller ? ChildOf(*caller) : NewTraceParent();
 }
 
 bool Session::Connect() {
@@ -142,6 +145,9 @@ std::unique_ptr<grpc::ClientContext> Session::NewContext(bool deadline) const {
                           std::chrono::duration<double>(options_.timeout_seconds)));
   }
   if (!options_.api_key.empty()) ctx->AddMetadata("authorization", "Bearer " + options_.api_key);
+  // One trace per invocation (W3C trace context): a TRACEPARENT in jq-ctl's own environment
+  // continues the caller's trace; a submitted job's TRACEPARENT then shares its trace id.
+  ctx->AddMetadata("traceparent", trace_.ToString());
   return ctx;
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "admin_service.grpc.pb.h"
+#include "core/trace.h"
 #include "ctl/output.h"
 #include "job_service.grpc.pb.h"
 
@@ -58,6 +59,7 @@ class Session {
   std::ostream& err_;
   std::unique_ptr<jq::JobService::Stub> jobs_;
   std::unique_ptr<jq::AdminService::Stub> admin_;
+  TraceParent trace_;  // this invocation's span, sent with every call
 };
 
 // A flag's value plus whether it was given.

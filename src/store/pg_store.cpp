@@ -914,6 +914,10 @@ Result<JobRecord> PgStore::JobRetry(const std::string& id, const std::string& te
                                         std::string(JobStatusName(j->status)) +
                                         "; only FAILED or DEAD_LETTERED jobs can be retried");
     }
+    if (tx.exec_params("SELECT 1 FROM queues WHERE name = $1 FOR SHARE", j->queue).empty()) {
+      return Status::FailedPrecondition("job " + id + " belongs to queue '" + j->queue +
+                                        "', which no longer exists");
+    }
     tx.exec_params(
         "UPDATE jobs SET status = 1, retry_count = 0, worker_id = NULL, not_before = now(), "
         "expires_at = CASE WHEN ttl_seconds > 0 THEN now() + ttl_seconds * interval '1 second' "

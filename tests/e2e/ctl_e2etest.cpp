@@ -34,6 +34,12 @@ TEST_F(CtlE2E, SubmitWaitThenInspectTheJob) {
   const std::string id = FirstUuid(sub.out);
   EXPECT_EQ(stack_.Get(id).status(), jq::DONE);
 
+  // jq-ctl starts a trace per invocation (or continues TRACEPARENT): the job saw one.
+  auto traced = stack_.Ctl({"job", "submit", "--queue", "default", "--payload",
+                            R"({"command":["sh","-c","echo $TRACEPARENT"]})", "--wait"});
+  ASSERT_EQ(traced.exit_code, 0) << traced.err;
+  EXPECT_EQ(stack_.Get(FirstUuid(traced.out)).result().rfind("00-", 0), 0u);
+
   auto status = stack_.Ctl({"--output", "json", "job", "status", id});
   ASSERT_EQ(status.exit_code, 0) << status.err;
   auto doc = nlohmann::json::parse(status.out);

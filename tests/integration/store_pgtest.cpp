@@ -511,6 +511,9 @@ TEST_F(StoreTest, QueueDeleteRefusedUntilForced) {
   EXPECT_EQ(Get(id).status, JobState::kDeadLettered);
   EXPECT_EQ(Reasons(id).back(), "QUEUE_DELETED");
   EXPECT_EQ(store_->QueueGet("tmp").status().code(), StatusCode::kNotFound);
+  auto retry = store_->JobRetry(id, "");  // its queue is gone
+  EXPECT_EQ(retry.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(retry.status().message().find("no longer exists"), std::string::npos);
   EXPECT_EQ(store_->QueueDelete("tmp", false).code(), StatusCode::kNotFound);
   EXPECT_EQ(store_->QueueDelete("default", true).code(), StatusCode::kFailedPrecondition);
   // An empty queue is deleted without force.
