@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "store/pg_errors.h"
+#include "store/pg_rows.h"
 
 namespace jq::store {
 namespace {
@@ -34,9 +35,7 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
        "  last_event_id = greatest(outbox_cursors.last_event_id, excluded.last_event_id), "
        "  updated_at = now()"},
       {"outbox_events",
-       "SELECT id, job_id::text, tenant, queue, coalesce(from_status, 0), to_status, reason, "
-       "  coalesce(worker_id, ''), attempt, jq_us(occurred_at) "
-       "FROM job_events WHERE id > $1 ORDER BY id LIMIT $2"},
+       std::string("SELECT ") + kEventCols + " FROM job_events WHERE id > $1 ORDER BY id LIMIT $2"},
       {"outbox_snapshot",
        "SELECT coalesce(max(id), 0), pg_snapshot_xmin(pg_current_snapshot())::text "
        "FROM job_events"},
@@ -158,18 +157,7 @@ Result<OutboxPage> PgOutbox::EventListAfter(std::int64_t after_id, int limit) {
     const auto rows = tx.exec_prepared("outbox_events", after_id, limit);
     page.events.reserve(rows.size());
     for (const auto& r : rows) {
-      JobEventRecord e;
-      e.id = r[0].as<std::int64_t>();
-      e.job_id = r[1].as<std::string>();
-      e.tenant = r[2].as<std::string>();
-      e.queue = r[3].as<std::string>();
-      e.from_status = static_cast<JobState>(r[4].as<int>());
-      e.to_status = static_cast<JobState>(r[5].as<int>());
-      e.reason = r[6].as<std::string>();
-      e.worker_id = r[7].as<std::string>();
-      e.attempt = r[8].as<int>();
-      e.occurred_at = TimePoint(std::chrono::microseconds(r[9].as<std::int64_t>()));
-      page.events.push_back(std::move(e));
+      page.events.push_back(EventFromRow(r));
     }
     const auto snap = tx.exec_prepared1("outbox_snapshot");
     page.max_event_id = snap[0].as<std::int64_t>();

@@ -11,6 +11,7 @@
 #include "core/uuid.h"
 #include "store/connection_pool.h"
 #include "store/pg_errors.h"
+#include "store/pg_rows.h"
 
 namespace jq::store {
 namespace {
@@ -665,25 +666,11 @@ Result<std::vector<JobEventRecord>> PgStore::JobEventList(const std::string& job
   return RunTx<std::vector<JobEventRecord>>(
       *pool_, config_, "JobEventList", [&](pqxx::work& tx) -> Result<std::vector<JobEventRecord>> {
         std::vector<JobEventRecord> out;
-        auto r = tx.exec_params(
-            "SELECT id, job_id::text, tenant, queue, coalesce(from_status, 0), to_status, reason, "
-            "coalesce(worker_id, ''), attempt, jq_us(occurred_at) FROM job_events "
-            "WHERE job_id = $1::uuid AND id > $2 ORDER BY id",
-            job_id, after_event_id);
-        for (const auto& row : r) {
-          JobEventRecord e;
-          e.id = row[0].as<std::int64_t>();
-          e.job_id = row[1].as<std::string>();
-          e.tenant = row[2].as<std::string>();
-          e.queue = row[3].as<std::string>();
-          e.from_status = static_cast<JobState>(row[4].as<int>());
-          e.to_status = static_cast<JobState>(row[5].as<int>());
-          e.reason = row[6].as<std::string>();
-          e.worker_id = row[7].as<std::string>();
-          e.attempt = row[8].as<int>();
-          e.occurred_at = FromUs(row[9].as<std::int64_t>());
-          out.push_back(std::move(e));
-        }
+        auto r =
+            tx.exec_params(std::string("SELECT ") + kEventCols +
+                               " FROM job_events WHERE job_id = $1::uuid AND id > $2 ORDER BY id",
+                           job_id, after_event_id);
+        for (const auto& row : r) out.push_back(EventFromRow(row));
         return out;
       });
 }
