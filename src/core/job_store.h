@@ -78,6 +78,25 @@ struct JobCompleteResult {
   double run_seconds = 0;  // started_at to now
 };
 
+// One dispatch cycle's claim for many workers that take from the same queues: one entry per
+// free slot, in the order slots should be filled (round-robin over the workers for fairness).
+struct JobClaimManyParams {
+  std::vector<std::string> slot_worker_ids;
+  std::vector<std::string> queues;  // empty: all queues
+  std::chrono::seconds lease{30};
+};
+
+// Reports from workers, written together (group commit). Starts are applied before results.
+struct JobReportBatch {
+  std::vector<LeaseRef> started;
+  std::vector<JobCompleteParams> results;
+};
+
+struct JobReportBatchResult {
+  std::vector<Status> started;                     // one per JobReportBatch::started
+  std::vector<Result<JobCompleteResult>> results;  // one per JobReportBatch::results
+};
+
 struct WorkerUpsertParams {
   std::string id;
   std::string hostname;
@@ -112,6 +131,11 @@ class JobStore {
   // All or nothing: a missing queue fails the whole batch with NOT_FOUND.
   virtual Result<std::vector<JobInsertResult>> JobInsertMany(
       const std::vector<JobInsertParams>& jobs) = 0;
+  // Group commit: independent submits in one transaction, each with its own result. A missing
+  // queue fails only its own items (NOT_FOUND); an idempotency conflict returns the first job.
+  // A database error fails the whole call (UNAVAILABLE when retryable), and nothing commits.
+  virtual Result<std::vector<Result<JobInsertResult>>> JobInsertEach(
+      const std::vector<JobInsertParams>& jobs) = 0;
   virtual Result<JobRecord> JobGet(const std::string& id, const std::string& tenant) = 0;
   virtual Result<JobListResult> JobList(const JobListParams& p) = 0;
   virtual Result<std::vector<JobEventRecord>> JobEventList(const std::string& job_id,
@@ -121,6 +145,10 @@ class JobStore {
   // One statement: PENDING -> ASSIGNED for up to limit jobs, priority then FIFO, skipping
   // paused queues, locked rows and queues at their concurrency limit.
   virtual Result<std::vector<ClaimedJob>> JobClaimAvailable(const JobClaimParams& p) = 0;
+  // JobClaimAvailable for many workers in one statement: slot i of the claim order goes to
+  // slot_worker_ids[i] (each job ASSIGNED under its own lease). Returns fewer jobs than slots
+  // when fewer are available; each ClaimedJob names its worker.
+  virtual Result<std::vector<ClaimedJob>> JobClaimMany(const JobClaimManyParams& p) = 0;
   // ASSIGNED -> RUNNING if the lease is current.
   virtual Status JobSetRunning(const LeaseRef& lease) = 0;
   // An assignment that never reached its worker (its stream closed first): ASSIGNED ->
@@ -132,6 +160,10 @@ class JobStore {
   virtual Result<std::vector<LeaseRef>> JobListHeldBy(const std::string& worker_id) = 0;
   // RUNNING (or ASSIGNED) -> DONE, or -> FAILED -> PENDING / DEAD_LETTERED.
   virtual Result<JobCompleteResult> JobComplete(const JobCompleteParams& p) = 0;
+  // JobSetRunning and JobComplete for many reports in one transaction: one statement for the
+  // common case of each (start, success), the per-report path for the rest. Each item gets the
+  // status its single call would have returned; a database error fails the whole call.
+  virtual Result<JobReportBatchResult> JobReportMany(const JobReportBatch& batch) = 0;
   // Renews the leases a worker still holds; returns the job ids it no longer holds.
   // A seed worker's heartbeat names no jobs: pass renew_all to renew every lease it holds.
   virtual Result<std::vector<std::string>> JobLeaseRenew(const std::string& worker_id,

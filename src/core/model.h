@@ -108,6 +108,7 @@ struct ClaimedJob {
   TimePoint created_at;
   TimePoint not_before;  // when it became runnable: submit-to-start is measured from here
   std::string traceparent;
+  std::string worker_id;  // the lease owner
 };
 
 }  // namespace jq

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "core/trace.h"
 
 namespace jq::server {
@@ -13,39 +15,56 @@ WorkerSession::WorkerSession(std::string worker_id, std::vector<std::string> que
       concurrency_(concurrency),
       supports_control_(supports_control) {}
 
-std::optional<jq::JobAssignment> WorkerSession::Next(std::chrono::milliseconds wait) {
-  std::unique_lock lock(mu_);
-  cv_.wait_for(lock, wait, [&] { return closed_ || !outbox_.empty(); });
+std::optional<jq::JobAssignment> WorkerSession::TryNext() {
+  std::lock_guard lock(mu_);
   if (closed_ || outbox_.empty()) return std::nullopt;
   jq::JobAssignment a = std::move(outbox_.front());
   outbox_.pop_front();
   return a;
 }
 
+void WorkerSession::SetListener(std::function<void()> listener) {
+  std::lock_guard lock(listener_mu_);
+  listener_ = std::move(listener);
+}
+
+void WorkerSession::NotifyListener() {
+  std::lock_guard lock(listener_mu_);
+  if (listener_) listener_();
+}
+
 bool WorkerSession::PushJob(jq::JobAssignment assignment) {
-  std::lock_guard lock(mu_);
-  if (closed_) return false;
-  in_flight_[assignment.job_id()] = std::chrono::steady_clock::now();
-  outbox_.push_back(std::move(assignment));
-  cv_.notify_one();
+  {
+    std::lock_guard lock(mu_);
+    if (closed_) return false;
+    in_flight_[assignment.job_id()] = std::chrono::steady_clock::now();
+    outbox_.push_back(std::move(assignment));
+  }
+  NotifyListener();
   return true;
 }
 
 bool WorkerSession::PushControl(jq::ControlType type, const std::string& job_id) {
-  std::lock_guard lock(mu_);
-  if (closed_ || !supports_control_) return false;
-  jq::JobAssignment a;
-  a.mutable_control()->set_type(type);
-  a.mutable_control()->set_job_id(job_id);
-  outbox_.push_back(std::move(a));
-  cv_.notify_one();
+  {
+    std::lock_guard lock(mu_);
+    if (closed_ || !supports_control_) return false;
+    jq::JobAssignment a;
+    a.mutable_control()->set_type(type);
+    a.mutable_control()->set_job_id(job_id);
+    outbox_.push_back(std::move(a));
+  }
+  NotifyListener();
   return true;
 }
 
 void WorkerSession::Close() {
+  CloseQuietly();
+  NotifyListener();
+}
+
+void WorkerSession::CloseQuietly() {
   std::lock_guard lock(mu_);
   closed_ = true;
-  cv_.notify_all();
 }
 
 std::vector<jq::JobAssignment> WorkerSession::TakeUndelivered() {
@@ -193,50 +212,73 @@ bool Dispatcher::DispatchOnce() {
       }
     }
   } timer{config_, cycle_start};
-  std::vector<std::shared_ptr<WorkerSession>> ready;
+  // Sessions with free slots, grouped by the queues they take from: one claim per group.
+  std::map<std::vector<std::string>, std::vector<std::pair<std::shared_ptr<WorkerSession>, int>>>
+      groups;
   {
     std::lock_guard lock(mu_);
     for (const auto& [id, s] : sessions_) {
-      if (s->FreeSlots() > 0) ready.push_back(s);
+      if (int free = s->FreeSlots(); free > 0) {
+        auto queues = s->queues();
+        std::sort(queues.begin(), queues.end());
+        groups[queues].emplace_back(s, free);
+      }
     }
   }
-  if (ready.empty()) return false;
+  if (groups.empty()) return false;
   timer.active = true;  // only passes that had workers to serve
   bool more = false;
-  const std::size_t start = rotate_++ % ready.size();
-  for (std::size_t i = 0; i < ready.size(); ++i) {
-    auto& s = ready[(start + i) % ready.size()];
-    const int want = std::min(s->FreeSlots(), config_.batch_size);
-    if (want <= 0) continue;
-    auto claimed = store_.JobClaimAvailable({s->worker_id(), s->queues(), want, config_.lease});
+  const std::size_t rotate = rotate_++;
+  for (auto& [queues, sessions] : groups) {
+    // Round-robin over the sessions, starting at a different one each pass, so that when
+    // fewer jobs than slots are ready they spread over the workers instead of filling the
+    // first ones.
+    const std::size_t n = sessions.size();
+    const std::size_t first = rotate % n;
+    std::vector<std::string> slots;
+    const auto limit = static_cast<std::size_t>(std::max(config_.batch_size, 1));
+    for (bool added = true; added && slots.size() < limit;) {
+      added = false;
+      for (std::size_t i = 0; i < n && slots.size() < limit; ++i) {
+        auto& [s, free] = sessions[(first + i) % n];
+        if (free <= 0) continue;
+        slots.push_back(s->worker_id());
+        --free;
+        added = true;
+      }
+    }
+    std::map<std::string, std::shared_ptr<WorkerSession>> by_id;
+    for (auto& [s, free] : sessions) by_id.emplace(s->worker_id(), s);
+    auto claimed = store_.JobClaimMany({slots, queues, config_.lease});
     if (!claimed.ok()) {
-      spdlog::warn("dispatch: claim for worker {} failed: {}", s->worker_id(),
-                   claimed.status().ToString());
+      spdlog::warn("dispatch: claim for {} workers failed: {}", n, claimed.status().ToString());
       return false;  // the tick retries; a database outage should not spin
     }
-    for (auto& c : *claimed) {
-      if (config_.on_assigned) config_.on_assigned(c);
-      jq::JobAssignment a;
-      a.set_job_id(c.id);
-      a.set_queue_name(c.queue);
-      a.set_payload(std::move(c.payload));
-      a.set_priority(c.priority);
-      a.set_attempt(c.attempt);
-      a.set_timeout_seconds(c.timeout_seconds);
-      // The worker continues the submitter's trace as a child span.
-      if (auto parent = ParseTraceParent(c.traceparent)) {
-        a.set_traceparent(ChildOf(*parent).ToString());
-      }
-      // The session closed since the snapshot: the job goes straight back to the queue.
-      if (!s->PushJob(std::move(a))) {
-        Status st = store_.JobReleaseUndelivered({c.id, s->worker_id(), c.attempt});
-        spdlog::info("dispatch: worker {} went away before job {} was sent: {}", s->worker_id(),
-                     c.id, st.ok() ? "returned to the queue" : st.ToString());
-      }
-    }
-    if (static_cast<int>(claimed->size()) == want) more = true;
+    for (auto& c : *claimed) Deliver(by_id.at(c.worker_id), c);
+    if (claimed->size() == slots.size()) more = true;
   }
   return more;
+}
+
+void Dispatcher::Deliver(const std::shared_ptr<WorkerSession>& s, ClaimedJob& c) {
+  if (config_.on_assigned) config_.on_assigned(c);
+  jq::JobAssignment a;
+  a.set_job_id(c.id);
+  a.set_queue_name(c.queue);
+  a.set_payload(std::move(c.payload));
+  a.set_priority(c.priority);
+  a.set_attempt(c.attempt);
+  a.set_timeout_seconds(c.timeout_seconds);
+  // The worker continues the submitter's trace as a child span.
+  if (auto parent = ParseTraceParent(c.traceparent)) {
+    a.set_traceparent(ChildOf(*parent).ToString());
+  }
+  // The session closed since the snapshot: the job goes straight back to the queue.
+  if (!s->PushJob(std::move(a))) {
+    Status st = store_.JobReleaseUndelivered({c.id, s->worker_id(), c.attempt});
+    spdlog::info("dispatch: worker {} went away before job {} was sent: {}", s->worker_id(), c.id,
+                 st.ok() ? "returned to the queue" : st.ToString());
+  }
 }
 
 }  // namespace jq::server

@@ -24,15 +24,16 @@ namespace jq::server {
 
 struct DispatcherConfig {
   std::chrono::milliseconds tick{500};
-  int batch_size = 100;
+  int batch_size = 100;  // max jobs per claim statement (one statement serves many workers)
   std::chrono::seconds lease{30};
   // Metrics hooks; may be empty. on_cycle gets a pass's duration, on_assigned each job.
   std::function<void(double seconds)> on_cycle;
   std::function<void(const ClaimedJob& job)> on_assigned;
 };
 
-// One worker's open StreamJobs call. The stream handler thread drains it with Next(); the
-// dispatcher and control messages fill it with Push(). Thread-safe.
+// One worker's open StreamJobs call. The stream's reactor drains it with TryNext() whenever
+// its listener says something changed; the dispatcher and control messages fill it with
+// Push(). Thread-safe.
 class WorkerSession {
  public:
   WorkerSession(std::string worker_id, std::vector<std::string> queues, int concurrency,
@@ -42,12 +43,18 @@ class WorkerSession {
   const std::vector<std::string>& queues() const { return queues_; }
   bool supports_control() const { return supports_control_; }
 
-  // Blocks up to `wait` for the next message; nullopt on timeout or when closed.
-  std::optional<jq::JobAssignment> Next(std::chrono::milliseconds wait);
+  // The next queued message, if any (nullopt when empty or closed).
+  std::optional<jq::JobAssignment> TryNext();
+  // Called (on the pushing thread, without the session's lock) after every push and on
+  // Close(). Setting a new listener waits for a call in progress to return, so after
+  // SetListener(nullptr) the old one is never called again.
+  void SetListener(std::function<void()> listener);
   // Queues a job (counted against the slots) or a control message. False once closed.
   bool PushJob(jq::JobAssignment assignment);
   bool PushControl(jq::ControlType type, const std::string& job_id);
   void Close();
+  // Close() without calling the listener (for the listener's owner, which knows).
+  void CloseQuietly();
   bool closed() const;
   // After Close(): the job assignments still queued, which the worker never received.
   std::vector<jq::JobAssignment> TakeUndelivered();
@@ -68,8 +75,10 @@ class WorkerSession {
   const std::vector<std::string> queues_;
   const int concurrency_;
   const bool supports_control_;
+  void NotifyListener();
+  std::mutex listener_mu_;
+  std::function<void()> listener_;  // GUARDED_BY(listener_mu_)
   mutable std::mutex mu_;
-  std::condition_variable cv_;
   std::deque<jq::JobAssignment> outbox_;                                    // GUARDED_BY(mu_)
   std::map<std::string, std::chrono::steady_clock::time_point> in_flight_;  // GUARDED_BY(mu_)
   bool closed_ = false;                                                     // GUARDED_BY(mu_)
@@ -95,8 +104,10 @@ class Dispatcher {
 
  private:
   void Run();
-  // One pass over the sessions with free slots; true if some claim filled its batch.
+  // One pass over the sessions with free slots: one claim per set of queues, its slots
+  // spread round-robin over the sessions; true if some claim filled every slot it asked for.
   bool DispatchOnce();
+  void Deliver(const std::shared_ptr<WorkerSession>& s, ClaimedJob& c);
 
   JobStore& store_;
   const DispatcherConfig config_;

@@ -74,7 +74,7 @@ struct CallIds {
   TraceParent trace;
 };
 
-CallIds CallIdsOf(grpc::ServerContext* context) {
+CallIds CallIdsOf(grpc::ServerContextBase* context) {
   CallIds ids;
   const auto& md = context->client_metadata();
   if (auto it = md.find("x-request-id"); it != md.end() && it->second.size() <= 128) {
@@ -92,33 +92,44 @@ CallIds CallIdsOf(grpc::ServerContext* context) {
 }
 
 // RESOURCE_EXHAUSTED with the retry-after-ms trailer SPEC §6 promises.
-grpc::Status RateLimited(grpc::ServerContext* context, const Status& s, long long retry_ms) {
+grpc::Status RateLimited(grpc::ServerContextBase* context, const Status& s, long long retry_ms) {
   context->AddTrailingMetadata("retry-after-ms", std::to_string(retry_ms));
   return rpc::ToGrpc(s);
 }
 
 }  // namespace
 
-grpc::Status JobServiceImpl::SubmitJob(grpc::ServerContext* context,
-                                       const jq::SubmitJobRequest* req,
-                                       jq::SubmitJobResponse* resp) {
+grpc::ServerUnaryReactor* JobServiceImpl::SubmitJob(grpc::CallbackServerContext* context,
+                                                    const jq::SubmitJobRequest* req,
+                                                    jq::SubmitJobResponse* resp) {
+  auto* reactor = context->DefaultReactor();
   const CallIds ids = CallIdsOf(context);
   telemetry::ScopedLogContext log;
   log.request_id(ids.request_id).trace_id(ids.trace.trace_id).queue(req->queue_name());
   JobInsertParams p;
-  if (Status s = ToInsertParams(*req, ctx_.config, &p); !s.ok()) return rpc::ToGrpc(s);
+  if (Status s = ToInsertParams(*req, ctx_.config, &p); !s.ok()) {
+    reactor->Finish(rpc::ToGrpc(s));
+    return reactor;
+  }
   p.traceparent = ids.trace.ToString();
   long long retry_ms = 0;
   if (Status s = ctx_.rate_limiter.Take(p.tenant, p.queue, 1, &retry_ms); !s.ok()) {
-    return RateLimited(context, s, retry_ms);
+    reactor->Finish(RateLimited(context, s, retry_ms));
+    return reactor;
   }
-  auto r = ctx_.store.JobInsertMany({p});
-  if (!r.ok()) return rpc::ToGrpc(r.status());
-  resp->set_job_id((*r)[0].job_id);
-  resp->set_duplicate((*r)[0].duplicate);
-  if (!(*r)[0].duplicate) ctx_.metrics.JobCounted(p.queue, "PENDING");
-  ctx_.dispatcher.Wake();
-  return grpc::Status::OK;
+  // Answered once the batch holding this job has committed (JobInserter).
+  ctx_.inserter.Insert(std::move(p), [this, reactor, resp,
+                                      queue = req->queue_name()](const Result<JobInsertResult>& r) {
+    if (!r.ok()) {
+      reactor->Finish(rpc::ToGrpc(r.status()));
+      return;
+    }
+    resp->set_job_id(r->job_id);
+    resp->set_duplicate(r->duplicate);
+    if (!r->duplicate) ctx_.metrics.JobCounted(queue, "PENDING");
+    reactor->Finish(grpc::Status::OK);
+  });
+  return reactor;
 }
 
 grpc::Status JobServiceImpl::SubmitJobs(grpc::ServerContext* context,
@@ -157,7 +168,7 @@ grpc::Status JobServiceImpl::SubmitJobs(grpc::ServerContext* context,
     out->set_duplicate((*r)[i].duplicate);
     if (!(*r)[i].duplicate) ctx_.metrics.JobCounted(params[i].queue, "PENDING");
   }
-  ctx_.dispatcher.Wake();
+  ctx_.jobs_runnable();
   return grpc::Status::OK;
 }
 

@@ -26,7 +26,10 @@
 #include "redis/redis_client.h"
 #include "server/dispatcher.h"
 #include "server/grpc_metrics.h"
+#include "server/job_completer.h"
+#include "server/job_inserter.h"
 #include "server/reaper.h"
+#include "server/remote_waker.h"
 #include "server/server_metrics.h"
 #include "server/services.h"
 #include "server/stats_poller.h"
@@ -275,6 +278,16 @@ int main(int argc, char** argv) {
         }
       });
 
+  // Group commit on the hot path: submits and worker reports, each flush one transaction.
+  // Two flushers per batcher, so one batch is being written while the next one gathers.
+  jq::server::RemoteWaker remote_waker(store, std::chrono::milliseconds(20));
+  const auto jobs_runnable = [&] {
+    dispatcher.Wake();
+    remote_waker.Poke();
+  };
+  jq::server::JobInserter inserter(store, {.max_batch = 1000, .flushers = 2}, jobs_runnable);
+  jq::server::JobCompleter completer(store, {.max_batch = 1000, .flushers = 2});
+
   std::atomic<bool> stopping{false};
   jq::server::ServiceContext ctx{
       store,
@@ -282,6 +295,9 @@ int main(int argc, char** argv) {
       config,
       stopping,
       metrics,
+      inserter,
+      completer,
+      jobs_runnable,
       redis.get(),
       rate_limiter,
       [&](const std::string& worker_id, int active, const std::vector<std::string>& running) {
@@ -349,6 +365,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   listener.Start();
+  remote_waker.Start();
+  inserter.Start();
+  completer.Start();
   dispatcher.Start();
   reaper.Start();
   stats.Start();
@@ -364,8 +383,13 @@ int main(int argc, char** argv) {
   reaper.Stop();
   stats.Stop();
   if (relay) relay->Stop();  // releases the publishing lock to another replica
+  // Calls waiting for a batch are answered while the server drains; then the batchers flush
+  // what is left and stop.
   server->Shutdown(std::chrono::system_clock::now() +
                    std::chrono::seconds(config.server.shutdown_grace_seconds));
+  inserter.Stop();
+  completer.Stop();
+  remote_waker.Stop();
   listener.Stop();
   http.Stop();
   spdlog::info("jq-server stopped");

@@ -1,5 +1,7 @@
 // The three gRPC services of SPEC §7. Thin: validate and convert the request, call the store
-// or the dispatcher, map the Status (rpc::ToGrpc). Synchronous gRPC handlers; thread-safe.
+// or the dispatcher, map the Status (rpc::ToGrpc). The hot methods (SubmitJob, StreamJobs and
+// the reports) use gRPC's callback API, so no thread waits on a batch or parks on a stream;
+// the rest are synchronous handlers. Thread-safe.
 #pragma once
 
 #include <atomic>
@@ -17,6 +19,8 @@
 #include "redis/rate_limiter.h"
 #include "redis/redis_client.h"
 #include "server/dispatcher.h"
+#include "server/job_completer.h"
+#include "server/job_inserter.h"
 #include "server/server_metrics.h"
 #include "worker_service.grpc.pb.h"
 
@@ -29,6 +33,11 @@ struct ServiceContext {
   const Config& config;
   std::atomic<bool>& stopping;  // set on shutdown: streams end so workers reconnect elsewhere
   ServerMetrics& metrics;
+  JobInserter& inserter;    // group commit of SubmitJob
+  JobCompleter& completer;  // group commit of worker reports
+  // Jobs became runnable outside the inserter: wake this replica's dispatcher and, coalesced,
+  // the others.
+  std::function<void()> jobs_runnable;
   redis::RedisClient* redis;  // null when redis.addr is empty
   redis::RateLimiter& rate_limiter;
   // Publishes each heartbeat to worker.heartbeat; empty without Kafka.
@@ -38,12 +47,13 @@ struct ServiceContext {
   std::function<std::vector<std::tuple<std::string, bool, std::string>>()> components;
 };
 
-class JobServiceImpl final : public jq::JobService::Service {
+class JobServiceImpl final
+    : public jq::JobService::WithCallbackMethod_SubmitJob<jq::JobService::Service> {
  public:
   explicit JobServiceImpl(ServiceContext ctx) : ctx_(std::move(ctx)) {}
 
-  grpc::Status SubmitJob(grpc::ServerContext*, const jq::SubmitJobRequest*,
-                         jq::SubmitJobResponse*) override;
+  grpc::ServerUnaryReactor* SubmitJob(grpc::CallbackServerContext*, const jq::SubmitJobRequest*,
+                                      jq::SubmitJobResponse*) override;
   grpc::Status SubmitJobs(grpc::ServerContext*, const jq::SubmitJobsRequest*,
                           jq::SubmitJobsResponse*) override;
   grpc::Status CancelJob(grpc::ServerContext*, const jq::CancelJobRequest*,
@@ -65,7 +75,12 @@ class JobServiceImpl final : public jq::JobService::Service {
   ServiceContext ctx_;
 };
 
-class WorkerServiceImpl final : public jq::WorkerService::Service {
+using WorkerServiceBase = jq::WorkerService::WithCallbackMethod_StreamJobs<
+    jq::WorkerService::WithCallbackMethod_ReportStarted<
+        jq::WorkerService::WithCallbackMethod_ReportResult<
+            jq::WorkerService::WithCallbackMethod_ReportBatch<jq::WorkerService::Service>>>>;
+
+class WorkerServiceImpl final : public WorkerServiceBase {
  public:
   explicit WorkerServiceImpl(ServiceContext ctx) : ctx_(std::move(ctx)) {}
 
@@ -73,12 +88,16 @@ class WorkerServiceImpl final : public jq::WorkerService::Service {
                               jq::RegisterWorkerResponse*) override;
   grpc::Status Heartbeat(grpc::ServerContext*, const jq::HeartbeatRequest*,
                          jq::HeartbeatResponse*) override;
-  grpc::Status StreamJobs(grpc::ServerContext*, const jq::StreamJobsRequest*,
-                          grpc::ServerWriter<jq::JobAssignment>*) override;
-  grpc::Status ReportStarted(grpc::ServerContext*, const jq::ReportStartedRequest*,
-                             jq::ReportStartedResponse*) override;
-  grpc::Status ReportResult(grpc::ServerContext*, const jq::ReportResultRequest*,
-                            jq::ReportResultResponse*) override;
+  grpc::ServerWriteReactor<jq::JobAssignment>* StreamJobs(grpc::CallbackServerContext*,
+                                                          const jq::StreamJobsRequest*) override;
+  grpc::ServerUnaryReactor* ReportStarted(grpc::CallbackServerContext*,
+                                          const jq::ReportStartedRequest*,
+                                          jq::ReportStartedResponse*) override;
+  grpc::ServerUnaryReactor* ReportResult(grpc::CallbackServerContext*,
+                                         const jq::ReportResultRequest*,
+                                         jq::ReportResultResponse*) override;
+  grpc::ServerUnaryReactor* ReportBatch(grpc::CallbackServerContext*, const jq::ReportBatchRequest*,
+                                        jq::ReportBatchResponse*) override;
   grpc::Status Deregister(grpc::ServerContext*, const jq::DeregisterRequest*,
                           jq::DeregisterResponse*) override;
 
@@ -88,6 +107,13 @@ class WorkerServiceImpl final : public jq::WorkerService::Service {
     std::vector<std::string> queues;
     bool supports_control = false;
   };
+  // Checks a report and converts it (INVALID_ARGUMENT names the field).
+  Status ToCompleteParams(const jq::ReportResultRequest& req, JobCompleteParams* p) const;
+  // After a report was written: metrics, and the worker's slot is free again.
+  void OnReported(const std::string& worker_id, const std::string& job_id, bool success,
+                  const Result<JobCompleteResult>& r);
+
+  class StreamReactor;
   ServiceContext ctx_;
   std::mutex mu_;
   std::map<std::string, Registration> registered_;  // GUARDED_BY(mu_); this replica only

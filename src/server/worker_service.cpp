@@ -1,5 +1,6 @@
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <random>
 #include <set>
 
@@ -107,18 +108,129 @@ grpc::Status WorkerServiceImpl::Heartbeat(grpc::ServerContext*, const jq::Heartb
   return grpc::Status::OK;
 }
 
-grpc::Status WorkerServiceImpl::StreamJobs(grpc::ServerContext* context,
-                                           const jq::StreamJobsRequest* req,
-                                           grpc::ServerWriter<jq::JobAssignment>* writer) {
-  if (Status s = ValidateWorkerId(req->worker_id()); !s.ok()) return rpc::ToGrpc(s);
-  if (Status s = ValidateQueues(req->queues()); !s.ok()) return rpc::ToGrpc(s);
+namespace {
+
+// A StreamJobs call refused before it started.
+class RefusedStream final : public grpc::ServerWriteReactor<jq::JobAssignment> {
+ public:
+  explicit RefusedStream(const grpc::Status& status) { Finish(status); }
+  void OnDone() override { delete this; }
+};
+
+}  // namespace
+
+// One open StreamJobs call: writes whatever its session queues, one message at a time, and
+// holds no thread while it waits. When the stream ends, the assignments the worker never
+// received go back to the queue without using a retry.
+class WorkerServiceImpl::StreamReactor final : public grpc::ServerWriteReactor<jq::JobAssignment> {
+ public:
+  StreamReactor(WorkerServiceImpl& service, std::shared_ptr<WorkerSession> session)
+      : service_(service), session_(std::move(session)) {
+    session_->SetListener([this] { Pump(); });
+    service_.ctx_.dispatcher.Attach(session_);
+    spdlog::info("worker {} stream open", session_->worker_id());
+    Pump();
+  }
+
+  void OnWriteDone(bool ok) override {
+    {
+      std::lock_guard lock(mu_);
+      writing_ = false;
+      if (!ok && !current_.job_id().empty()) unsent_.push_back(std::move(current_));
+      if (finish_after_write_) {
+        Finish(pending_status_);
+        return;
+      }
+      if (!ok) {
+        FinishLocked(grpc::Status::CANCELLED);
+        return;
+      }
+    }
+    Pump();
+  }
+
+  void OnCancel() override {
+    std::lock_guard lock(mu_);
+    FinishLocked(grpc::Status::CANCELLED);
+  }
+
+  void OnDone() override {
+    session_->SetListener(nullptr);  // waits for a Pump in progress; none starts after
+    session_->CloseQuietly();
+    auto& ctx = service_.ctx_;
+    for (auto& a : session_->TakeUndelivered()) unsent_.push_back(std::move(a));
+    for (const auto& a : unsent_) {
+      Status s = ctx.store.JobReleaseUndelivered({a.job_id(), session_->worker_id(), a.attempt()});
+      if (!s.ok()) spdlog::info("job {} not returned to the queue: {}", a.job_id(), s.ToString());
+    }
+    if (!unsent_.empty()) ctx.dispatcher.Wake();
+    ctx.dispatcher.Detach(session_);
+    spdlog::info("worker {} stream closed", session_->worker_id());
+    delete this;
+  }
+
+ private:
+  // Starts the next write if none is in flight. Called by the session's listener (pushes,
+  // close) and after each write.
+  void Pump() {
+    std::lock_guard lock(mu_);
+    if (writing_ || finished_) return;
+    if (service_.ctx_.stopping) {
+      FinishLocked({grpc::StatusCode::UNAVAILABLE, "server shutting down; reconnect"});
+      return;
+    }
+    if (session_->closed()) {
+      // Replaced by a newer stream of the same worker, or the server is stopping.
+      FinishLocked(grpc::Status::OK);
+      return;
+    }
+    auto next = session_->TryNext();
+    if (!next) return;
+    current_ = std::move(*next);
+    writing_ = true;
+    StartWrite(&current_);
+  }
+
+  void FinishLocked(const grpc::Status& status) {  // REQUIRES(mu_)
+    if (finished_) return;
+    finished_ = true;
+    session_->CloseQuietly();
+    if (!writing_) {
+      Finish(status);
+    } else {
+      pending_status_ = status;  // finished once the write in flight completes
+      finish_after_write_ = true;
+    }
+  }
+
+  WorkerServiceImpl& service_;
+  const std::shared_ptr<WorkerSession> session_;
+  std::mutex mu_;
+  jq::JobAssignment current_;              // GUARDED_BY(mu_): the write in flight
+  std::vector<jq::JobAssignment> unsent_;  // GUARDED_BY(mu_)
+  bool writing_ = false;                   // GUARDED_BY(mu_)
+  bool finished_ = false;                  // GUARDED_BY(mu_)
+  bool finish_after_write_ = false;        // GUARDED_BY(mu_): Finish once the write ends
+  grpc::Status pending_status_;            // GUARDED_BY(mu_)
+};
+
+grpc::ServerWriteReactor<jq::JobAssignment>* WorkerServiceImpl::StreamJobs(
+    grpc::CallbackServerContext*, const jq::StreamJobsRequest* req) {
+  if (Status s = ValidateWorkerId(req->worker_id()); !s.ok()) {
+    return new RefusedStream(rpc::ToGrpc(s));
+  }
+  if (Status s = ValidateQueues(req->queues()); !s.ok()) return new RefusedStream(rpc::ToGrpc(s));
   auto worker = ctx_.store.WorkerGet(req->worker_id());
   if (!worker.ok()) {
     if (worker.status().code() == StatusCode::kNotFound) {
-      return {grpc::StatusCode::NOT_FOUND,
-              "worker " + req->worker_id() + " is not registered; call RegisterWorker first"};
+      return new RefusedStream(
+          {grpc::StatusCode::NOT_FOUND,
+           "worker " + req->worker_id() + " is not registered; call RegisterWorker first"});
     }
-    return rpc::ToGrpc(worker.status());
+    return new RefusedStream(rpc::ToGrpc(worker.status()));
+  }
+  if (ctx_.stopping) {
+    return new RefusedStream({grpc::StatusCode::UNAVAILABLE, "server shutting down; reconnect"});
   }
   Registration reg{worker->concurrency, worker->queues, false};
   {
@@ -141,92 +253,177 @@ grpc::Status WorkerServiceImpl::StreamJobs(grpc::ServerContext* context,
     session->SetDraining(true);
     session->PushControl(jq::CONTROL_DRAIN, "");
   }
-  ctx_.dispatcher.Attach(session);
-  spdlog::info("worker {} stream open", req->worker_id());
-  grpc::Status result = grpc::Status::OK;
-  std::vector<jq::JobAssignment> unsent;
-  while (!context->IsCancelled() && !ctx_.stopping && !session->closed()) {
-    auto next = session->Next(std::chrono::milliseconds(200));
-    if (!next) continue;
-    if (!writer->Write(*next)) {
-      if (!next->job_id().empty()) unsent.push_back(std::move(*next));
-      result = grpc::Status::CANCELLED;
-      break;
-    }
-  }
-  session->Close();
-  // Claimed for this stream but never written to it: back to the queue, no retry used.
-  for (auto& a : session->TakeUndelivered()) unsent.push_back(std::move(a));
-  for (const auto& a : unsent) {
-    Status s = ctx_.store.JobReleaseUndelivered({a.job_id(), req->worker_id(), a.attempt()});
-    if (!s.ok()) spdlog::info("job {} not returned to the queue: {}", a.job_id(), s.ToString());
-  }
-  if (!unsent.empty()) ctx_.dispatcher.Wake();
-  ctx_.dispatcher.Detach(session);
-  spdlog::info("worker {} stream closed", req->worker_id());
-  if (ctx_.stopping) return {grpc::StatusCode::UNAVAILABLE, "server shutting down; reconnect"};
-  return result;
+  return new StreamReactor(*this, std::move(session));
 }
 
-grpc::Status WorkerServiceImpl::ReportStarted(grpc::ServerContext*,
-                                              const jq::ReportStartedRequest* req,
-                                              jq::ReportStartedResponse*) {
-  if (Status s = ValidateWorkerId(req->worker_id()); !s.ok()) return rpc::ToGrpc(s);
-  if (Status s = ValidateJobId(req->job_id()); !s.ok()) return rpc::ToGrpc(s);
-  return rpc::ToGrpc(ctx_.store.JobSetRunning({req->job_id(), req->worker_id(), req->attempt()}));
-}
-
-grpc::Status WorkerServiceImpl::ReportResult(grpc::ServerContext*,
-                                             const jq::ReportResultRequest* req,
-                                             jq::ReportResultResponse*) {
-  if (Status s = ValidateWorkerId(req->worker_id()); !s.ok()) return rpc::ToGrpc(s);
-  if (Status s = ValidateJobId(req->job_id()); !s.ok()) return rpc::ToGrpc(s);
-  if (!req->success() && !req->reason().empty() && !IsWorkerFailureReason(req->reason())) {
-    return rpc::InvalidArgument("reason '" + req->reason() +
-                                "' is not one a worker may report (FAILED_EXIT_CODE, TIMEOUT, "
-                                "INVALID_PAYLOAD, CANCELLED)");
+Status WorkerServiceImpl::ToCompleteParams(const jq::ReportResultRequest& req,
+                                           JobCompleteParams* p) const {
+  if (Status s = ValidateWorkerId(req.worker_id()); !s.ok()) return s;
+  if (Status s = ValidateJobId(req.job_id()); !s.ok()) return s;
+  if (!req.success() && !req.reason().empty() && !IsWorkerFailureReason(req.reason())) {
+    return Status::InvalidArgument("reason '" + req.reason() +
+                                   "' is not one a worker may report (FAILED_EXIT_CODE, TIMEOUT, "
+                                   "INVALID_PAYLOAD, CANCELLED)");
   }
-  telemetry::ScopedLogContext log;
-  log.job_id(req->job_id()).worker_id(req->worker_id());
-  JobCompleteParams p;
-  p.lease = {req->job_id(), req->worker_id(), req->attempt()};
-  p.success = req->success();
+  p->lease = {req.job_id(), req.worker_id(), req.attempt()};
+  p->success = req.success();
   // jq workers send stdout once, in `stdout`; it is the job's result too.
-  p.result = req->result().empty() && req->attempt() != 0 ? req->stdout() : req->result();
-  p.error_message = req->error_message();
-  p.reason = req->reason();
-  p.jitter01 = Jitter();
-  if (req->attempt() != 0) {  // jq workers send their output; seed workers only a result
+  p->result = req.result().empty() && req.attempt() != 0 ? req.stdout() : req.result();
+  p->error_message = req.error_message();
+  p->reason = req.reason();
+  p->jitter01 = Jitter();
+  if (req.attempt() != 0) {  // jq workers send their output; seed workers only a result
     JobOutputRecord o;
-    o.exit_code = req->exit_code();
-    o.stdout_data = req->stdout();
-    o.stderr_data = req->stderr();
-    o.stdout_truncated = req->stdout_truncated();
-    o.stderr_truncated = req->stderr_truncated();
-    p.output = std::move(o);
+    o.exit_code = req.exit_code();
+    o.stdout_data = req.stdout();
+    o.stderr_data = req.stderr();
+    o.stdout_truncated = req.stdout_truncated();
+    o.stderr_truncated = req.stderr_truncated();
+    p->output = std::move(o);
   }
-  auto r = ctx_.store.JobComplete(p);
+  return Status::Ok();
+}
+
+void WorkerServiceImpl::OnReported(const std::string& worker_id, const std::string& job_id,
+                                   bool success, const Result<JobCompleteResult>& r) {
   if (r.ok()) {
     ctx_.metrics.JobProcessed(r->queue, r->run_seconds);
-    ctx_.metrics.JobCounted(r->queue, p.success ? "DONE" : "FAILED");
+    ctx_.metrics.JobCounted(r->queue, success ? "DONE" : "FAILED");
     if (r->final_status == JobState::kDeadLettered) {
       ctx_.metrics.JobCounted(r->queue, "DEAD_LETTERED");
     }
   }
   // The worker no longer runs this attempt: free its slot, unless the report was refused as
   // stale, since a newer attempt of the same job may hold that slot on this worker (a stale
-  // entry is dropped by the next heartbeat's reconcile).
-  const bool stale = r.status().code() == StatusCode::kFailedPrecondition;
-  auto session = stale ? nullptr : ctx_.dispatcher.Find(req->worker_id());
-  if (session) {
-    session->Release(req->job_id());
-    ctx_.dispatcher.Wake();
+  // entry is dropped by the next heartbeat's reconcile). A database error keeps it too: the
+  // worker reports again.
+  const StatusCode code = r.status().code();
+  if (code != StatusCode::kFailedPrecondition && code != StatusCode::kUnavailable) {
+    if (auto session = ctx_.dispatcher.Find(worker_id)) {
+      session->Release(job_id);
+      ctx_.dispatcher.Wake();
+    }
   }
   if (!r.ok()) {
-    spdlog::info("report for job {} from worker {} refused: {}", req->job_id(), req->worker_id(),
-                 r.status().ToString());
+    spdlog::debug("report for job {} from worker {} refused: {}", job_id, worker_id,
+                  r.status().ToString());
   }
-  return rpc::ToGrpc(r.status());
+}
+
+grpc::ServerUnaryReactor* WorkerServiceImpl::ReportStarted(grpc::CallbackServerContext* context,
+                                                           const jq::ReportStartedRequest* req,
+                                                           jq::ReportStartedResponse*) {
+  auto* reactor = context->DefaultReactor();
+  if (Status s = ValidateWorkerId(req->worker_id()); !s.ok()) {
+    reactor->Finish(rpc::ToGrpc(s));
+    return reactor;
+  }
+  if (Status s = ValidateJobId(req->job_id()); !s.ok()) {
+    reactor->Finish(rpc::ToGrpc(s));
+    return reactor;
+  }
+  ctx_.completer.Started({req->job_id(), req->worker_id(), req->attempt()},
+                         [reactor](const Status& s) { reactor->Finish(rpc::ToGrpc(s)); });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* WorkerServiceImpl::ReportResult(grpc::CallbackServerContext* context,
+                                                          const jq::ReportResultRequest* req,
+                                                          jq::ReportResultResponse*) {
+  auto* reactor = context->DefaultReactor();
+  JobCompleteParams p;
+  if (Status s = ToCompleteParams(*req, &p); !s.ok()) {
+    reactor->Finish(rpc::ToGrpc(s));
+    return reactor;
+  }
+  ctx_.completer.Completed(std::move(p),
+                           [this, reactor, worker = req->worker_id(), job = req->job_id(),
+                            success = req->success()](const Result<JobCompleteResult>& r) {
+                             OnReported(worker, job, success, r);
+                             reactor->Finish(rpc::ToGrpc(r.status()));
+                           });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* WorkerServiceImpl::ReportBatch(grpc::CallbackServerContext* context,
+                                                         const jq::ReportBatchRequest* req,
+                                                         jq::ReportBatchResponse* resp) {
+  auto* reactor = context->DefaultReactor();
+  constexpr int kMaxItems = 10000;
+  if (req->started_size() + req->results_size() > kMaxItems) {
+    reactor->Finish(
+        rpc::InvalidArgument("a batch holds at most " + std::to_string(kMaxItems) + " reports"));
+    return reactor;
+  }
+  if (req->started_size() + req->results_size() == 0) {
+    reactor->Finish(grpc::Status::OK);
+    return reactor;
+  }
+  // Check everything first: a bad request is refused whole, before anything is written.
+  const auto same_worker = [&](const std::string& id) {
+    return id.empty() || id == req->worker_id();
+  };
+  if (Status s = ValidateWorkerId(req->worker_id()); !s.ok()) {
+    reactor->Finish(rpc::ToGrpc(s));
+    return reactor;
+  }
+  std::vector<LeaseRef> started;
+  for (int i = 0; i < req->started_size(); ++i) {
+    const auto& r = req->started(i);
+    const std::string where = "started[" + std::to_string(i) + "]";
+    Status s = same_worker(r.worker_id())
+                   ? ValidateJobId(r.job_id(), where + ".job_id")
+                   : Status::InvalidArgument(where + ".worker_id differs from worker_id");
+    if (!s.ok()) {
+      reactor->Finish(rpc::ToGrpc(s));
+      return reactor;
+    }
+    started.push_back({r.job_id(), req->worker_id(), r.attempt()});
+  }
+  std::vector<JobCompleteParams> results(req->results_size());
+  for (int i = 0; i < req->results_size(); ++i) {
+    jq::ReportResultRequest r = req->results(i);
+    const std::string where = "results[" + std::to_string(i) + "]";
+    if (!same_worker(r.worker_id())) {
+      reactor->Finish(rpc::InvalidArgument(where + ".worker_id differs from worker_id"));
+      return reactor;
+    }
+    r.set_worker_id(req->worker_id());
+    if (Status s = ToCompleteParams(r, &results[i]); !s.ok()) {
+      reactor->Finish(rpc::InvalidArgument(where + ": " + s.message()));
+      return reactor;
+    }
+  }
+  // Every outcome has its slot before any callback can run (they run on other threads).
+  for (int i = 0; i < req->started_size(); ++i) resp->add_started();
+  for (int i = 0; i < req->results_size(); ++i) resp->add_results();
+  auto remaining = std::make_shared<std::atomic<int>>(req->started_size() + req->results_size());
+  const auto one_done = [reactor, remaining] {
+    if (remaining->fetch_sub(1) == 1) reactor->Finish(grpc::Status::OK);
+  };
+  const auto fill = [](jq::ReportOutcome* out, const Status& s) {
+    const grpc::Status g = rpc::ToGrpc(s);
+    out->set_code(static_cast<int>(g.error_code()));
+    if (!s.ok()) out->set_message(g.error_message());
+  };
+  for (int i = 0; i < req->started_size(); ++i) {
+    ctx_.completer.Started(started[i], [resp, i, fill, one_done](const Status& s) {
+      fill(resp->mutable_started(i), s);
+      one_done();
+    });
+  }
+  for (int i = 0; i < req->results_size(); ++i) {
+    const bool success = results[i].success;
+    const std::string job = results[i].lease.job_id;
+    ctx_.completer.Completed(std::move(results[i]),
+                             [this, resp, i, fill, one_done, worker = req->worker_id(), job,
+                              success](const Result<JobCompleteResult>& r) {
+                               OnReported(worker, job, success, r);
+                               fill(resp->mutable_results(i), r.status());
+                               one_done();
+                             });
+  }
+  return reactor;
 }
 
 grpc::Status WorkerServiceImpl::Deregister(grpc::ServerContext*, const jq::DeregisterRequest* req,

@@ -2,6 +2,7 @@
 
 #include <pqxx/pqxx>
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <set>
@@ -32,6 +33,46 @@ constexpr const char* kQueueCols =
 constexpr const char* kWorkerCols =
     "id, hostname, status, concurrency, queues, active_job_count, coalesce(server_id, ''), "
     "jq_us(last_heartbeat)";
+
+// The claim for many workers (SPEC §5): $1 = one worker id per free slot, in fill order;
+// $2 = queues; $3 = lease seconds. Queues with a concurrency limit get `room` = limit - jobs
+// ASSIGNED or RUNNING, and a claim takes at most `room` from each (ranked per queue in claim
+// order). Paused queues are skipped before any row is read when the claim is for one queue.
+std::string ClaimSql(const std::string& queue_filter) {
+  return "WITH lim AS ("
+         "  SELECT q.name, q.concurrency_limit - (SELECT count(*) FROM jobs r"
+         "    WHERE r.queue = q.name AND r.status IN (2, 3)) AS room"
+         "  FROM queues q WHERE q.concurrency_limit > 0),"
+         " cand AS ("
+         "  SELECT j.id, j.queue, j.priority, j.created_at FROM jobs j"
+         "  WHERE j.status = 1 AND " +
+         queue_filter +
+         "    AND j.not_before <= now()"
+         "    AND (j.expires_at IS NULL OR j.expires_at > now())"
+         "    AND NOT EXISTS (SELECT 1 FROM queues q WHERE q.name = j.queue AND q.paused)"
+         "    AND NOT EXISTS (SELECT 1 FROM lim WHERE lim.name = j.queue AND lim.room <= 0)"
+         "  ORDER BY j.priority DESC, j.created_at, j.id"
+         "  LIMIT cardinality($1::text[]) FOR UPDATE SKIP LOCKED),"
+         " pick AS ("
+         "  SELECT c.id, row_number() OVER (ORDER BY c.priority DESC, c.created_at, c.id) AS slot"
+         "  FROM (SELECT c.*, row_number() OVER (PARTITION BY c.queue"
+         "    ORDER BY c.priority DESC, c.created_at, c.id) AS rn FROM cand c) c"
+         "  LEFT JOIN lim ON lim.name = c.queue WHERE lim.room IS NULL OR c.rn <= lim.room),"
+         " w AS (SELECT * FROM unnest($1::text[]) WITH ORDINALITY AS w(worker_id, slot)),"
+         " upd AS ("
+         "  UPDATE jobs j SET status = 2, attempt = j.attempt + 1, worker_id = w.worker_id,"
+         "    lease_expires_at = now() + $3::int * interval '1 second', updated_at = now()"
+         "  FROM pick JOIN w ON w.slot = pick.slot WHERE j.id = pick.id"
+         "  RETURNING j.id, j.tenant, j.queue, j.payload, j.priority, j.attempt,"
+         "    j.timeout_seconds, j.created_at, j.not_before, j.traceparent, j.worker_id),"
+         " ev AS ("
+         "  INSERT INTO job_events (job_id, tenant, queue, from_status, to_status, reason,"
+         "    worker_id, attempt)"
+         "  SELECT id, tenant, queue, 1, 2, 'ASSIGNED', worker_id, attempt FROM upd ORDER BY id)"
+         "SELECT id::text, tenant, queue, payload, priority, attempt, timeout_seconds,"
+         "  jq_us(created_at), jq_us(not_before), coalesce(traceparent, ''), worker_id FROM upd"
+         "  ORDER BY priority DESC, created_at, id";
+}
 
 // Named statements, prepared on every new connection. All of jq's SQL lives in this file.
 const std::vector<std::pair<std::string, std::string>>& Statements() {
@@ -79,52 +120,95 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
        "exit_code = excluded.exit_code, stdout = excluded.stdout, stderr = excluded.stderr, "
        "stdout_truncated = excluded.stdout_truncated, "
        "stderr_truncated = excluded.stderr_truncated, recorded_at = now()"},
-      // Queues with a concurrency limit get `room` = limit - jobs ASSIGNED or RUNNING; a
-      // batch takes at most `room` from each (ranked per queue in claim order).
-      {"job_claim",
-       "WITH lim AS ("
-       "  SELECT q.name, q.concurrency_limit - (SELECT count(*) FROM jobs r"
-       "    WHERE r.queue = q.name AND r.status IN (2, 3)) AS room"
-       "  FROM queues q WHERE q.concurrency_limit > 0),"
-       " cand AS ("
-       "  SELECT j.id, j.queue, j.priority, j.created_at FROM jobs j"
-       "  WHERE j.status = 1 AND j.not_before <= now()"
-       "    AND (j.expires_at IS NULL OR j.expires_at > now())"
-       "    AND (cardinality($2::text[]) = 0 OR j.queue = ANY($2::text[]))"
-       "    AND NOT EXISTS (SELECT 1 FROM queues q WHERE q.name = j.queue AND q.paused)"
-       "    AND NOT EXISTS (SELECT 1 FROM lim WHERE lim.name = j.queue AND lim.room <= 0)"
-       "  ORDER BY j.priority DESC, j.created_at, j.id"
-       "  LIMIT $3 FOR UPDATE SKIP LOCKED),"
-       " pick AS ("
-       "  SELECT c.id FROM (SELECT c.id, c.queue, row_number() OVER (PARTITION BY c.queue"
-       "    ORDER BY c.priority DESC, c.created_at, c.id) AS rn FROM cand c) c"
-       "  LEFT JOIN lim ON lim.name = c.queue WHERE lim.room IS NULL OR c.rn <= lim.room),"
-       " upd AS ("
-       "  UPDATE jobs j SET status = 2, attempt = j.attempt + 1, worker_id = $1,"
-       "    lease_expires_at = now() + $4::int * interval '1 second', updated_at = now()"
-       "  FROM pick WHERE j.id = pick.id"
-       "  RETURNING j.id, j.tenant, j.queue, j.payload, j.priority, j.attempt,"
-       "    j.timeout_seconds, j.created_at, j.not_before, j.traceparent),"
-       " ev AS ("
-       "  INSERT INTO job_events (job_id, tenant, queue, from_status, to_status, reason,"
-       "    worker_id, attempt)"
-       "  SELECT id, tenant, queue, 1, 2, 'ASSIGNED', $1, attempt FROM upd)"
-       "SELECT id::text, tenant, queue, payload, priority, attempt, timeout_seconds,"
-       "  jq_us(created_at), jq_us(not_before), coalesce(traceparent, '') FROM upd"
-       "  ORDER BY priority DESC, created_at, id"},
       {"claim_lock_limited",
        "SELECT pg_advisory_xact_lock(hashtext('jq.queue.' || name)) FROM queues"
        " WHERE concurrency_limit > 0 AND (cardinality($1::text[]) = 0 OR name = ANY($1::text[]))"
        " ORDER BY name"},
+      // Returns every lease the worker still holds, but rewrites only those past half their
+      // time: most heartbeats write nothing, and lease_expires_at is in no index, so the
+      // renewals that do write are HOT updates.
       {"lease_renew",
-       "UPDATE jobs SET lease_expires_at = now() + $4::int * interval '1 second' "
-       "FROM unnest($2::uuid[], $3::int[]) AS r(id, attempt) "
-       "WHERE jobs.id = r.id AND jobs.attempt = r.attempt AND jobs.worker_id = $1 "
-       "AND jobs.status IN (2, 3) AND jobs.cancel_requested_at IS NULL "
-       "RETURNING jobs.id::text"},
+       "WITH r AS (SELECT * FROM unnest($2::uuid[], $3::int[]) AS r(id, attempt)),"
+       " held AS (SELECT j.id, j.lease_expires_at FROM jobs j JOIN r ON j.id = r.id"
+       "  WHERE j.attempt = r.attempt AND j.worker_id = $1 AND j.status IN (2, 3)"
+       "  AND j.cancel_requested_at IS NULL),"
+       " upd AS (UPDATE jobs j SET lease_expires_at = now() + $4::int * interval '1 second'"
+       "  FROM held WHERE j.id = held.id"
+       "  AND held.lease_expires_at < now() + $4::int * interval '500 milliseconds')"
+       "SELECT id::text FROM held"},
       {"lease_renew_all",
        "UPDATE jobs SET lease_expires_at = now() + $2::int * interval '1 second' "
-       "WHERE worker_id = $1 AND status IN (2, 3)"},
+       "WHERE worker_id = $1 AND status IN (2, 3) "
+       "AND lease_expires_at < now() + $2::int * interval '500 milliseconds'"},
+      {"job_insert_many",
+       "WITH v AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[],"
+       "  $5::int[], $6::int[], $7::int[], $8::int[], $9::bigint[], $10::bigint[], $11::text[],"
+       "  $12::text[]) AS v(id, tenant, queue, payload_hex, priority, max_retries, ttl, timeout,"
+       "  delay_ms, run_at_us, idem, traceparent)),"
+       " s AS (SELECT v.*, coalesce(timestamptz 'epoch' + run_at_us * interval "
+       "  '1 microsecond', now() + delay_ms * interval '1 millisecond') AS nb FROM v),"
+       " ins AS (INSERT INTO jobs (id, tenant, queue, payload, priority, status, "
+       "  max_retries, ttl_seconds, timeout_seconds, not_before, expires_at, "
+       "  idempotency_key, traceparent) "
+       "  SELECT id, tenant, queue, decode(payload_hex, 'hex'), priority, 1, max_retries, "
+       "   ttl, timeout, nb, CASE WHEN ttl > 0 THEN nb + ttl * interval '1 second' END, idem, "
+       "   traceparent "
+       "  FROM s ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL "
+       "  DO NOTHING RETURNING id, tenant, queue),"
+       " ev AS (INSERT INTO job_events (job_id, tenant, queue, to_status, reason) "
+       "  SELECT id, tenant, queue, 1, 'SUBMITTED' FROM ins) "
+       "SELECT id::text FROM ins"},
+      {"queue_defaults_share",
+       // FOR SHARE holds off a concurrent delete of the queue until the insert commits.
+       "SELECT name, max_retries, ttl_seconds, timeout_seconds, backoff_base_ms, backoff_max_ms,"
+       " concurrency_limit, paused, jq_us(created_at) FROM queues WHERE name = ANY($1::text[])"
+       " FOR SHARE"},
+      {"job_claim_many", ClaimSql("(cardinality($2::text[]) = 0 OR j.queue = ANY($2::text[]))")},
+      // One queue: the claim walks jobs_ready_idx in claim order from the start.
+      {"job_claim_queue", ClaimSql("j.queue = ($2::text[])[1]")},
+      // The common start: ASSIGNED -> RUNNING for every current lease in the batch.
+      {"report_started_many",
+       "WITH r AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[])"
+       "  AS r(id, worker_id, attempt)),"
+       " upd AS (UPDATE jobs j SET status = 3, started_at = now(), updated_at = now(),"
+       "  expires_at = NULL FROM r WHERE j.id = r.id AND j.status = 2"
+       "  AND j.worker_id = r.worker_id AND (r.attempt = 0 OR j.attempt = r.attempt)"
+       "  RETURNING j.id, j.tenant, j.queue, j.worker_id, j.attempt),"
+       " ev AS (INSERT INTO job_events (job_id, tenant, queue, from_status, to_status, reason,"
+       "  worker_id, attempt) SELECT id, tenant, queue, 2, 3, 'STARTED', worker_id, attempt"
+       "  FROM upd ORDER BY id)"
+       "SELECT id::text FROM upd"},
+      // The common result: RUNNING (or ASSIGNED, from a worker that skips the start report)
+      // -> DONE for every current lease in the batch, with its events in order.
+      {"report_done_many",
+       "WITH r AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[])"
+       "  AS r(id, worker_id, attempt, result_hex)),"
+       " old AS (SELECT j.id, j.status, j.started_at, decode(r.result_hex, 'hex') AS result"
+       "  FROM jobs j JOIN r ON j.id = r.id WHERE j.status IN (2, 3)"
+       "  AND j.worker_id = r.worker_id AND (r.attempt = 0 OR j.attempt = r.attempt)"
+       "  ORDER BY j.id FOR UPDATE OF j),"
+       " upd AS (UPDATE jobs j SET status = 4, result = old.result, error_message = NULL,"
+       "  completed_at = now(), updated_at = now(), lease_expires_at = NULL, expires_at = NULL,"
+       "  started_at = coalesce(j.started_at, now()) FROM old WHERE j.id = old.id"
+       "  RETURNING j.id, j.tenant, j.queue, j.worker_id, j.attempt, old.status AS from_status,"
+       "  coalesce(extract(epoch FROM now() - old.started_at), 0)::float8 AS run_s),"
+       " ev AS (INSERT INTO job_events (job_id, tenant, queue, from_status, to_status, reason,"
+       "  worker_id, attempt) SELECT id, tenant, queue, f, t, why, worker_id, attempt FROM ("
+       "   SELECT id, tenant, queue, 2 AS f, 3 AS t, 'STARTED' AS why, worker_id, attempt,"
+       "    0 AS ord FROM upd WHERE from_status = 2"
+       "   UNION ALL SELECT id, tenant, queue, 3, 4, 'SUCCESS', worker_id, attempt, 1 FROM upd"
+       "  ) e ORDER BY id, ord)"
+       "SELECT id::text, queue, attempt, run_s FROM upd"},
+      {"output_insert_many",
+       "INSERT INTO job_outputs (job_id, attempt, worker_id, exit_code, stdout, stderr,"
+       " stdout_truncated, stderr_truncated)"
+       " SELECT id, attempt, worker_id, exit_code, decode(so, 'hex'), decode(se, 'hex'), sot, set"
+       " FROM unnest($1::uuid[], $2::int[], $3::text[], $4::int[], $5::text[], $6::text[],"
+       "  $7::bool[], $8::bool[]) AS o(id, attempt, worker_id, exit_code, so, se, sot, set)"
+       " ON CONFLICT (job_id, attempt) DO UPDATE SET worker_id = excluded.worker_id,"
+       " exit_code = excluded.exit_code, stdout = excluded.stdout, stderr = excluded.stderr,"
+       " stdout_truncated = excluded.stdout_truncated,"
+       " stderr_truncated = excluded.stderr_truncated, recorded_at = now()"},
       {"worker_heartbeat",
        "UPDATE workers SET last_heartbeat = now(), active_job_count = $2, "
        "status = CASE WHEN status = 2 THEN 1 ELSE status END WHERE id = $1"},
@@ -154,6 +238,25 @@ std::string PgArray(const std::vector<std::string>& items) {
     if (i > 0) out += ',';
     out += '"';
     for (char c : items[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+// A text[] literal whose unset elements are NULL.
+std::string PgArrayOpt(const std::vector<std::optional<std::string>>& items) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += ',';
+    if (!items[i]) {
+      out += "NULL";
+      continue;
+    }
+    out += '"';
+    for (char c : *items[i]) {
       if (c == '"' || c == '\\') out += '\\';
       out += c;
     }
@@ -520,108 +623,125 @@ Result<QueueStatsRecord> PgStore::QueueStats(const std::string& name) {
 
 // ---------------------------------------------------------------------------- jobs
 
+namespace {
+
+// Queue rows for the given names, locked FOR SHARE until the transaction ends.
+std::map<std::string, QueueRecord> QueueDefaults(pqxx::work& tx,
+                                                 const std::vector<JobInsertParams>& jobs) {
+  std::set<std::string> names;
+  for (const auto& j : jobs) names.insert(j.queue);
+  std::map<std::string, QueueRecord> queues;
+  for (const auto& row :
+       tx.exec_prepared("queue_defaults_share", PgArray({names.begin(), names.end()}))) {
+    auto q = QueueFromRow(row);
+    queues.emplace(q.name, q);
+  }
+  return queues;
+}
+
+// Inserts jobs (every queue in `queues`) with their SUBMITTED events in one statement.
+// REQUIRES: queues holds each job's queue.
+Result<std::vector<JobInsertResult>> InsertJobs(pqxx::work& tx,
+                                                const std::vector<const JobInsertParams*>& jobs,
+                                                const std::map<std::string, QueueRecord>& queues) {
+  const std::size_t n = jobs.size();
+  std::vector<std::string> ids, tenants, names, payloads, priorities, max_retries, ttls, timeouts,
+      delays;
+  std::vector<std::optional<std::string>> run_ats, idems, traces;
+  for (auto* v :
+       {&ids, &tenants, &names, &payloads, &priorities, &max_retries, &ttls, &timeouts, &delays}) {
+    v->reserve(n);
+  }
+  for (const JobInsertParams* j : jobs) {
+    const auto& q = queues.at(j->queue);
+    ids.push_back(NewUuidV7());
+    tenants.push_back(j->tenant);
+    names.push_back(j->queue);
+    payloads.push_back(Hex(j->payload));
+    priorities.push_back(std::to_string(j->priority));
+    max_retries.push_back(std::to_string(j->max_retries.value_or(q.max_retries)));
+    ttls.push_back(std::to_string(j->ttl_seconds.value_or(q.ttl_seconds)));
+    timeouts.push_back(std::to_string(j->timeout_seconds.value_or(q.timeout_seconds)));
+    delays.push_back(std::to_string(j->delay_ms));
+    if (j->run_at) {
+      run_ats.emplace_back(std::to_string(
+          std::chrono::duration_cast<microseconds>(j->run_at->time_since_epoch()).count()));
+    } else {
+      run_ats.emplace_back(std::nullopt);
+    }
+    idems.push_back(j->idempotency_key.empty() ? std::nullopt
+                                               : std::optional<std::string>(j->idempotency_key));
+    traces.push_back(j->traceparent.empty() ? std::nullopt
+                                            : std::optional<std::string>(j->traceparent));
+  }
+  std::set<std::string> inserted;
+  for (const auto& row : tx.exec_prepared(
+           "job_insert_many", PgArray(ids), PgArray(tenants), PgArray(names), PgArray(payloads),
+           PgArray(priorities), PgArray(max_retries), PgArray(ttls), PgArray(timeouts),
+           PgArray(delays), PgArrayOpt(run_ats), PgArrayOpt(idems), PgArrayOpt(traces))) {
+    inserted.insert(row[0].as<std::string>());
+  }
+  std::vector<JobInsertResult> out;
+  out.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (inserted.contains(ids[i])) {
+      out.push_back({ids[i], false});
+      continue;
+    }
+    // Lost to an existing job with the same idempotency key (in this batch or before it):
+    // return that job.
+    auto r = tx.exec_params("SELECT id::text FROM jobs WHERE tenant = $1 AND idempotency_key = $2",
+                            jobs[i]->tenant, jobs[i]->idempotency_key);
+    if (r.empty()) return Status::Internal("idempotent insert found no job");
+    out.push_back({r[0][0].as<std::string>(), true});
+  }
+  return out;
+}
+
+}  // namespace
+
+// No NOTIFY here: a NOTIFY in every submit transaction serialises commits on a cluster-wide
+// lock. The server wakes its own dispatcher and signals other replicas, coalesced.
 Result<std::vector<JobInsertResult>> PgStore::JobInsertMany(
     const std::vector<JobInsertParams>& jobs) {
   if (jobs.empty()) return std::vector<JobInsertResult>{};
   return RunTx<std::vector<JobInsertResult>>(
       *pool_, config_, "JobInsertMany",
       [&](pqxx::work& tx) -> Result<std::vector<JobInsertResult>> {
-        // Queue defaults; FOR SHARE holds off a concurrent delete until this commits.
-        std::set<std::string> names;
-        for (const auto& j : jobs) names.insert(j.queue);
-        std::map<std::string, QueueRecord> queues;
-        for (const auto& row : tx.exec_params(std::string("SELECT ") + kQueueCols +
-                                                  " FROM queues WHERE name = ANY($1::text[]) "
-                                                  "FOR SHARE",
-                                              PgArray({names.begin(), names.end()}))) {
-          auto q = QueueFromRow(row);
-          queues.emplace(q.name, q);
+        const auto queues = QueueDefaults(tx, jobs);
+        std::vector<const JobInsertParams*> all;
+        for (const auto& j : jobs) {
+          if (!queues.contains(j.queue))
+            return Status::NotFound("queue '" + j.queue + "' not found");
+          all.push_back(&j);
         }
-        for (const auto& n : names) {
-          if (!queues.contains(n)) return Status::NotFound("queue '" + n + "' not found");
-        }
-
-        std::vector<std::string> ids;
-        std::vector<std::optional<std::string>> params;
-        std::string values;
-        constexpr int kCols = 12;
-        params.reserve(jobs.size() * kCols);
-        for (std::size_t i = 0; i < jobs.size(); ++i) {
-          const auto& j = jobs[i];
-          const auto& q = queues.at(j.queue);
-          ids.push_back(NewUuidV7());
-          const int base = static_cast<int>(i) * kCols;
-          values += i == 0 ? "(" : ",(";
-          for (int c = 1; c <= kCols; ++c) {
-            static const char* kTypes[] = {"",    "uuid", "text",   "text",   "text", "int", "int",
-                                           "int", "int",  "bigint", "bigint", "text", "text"};
-            values += "$" + std::to_string(base + c) + "::" + kTypes[c] + (c < kCols ? "," : ")");
-          }
-          params.emplace_back(ids.back());
-          params.emplace_back(j.tenant);
-          params.emplace_back(j.queue);
-          params.emplace_back(Hex(j.payload));
-          params.emplace_back(std::to_string(j.priority));
-          params.emplace_back(std::to_string(j.max_retries.value_or(q.max_retries)));
-          params.emplace_back(std::to_string(j.ttl_seconds.value_or(q.ttl_seconds)));
-          params.emplace_back(std::to_string(j.timeout_seconds.value_or(q.timeout_seconds)));
-          params.emplace_back(std::to_string(j.delay_ms));
-          if (j.run_at) {
-            params.emplace_back(std::to_string(
-                std::chrono::duration_cast<microseconds>(j.run_at->time_since_epoch()).count()));
-          } else {
-            params.emplace_back(std::nullopt);
-          }
-          if (j.idempotency_key.empty()) {
-            params.emplace_back(std::nullopt);
-          } else {
-            params.emplace_back(j.idempotency_key);
-          }
-          if (j.traceparent.empty()) {
-            params.emplace_back(std::nullopt);
-          } else {
-            params.emplace_back(j.traceparent);
-          }
-        }
-        const std::string sql =
-            "WITH v (id, tenant, queue, payload_hex, priority, max_retries, ttl, timeout, "
-            "  delay_ms, run_at_us, idem, traceparent) AS (VALUES " +
-            values +
-            "),"
-            " s AS (SELECT v.*, coalesce(timestamptz 'epoch' + run_at_us * interval "
-            "  '1 microsecond', now() + delay_ms * interval '1 millisecond') AS nb FROM v),"
-            " ins AS (INSERT INTO jobs (id, tenant, queue, payload, priority, status, "
-            "  max_retries, ttl_seconds, timeout_seconds, not_before, expires_at, "
-            "  idempotency_key, traceparent) "
-            "  SELECT id, tenant, queue, decode(payload_hex, 'hex'), priority, 1, max_retries, "
-            "   ttl, timeout, nb, CASE WHEN ttl > 0 THEN nb + ttl * interval '1 second' END, idem, "
-            "   traceparent "
-            "  FROM s ON CONFLICT (tenant, idempotency_key) WHERE idempotency_key IS NOT NULL "
-            "  DO NOTHING RETURNING id, tenant, queue),"
-            " ev AS (INSERT INTO job_events (job_id, tenant, queue, to_status, reason) "
-            "  SELECT id, tenant, queue, 1, 'SUBMITTED' FROM ins) "
-            "SELECT id::text FROM ins";
-        std::set<std::string> inserted;
-        for (const auto& row : tx.exec_params(sql, pqxx::prepare::make_dynamic_params(params))) {
-          inserted.insert(row[0].as<std::string>());
-        }
-        std::vector<JobInsertResult> out;
-        out.reserve(jobs.size());
-        for (std::size_t i = 0; i < jobs.size(); ++i) {
-          if (inserted.contains(ids[i])) {
-            out.push_back({ids[i], false});
-            continue;
-          }
-          // Lost to an existing job with the same idempotency key: return that job.
-          auto r =
-              tx.exec_params("SELECT id::text FROM jobs WHERE tenant = $1 AND idempotency_key = $2",
-                             jobs[i].tenant, jobs[i].idempotency_key);
-          if (r.empty()) return Status::Internal("idempotent insert found no job");
-          out.push_back({r[0][0].as<std::string>(), true});
-        }
-        if (!inserted.empty()) tx.exec(std::string("NOTIFY ") + kJobsChannel);
-        return out;
+        return InsertJobs(tx, all, queues);
       });
+}
+
+Result<std::vector<Result<JobInsertResult>>> PgStore::JobInsertEach(
+    const std::vector<JobInsertParams>& jobs) {
+  using Out = std::vector<Result<JobInsertResult>>;
+  if (jobs.empty()) return Out{};
+  return RunTx<Out>(*pool_, config_, "JobInsertEach", [&](pqxx::work& tx) -> Result<Out> {
+    const auto queues = QueueDefaults(tx, jobs);
+    std::vector<const JobInsertParams*> good;
+    std::vector<std::size_t> good_index;
+    Out out(jobs.size(), Result<JobInsertResult>(Status::Internal("not inserted")));
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+      if (!queues.contains(jobs[i].queue)) {
+        out[i] = Status::NotFound("queue '" + jobs[i].queue + "' not found");
+        continue;
+      }
+      good.push_back(&jobs[i]);
+      good_index.push_back(i);
+    }
+    if (good.empty()) return out;
+    auto inserted = InsertJobs(tx, good, queues);
+    if (!inserted.ok()) return inserted.status();
+    for (std::size_t k = 0; k < good.size(); ++k) out[good_index[k]] = (*inserted)[k];
+    return out;
+  });
 }
 
 Result<JobRecord> PgStore::JobGet(const std::string& id, const std::string& tenant) {
@@ -705,14 +825,24 @@ Result<std::vector<JobOutputRecord>> PgStore::JobOutputList(const std::string& j
 // ---------------------------------------------------------------------------- leases
 
 Result<std::vector<ClaimedJob>> PgStore::JobClaimAvailable(const JobClaimParams& p) {
+  JobClaimManyParams many;
+  many.slot_worker_ids.assign(static_cast<std::size_t>(std::max(p.limit, 0)), p.worker_id);
+  many.queues = p.queues;
+  many.lease = p.lease;
+  return JobClaimMany(many);
+}
+
+Result<std::vector<ClaimedJob>> PgStore::JobClaimMany(const JobClaimManyParams& p) {
+  if (p.slot_worker_ids.empty()) return std::vector<ClaimedJob>{};
   return RunTx<std::vector<ClaimedJob>>(
-      *pool_, config_, "JobClaimAvailable", [&](pqxx::work& tx) -> Result<std::vector<ClaimedJob>> {
+      *pool_, config_, "JobClaimMany", [&](pqxx::work& tx) -> Result<std::vector<ClaimedJob>> {
         std::vector<ClaimedJob> out;
         // Concurrent claims would each see the same room in a limited queue: serialize the
         // claims that may take from one (the lock ends with the transaction; the claim's
         // snapshot is taken after it, so it sees the other claimers' assignments).
         tx.exec_prepared("claim_lock_limited", PgArray(p.queues));
-        auto r = tx.exec_prepared("job_claim", p.worker_id, PgArray(p.queues), p.limit,
+        auto r = tx.exec_prepared(p.queues.size() == 1 ? "job_claim_queue" : "job_claim_many",
+                                  PgArray(p.slot_worker_ids), PgArray(p.queues),
                                   static_cast<int>(p.lease.count()));
         out.reserve(r.size());
         for (const auto& row : r) {
@@ -727,23 +857,178 @@ Result<std::vector<ClaimedJob>> PgStore::JobClaimAvailable(const JobClaimParams&
           c.created_at = FromUs(row[7].as<std::int64_t>());
           c.not_before = FromUs(row[8].as<std::int64_t>());
           c.traceparent = row[9].as<std::string>();
+          c.worker_id = row[10].as<std::string>();
           out.push_back(std::move(c));
         }
         return out;
       });
 }
 
-Status PgStore::JobSetRunning(const LeaseRef& lease) {
-  auto r = RunTx<bool>(*pool_, config_, "JobSetRunning", [&](pqxx::work& tx) -> Result<bool> {
-    auto j = LockJob(tx, lease.job_id);
-    if (!j) return Status::NotFound(JobNotFound(lease.job_id));
-    if (Status s = CheckLease(*j, lease); !s.ok()) return s;
-    if (j->status == JobState::kRunning) return true;  // repeated report
+namespace {
+
+Status SetRunningInTx(pqxx::work& tx, const LeaseRef& lease) {
+  auto j = LockJob(tx, lease.job_id);
+  if (!j) return Status::NotFound(JobNotFound(lease.job_id));
+  // A start reported after the same attempt's result (reports travel in parallel batches)
+  // is no news: the job did start.
+  if (j->status == JobState::kDone && j->worker_id == lease.worker_id &&
+      (lease.attempt == 0 || lease.attempt == j->attempt)) {
+    return Status::Ok();
+  }
+  if (Status s = CheckLease(*j, lease); !s.ok()) return s;
+  if (j->status == JobState::kRunning) return Status::Ok();  // repeated report
+  tx.exec_prepared("job_set_running", j->id, j->worker_id, j->attempt);
+  InsertEvent(tx, *j, JobState::kAssigned, JobState::kRunning, reason::kStarted, j->worker_id);
+  return Status::Ok();
+}
+
+// One report, the general path: lock, check the lease, record the output and the outcome.
+// Returns before writing anything when the report is refused.
+Result<JobCompleteResult> CompleteInTx(pqxx::work& tx, const JobCompleteParams& p) {
+  auto j = LockJob(tx, p.lease.job_id);
+  if (!j) return Status::NotFound(JobNotFound(p.lease.job_id));
+  if (Status s = CheckLease(*j, p.lease); !s.ok()) return s;
+  if (p.output) {
+    const auto& o = *p.output;
+    tx.exec_prepared("output_upsert", j->id, j->attempt, j->worker_id, o.exit_code,
+                     pqxx::binarystring(o.stdout_data), pqxx::binarystring(o.stderr_data),
+                     o.stdout_truncated, o.stderr_truncated);
+  }
+  if (j->status == JobState::kAssigned) {
+    // A seed worker reports without ReportStarted: record the start it implies.
     tx.exec_prepared("job_set_running", j->id, j->worker_id, j->attempt);
     InsertEvent(tx, *j, JobState::kAssigned, JobState::kRunning, reason::kStarted, j->worker_id);
+    j->status = JobState::kRunning;
+  }
+  JobCompleteResult out;
+  out.queue = j->queue;
+  out.run_seconds = j->run_seconds;
+  if (p.success) {
+    tx.exec_prepared("job_set_done", j->id, j->worker_id, j->attempt, pqxx::binarystring(p.result));
+    InsertEvent(tx, *j, JobState::kRunning, JobState::kDone, reason::kSuccess, j->worker_id);
+    out.final_status = JobState::kDone;
+    return out;
+  }
+  std::string_view why = p.reason.empty() ? reason::kFailedExitCode : p.reason;
+  if (why == reason::kCancelled && j->cancel_requested) {
+    // SPEC §4: a cancelled RUNNING job goes straight to DEAD_LETTERED.
+    tx.exec_prepared("job_dead_letter", j->id,
+                     p.error_message.empty() ? "cancelled" : p.error_message, "{2,3}");
+    InsertEvent(tx, *j, JobState::kRunning, JobState::kDeadLettered, reason::kCancelled,
+                j->worker_id);
+    out.final_status = JobState::kDeadLettered;
+    return out;
+  }
+  if (why == reason::kCancelled) why = reason::kFailedExitCode;
+  out.final_status = FailLocked(tx, *j, why, p.error_message, p.result, p.jitter01);
+  return out;
+}
+
+}  // namespace
+
+Status PgStore::JobSetRunning(const LeaseRef& lease) {
+  auto r = RunTx<bool>(*pool_, config_, "JobSetRunning", [&](pqxx::work& tx) -> Result<bool> {
+    if (Status s = SetRunningInTx(tx, lease); !s.ok()) return s;
     return true;
   });
   return r.status();
+}
+
+Result<JobReportBatchResult> PgStore::JobReportMany(const JobReportBatch& batch) {
+  return RunTx<JobReportBatchResult>(
+      *pool_, config_, "JobReportMany", [&](pqxx::work& tx) -> Result<JobReportBatchResult> {
+        JobReportBatchResult out;
+        out.started.assign(batch.started.size(), Status::Ok());
+        out.results.assign(batch.results.size(),
+                           Result<JobCompleteResult>(Status::Internal("not reported")));
+
+        // Starts: one statement for every current ASSIGNED lease; the rest (repeats, stale
+        // or unknown leases) take the single-report path for its exact answer.
+        std::vector<std::size_t> slow_started;
+        if (!batch.started.empty()) {
+          std::vector<std::string> ids, workers, attempts;
+          std::set<std::string> seen;
+          for (const auto& l : batch.started) {
+            if (!seen.insert(l.job_id).second) continue;
+            ids.push_back(l.job_id);
+            workers.push_back(l.worker_id);
+            attempts.push_back(std::to_string(l.attempt));
+          }
+          std::set<std::string> started;
+          for (const auto& row : tx.exec_prepared("report_started_many", PgArray(ids),
+                                                  PgArray(workers), PgArray(attempts))) {
+            started.insert(row[0].as<std::string>());
+          }
+          for (std::size_t i = 0; i < batch.started.size(); ++i) {
+            if (started.erase(batch.started[i].job_id) == 0) slow_started.push_back(i);
+          }
+        }
+        for (std::size_t i : slow_started) out.started[i] = SetRunningInTx(tx, batch.started[i]);
+
+        // Results: successes in one statement (outputs in one more), failures and anything the
+        // statement did not take through the single-report path.
+        std::vector<std::size_t> fast, slow;
+        {
+          std::set<std::string> seen;
+          for (std::size_t i = 0; i < batch.results.size(); ++i) {
+            const auto& p = batch.results[i];
+            if (p.success && seen.insert(p.lease.job_id).second) {
+              fast.push_back(i);
+            } else {
+              slow.push_back(i);
+            }
+          }
+        }
+        if (!fast.empty()) {
+          std::vector<std::string> ids, workers, attempts, results;
+          for (std::size_t i : fast) {
+            const auto& p = batch.results[i];
+            ids.push_back(p.lease.job_id);
+            workers.push_back(p.lease.worker_id);
+            attempts.push_back(std::to_string(p.lease.attempt));
+            results.push_back(Hex(p.result));
+          }
+          std::map<std::string, std::pair<int, JobCompleteResult>> done;  // id -> attempt, result
+          for (const auto& row :
+               tx.exec_prepared("report_done_many", PgArray(ids), PgArray(workers),
+                                PgArray(attempts), PgArray(results))) {
+            JobCompleteResult r;
+            r.final_status = JobState::kDone;
+            r.queue = row[1].as<std::string>();
+            r.run_seconds = row[3].as<double>();
+            done.emplace(row[0].as<std::string>(), std::make_pair(row[2].as<int>(), r));
+          }
+          std::vector<std::string> o_ids, o_attempts, o_workers, o_codes, o_out, o_err, o_out_t,
+              o_err_t;
+          for (std::size_t i : fast) {
+            const auto& p = batch.results[i];
+            auto it = done.find(p.lease.job_id);
+            if (it == done.end()) {
+              slow.push_back(i);
+              continue;
+            }
+            out.results[i] = it->second.second;
+            if (p.output) {
+              o_ids.push_back(p.lease.job_id);
+              o_attempts.push_back(std::to_string(it->second.first));
+              o_workers.push_back(p.lease.worker_id);
+              o_codes.push_back(std::to_string(p.output->exit_code));
+              o_out.push_back(Hex(p.output->stdout_data));
+              o_err.push_back(Hex(p.output->stderr_data));
+              o_out_t.push_back(p.output->stdout_truncated ? "t" : "f");
+              o_err_t.push_back(p.output->stderr_truncated ? "t" : "f");
+            }
+          }
+          if (!o_ids.empty()) {
+            tx.exec_prepared("output_insert_many", PgArray(o_ids), PgArray(o_attempts),
+                             PgArray(o_workers), PgArray(o_codes), PgArray(o_out), PgArray(o_err),
+                             PgArray(o_out_t), PgArray(o_err_t));
+          }
+        }
+        std::sort(slow.begin(), slow.end());
+        for (std::size_t i : slow) out.results[i] = CompleteInTx(tx, batch.results[i]);
+        return out;
+      });
 }
 
 Status PgStore::JobReleaseUndelivered(const LeaseRef& lease) {
@@ -791,47 +1076,8 @@ Result<std::vector<LeaseRef>> PgStore::JobListHeldBy(const std::string& worker_i
 
 Result<JobCompleteResult> PgStore::JobComplete(const JobCompleteParams& p) {
   return RunTx<JobCompleteResult>(
-      *pool_, config_, "JobComplete", [&](pqxx::work& tx) -> Result<JobCompleteResult> {
-        auto j = LockJob(tx, p.lease.job_id);
-        if (!j) return Status::NotFound(JobNotFound(p.lease.job_id));
-        if (Status s = CheckLease(*j, p.lease); !s.ok()) return s;
-        if (p.output) {
-          const auto& o = *p.output;
-          tx.exec_prepared("output_upsert", j->id, j->attempt, j->worker_id, o.exit_code,
-                           pqxx::binarystring(o.stdout_data), pqxx::binarystring(o.stderr_data),
-                           o.stdout_truncated, o.stderr_truncated);
-        }
-        if (j->status == JobState::kAssigned) {
-          // A seed worker reports without ReportStarted: record the start it implies.
-          tx.exec_prepared("job_set_running", j->id, j->worker_id, j->attempt);
-          InsertEvent(tx, *j, JobState::kAssigned, JobState::kRunning, reason::kStarted,
-                      j->worker_id);
-          j->status = JobState::kRunning;
-        }
-        JobCompleteResult out;
-        out.queue = j->queue;
-        out.run_seconds = j->run_seconds;
-        if (p.success) {
-          tx.exec_prepared("job_set_done", j->id, j->worker_id, j->attempt,
-                           pqxx::binarystring(p.result));
-          InsertEvent(tx, *j, JobState::kRunning, JobState::kDone, reason::kSuccess, j->worker_id);
-          out.final_status = JobState::kDone;
-          return out;
-        }
-        std::string_view why = p.reason.empty() ? reason::kFailedExitCode : p.reason;
-        if (why == reason::kCancelled && j->cancel_requested) {
-          // SPEC §4: a cancelled RUNNING job goes straight to DEAD_LETTERED.
-          tx.exec_prepared("job_dead_letter", j->id,
-                           p.error_message.empty() ? "cancelled" : p.error_message, "{2,3}");
-          InsertEvent(tx, *j, JobState::kRunning, JobState::kDeadLettered, reason::kCancelled,
-                      j->worker_id);
-          out.final_status = JobState::kDeadLettered;
-          return out;
-        }
-        if (why == reason::kCancelled) why = reason::kFailedExitCode;
-        out.final_status = FailLocked(tx, *j, why, p.error_message, p.result, p.jitter01);
-        return out;
-      });
+      *pool_, config_, "JobComplete",
+      [&](pqxx::work& tx) -> Result<JobCompleteResult> { return CompleteInTx(tx, p); });
 }
 
 Result<std::vector<std::string>> PgStore::JobLeaseRenew(const std::string& worker_id,

@@ -36,6 +36,8 @@ class PgStore final : public JobStore {
 
   Result<std::vector<JobInsertResult>> JobInsertMany(
       const std::vector<JobInsertParams>& jobs) override;
+  Result<std::vector<Result<JobInsertResult>>> JobInsertEach(
+      const std::vector<JobInsertParams>& jobs) override;
   Result<JobRecord> JobGet(const std::string& id, const std::string& tenant) override;
   Result<JobListResult> JobList(const JobListParams& p) override;
   Result<std::vector<JobEventRecord>> JobEventList(const std::string& job_id,
@@ -43,7 +45,9 @@ class PgStore final : public JobStore {
   Result<std::vector<JobOutputRecord>> JobOutputList(const std::string& job_id) override;
 
   Result<std::vector<ClaimedJob>> JobClaimAvailable(const JobClaimParams& p) override;
+  Result<std::vector<ClaimedJob>> JobClaimMany(const JobClaimManyParams& p) override;
   Status JobSetRunning(const LeaseRef& lease) override;
+  Result<JobReportBatchResult> JobReportMany(const JobReportBatch& batch) override;
   Status JobReleaseUndelivered(const LeaseRef& lease) override;
   Result<std::vector<LeaseRef>> JobListHeldBy(const std::string& worker_id) override;
   Result<std::map<std::string, std::int64_t>> TenantInFlight() override;

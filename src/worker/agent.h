@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "worker/report_sender.h"
 #include "worker_service.grpc.pb.h"
 
 namespace jq::exec {
@@ -84,6 +85,7 @@ class WorkerAgent {
   bool drain_exit_ = false;                          // GUARDED_BY(mu_): exit once idle (drain)
   bool shutdown_ = false;                            // GUARDED_BY(mu_): kill jobs and exit now
   std::atomic<bool> done_{false};                    // the heartbeat loop ends
+  std::unique_ptr<ReportSender> reports_;            // starts and results, batched
   std::atomic<int> jobs_finished_{0};
 };
 

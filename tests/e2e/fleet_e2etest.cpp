@@ -126,7 +126,7 @@ TEST(FleetE2E, MetricsAndHealthEndpoints) {
         "jq_grpc_request_duration_seconds_count{method=\"SubmitJob\",status_code=\"OK\"} 2",
         "jq_scheduler_cycle_duration_seconds_count",
         "jq_scheduler_jobs_assigned_total{queue=\"default\"} 2", "jq_outbox_lag_events",
-        "jq_db_query_duration_seconds_count{query_name=\"JobClaimAvailable\"}",
+        "jq_db_query_duration_seconds_count{query_name=\"JobClaimMany\"}",
         "jq_submit_to_start_seconds_count{queue=\"default\"} 2", "process_cpu_seconds_total",
         "process_resident_memory_bytes", "process_open_fds"}) {
     EXPECT_NE(m.find(series), std::string::npos) << series;

@@ -1,0 +1,57 @@
+// ReportSender: jq-worker's batched report path. Job threads hand in their starts and results
+// and block until the server has answered; one sender thread sends whatever has gathered as
+// one ReportBatch call, with one call in flight at a time, so batches grow with the load and
+// an idle worker's report goes out at once. Against a jq-server without ReportBatch it falls
+// back to the unary calls. Thread-safe.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <variant>
+
+#include "worker_service.grpc.pb.h"
+
+namespace jq::worker {
+
+class ReportSender {
+ public:
+  using StubFn = std::function<std::shared_ptr<jq::WorkerService::Stub>()>;
+
+  ReportSender(std::string worker_id, StubFn stub);
+  ~ReportSender();
+  ReportSender(const ReportSender&) = delete;
+  ReportSender& operator=(const ReportSender&) = delete;
+
+  // Block until the report's batch is answered: OK, the report's own refusal, or the call's
+  // error (e.g. UNAVAILABLE, for the caller to retry). After Stop: UNAVAILABLE at once.
+  grpc::Status Started(const jq::ReportStartedRequest& report);
+  grpc::Status Result(const jq::ReportResultRequest& report);
+  void Stop();
+
+ private:
+  struct Pending {
+    std::variant<jq::ReportStartedRequest, jq::ReportResultRequest> report;
+    std::promise<grpc::Status> outcome;
+  };
+  grpc::Status Enqueue(Pending pending);
+  void Run();
+  void SendBatch(std::vector<Pending>& batch);
+  void SendUnary(std::vector<Pending>& batch);
+
+  const std::string worker_id_;
+  const StubFn stub_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Pending> queue_;  // GUARDED_BY(mu_)
+  bool stop_ = false;          // GUARDED_BY(mu_)
+  bool unary_ = false;         // sender thread only: the server has no ReportBatch
+  std::thread thread_;
+};
+
+}  // namespace jq::worker
