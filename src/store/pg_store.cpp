@@ -824,6 +824,13 @@ Result<std::vector<JobOutputRecord>> PgStore::JobOutputList(const std::string& j
 
 // ---------------------------------------------------------------------------- leases
 
+std::string JobClaimSql(bool one_queue) {
+  for (const auto& [name, sql] : Statements()) {
+    if (name == (one_queue ? "job_claim_queue" : "job_claim_many")) return sql;
+  }
+  return {};
+}
+
 Result<std::vector<ClaimedJob>> PgStore::JobClaimAvailable(const JobClaimParams& p) {
   JobClaimManyParams many;
   many.slot_worker_ids.assign(static_cast<std::size_t>(std::max(p.limit, 0)), p.worker_id);

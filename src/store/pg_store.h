@@ -75,6 +75,10 @@ class PgStore final : public JobStore {
   std::unique_ptr<ConnectionPool> pool_;
 };
 
+// The claim statement (for plan tests): one_queue selects the single-queue variant.
+// Parameters: $1 text[] worker id per slot, $2 text[] queues, $3 int lease seconds.
+std::string JobClaimSql(bool one_queue);
+
 // The NOTIFY channel a commit that makes jobs runnable signals (payload: the queue name).
 inline constexpr const char* kJobsChannel = "jq_jobs";
 // Worker control messages between replicas: "cancel <job> <worker>", "drain <worker>", ...

@@ -584,5 +584,149 @@ TEST_F(StoreTest, MalformedIdIsInvalidArgument) {
   EXPECT_EQ(store_->JobGet("not-a-uuid", "").status().code(), StatusCode::kInvalidArgument);
 }
 
+// ---------------------------------------------------------------------------- batches
+
+TEST_F(StoreTest, InsertEachFailsOnlyTheItemsOfAMissingQueue) {
+  std::vector<JobInsertParams> batch(4);
+  batch[0].queue = "default";
+  batch[1].queue = "no-such-queue";
+  batch[2].queue = "default";
+  batch[2].idempotency_key = "k1";
+  batch[3].queue = "default";
+  batch[3].idempotency_key = "k1";  // the same key in the same batch: the first job
+  for (auto& p : batch) p.payload = "{}";
+  auto r = store_->JobInsertEach(batch);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->size(), 4u);
+  EXPECT_TRUE((*r)[0].ok());
+  EXPECT_EQ((*r)[1].status().code(), StatusCode::kNotFound);
+  EXPECT_NE((*r)[1].status().message().find("no-such-queue"), std::string::npos);
+  ASSERT_TRUE((*r)[2].ok());
+  ASSERT_TRUE((*r)[3].ok());
+  EXPECT_FALSE((*r)[2]->duplicate);
+  EXPECT_TRUE((*r)[3]->duplicate);
+  EXPECT_EQ((*r)[2]->job_id, (*r)[3]->job_id);
+  EXPECT_EQ(Get((*r)[0]->job_id).status, JobState::kPending);
+  EXPECT_EQ(Reasons((*r)[0]->job_id), std::vector<std::string>{"SUBMITTED"});
+  EXPECT_EQ(Sql("SELECT count(*) FROM jobs")[0][0].as<int>(), 2);
+}
+
+TEST_F(StoreTest, ClaimManySpreadsSlotsOverWorkersInOrder) {
+  for (int i = 0; i < 5; ++i) Submit();
+  auto r =
+      store_->JobClaimMany({{"w1", "w2", "w1", "w2", "w3", "w3"}, {}, std::chrono::seconds(30)});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->size(), 5u);  // fewer jobs than slots
+  std::map<std::string, int> per_worker;
+  for (const auto& c : *r) {
+    ++per_worker[c.worker_id];
+    EXPECT_EQ(Get(c.id).worker_id, c.worker_id);
+    EXPECT_EQ(Get(c.id).status, JobState::kAssigned);
+  }
+  EXPECT_EQ(per_worker["w1"], 2);
+  EXPECT_EQ(per_worker["w2"], 2);
+  EXPECT_EQ(per_worker["w3"], 1);  // the last slot found no job
+}
+
+TEST_F(StoreTest, ReportManyAnswersEachReportAsItsSingleCallWould) {
+  for (int i = 0; i < 4; ++i) Submit("default", 0, 0);
+  auto claimed = Claim("w1", 4);
+  ASSERT_EQ(claimed.size(), 4u);
+  const auto& a = claimed[0];  // started, then succeeds in the same batch
+  const auto& b = claimed[1];  // succeeds without a start report (seed worker)
+  const auto& c = claimed[2];  // fails: no retries left, dead-lettered
+  const auto& d = claimed[3];  // a stale report (wrong attempt)
+  JobReportBatch batch;
+  batch.started = {{a.id, "w1", a.attempt}, {d.id, "w1", d.attempt + 7}};
+  JobCompleteParams ok_a{{a.id, "w1", a.attempt}, true, "out-a"};
+  ok_a.output = JobOutputRecord{};
+  ok_a.output->stdout_data = "out-a";
+  JobCompleteParams ok_b{{b.id, "w1", 0}, true, "out-b"};
+  JobCompleteParams fail_c{{c.id, "w1", c.attempt}, false, "", "boom"};
+  JobCompleteParams dup_a{{a.id, "w1", a.attempt}, true, "again"};
+  batch.results = {ok_a, ok_b, fail_c, dup_a};
+  auto r = store_->JobReportMany(batch);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->started[0].ok());
+  EXPECT_EQ(r->started[1].code(), StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(r->results[0].ok());
+  EXPECT_EQ(r->results[0]->final_status, JobState::kDone);
+  ASSERT_TRUE(r->results[1].ok());
+  ASSERT_TRUE(r->results[2].ok());
+  EXPECT_EQ(r->results[2]->final_status, JobState::kDeadLettered);
+  EXPECT_EQ(r->results[3].status().code(), StatusCode::kFailedPrecondition);  // already DONE
+
+  EXPECT_EQ(Get(a.id).status, JobState::kDone);
+  EXPECT_EQ(Get(a.id).result, "out-a");
+  EXPECT_EQ(Reasons(a.id),
+            (std::vector<std::string>{"SUBMITTED", "ASSIGNED", "STARTED", "SUCCESS"}));
+  EXPECT_EQ(Reasons(b.id),
+            (std::vector<std::string>{"SUBMITTED", "ASSIGNED", "STARTED", "SUCCESS"}));
+  EXPECT_EQ(Get(c.id).status, JobState::kDeadLettered);
+  EXPECT_EQ(Get(d.id).status, JobState::kAssigned);
+  auto outputs = store_->JobOutputList(a.id);
+  ASSERT_TRUE(outputs.ok());
+  ASSERT_EQ(outputs->size(), 1u);
+  EXPECT_EQ((*outputs)[0].stdout_data, "out-a");
+  // A start reported after its own result is no news, not an error.
+  auto late = store_->JobReportMany({{{a.id, "w1", a.attempt}}, {}});
+  ASSERT_TRUE(late.ok());
+  EXPECT_TRUE(late->started[0].ok());
+}
+
+TEST_F(StoreTest, LeaseRenewalRewritesOnlyLeasesPastHalfTheirTime) {
+  Submit();
+  auto c = Claim("w1", 1);
+  ASSERT_EQ(c.size(), 1u);
+  const auto before = Sql("SELECT lease_expires_at::text FROM jobs")[0][0].as<std::string>();
+  auto lost =
+      store_->JobLeaseRenew("w1", {{c[0].id, "w1", c[0].attempt}}, std::chrono::seconds(30));
+  ASSERT_TRUE(lost.ok());
+  EXPECT_TRUE(lost->empty());  // still held, though not rewritten
+  EXPECT_EQ(Sql("SELECT lease_expires_at::text FROM jobs")[0][0].as<std::string>(), before);
+  Sql("UPDATE jobs SET lease_expires_at = now() + interval '5 seconds'");
+  lost = store_->JobLeaseRenew("w1", {{c[0].id, "w1", c[0].attempt}}, std::chrono::seconds(30));
+  ASSERT_TRUE(lost.ok());
+  EXPECT_TRUE(lost->empty());
+  EXPECT_TRUE(
+      Sql("SELECT lease_expires_at > now() + interval '20 seconds' FROM jobs")[0][0].as<bool>());
+  lost = store_->JobLeaseRenew("w1", {{c[0].id, "w1", c[0].attempt + 1}}, std::chrono::seconds(30));
+  ASSERT_TRUE(lost.ok());
+  EXPECT_EQ(*lost, std::vector<std::string>{c[0].id});
+}
+
+// The claim must find ready jobs through its index, not by walking the table: with a large
+// history and a deep backlog in another queue, the plan has no sequential scan of jobs.
+TEST_F(StoreTest, ClaimUsesItsIndexOnALargeTable) {
+  Sql("CREATE TEMP TABLE IF NOT EXISTS x (n int)");  // warm the connection
+  Sql("INSERT INTO queues (name) VALUES ('backlog'), ('hot')");
+  Sql("INSERT INTO jobs (id, queue, payload, status, max_retries, created_at, completed_at) "
+      "SELECT gen_random_uuid(), 'hot', '\\x00', 4, 3, now() - g * interval '1 ms', now() "
+      "FROM generate_series(1, 200000) g");
+  Sql("INSERT INTO jobs (id, queue, payload, status, max_retries) "
+      "SELECT gen_random_uuid(), 'backlog', '\\x00', 1, 3 FROM generate_series(1, 100000) g");
+  Sql("INSERT INTO jobs (id, queue, payload, status, max_retries) "
+      "SELECT gen_random_uuid(), 'hot', '\\x00', 1, 3 FROM generate_series(1, 1000) g");
+  Sql("ANALYZE jobs");
+  for (const bool one_queue : {true, false}) {
+    for (const char* mode : {"force_custom_plan", "force_generic_plan"}) {
+      pqxx::connection conn(conninfo_);
+      pqxx::work tx(conn);
+      tx.exec(std::string("SET plan_cache_mode = ") + mode);
+      tx.exec("PREPARE claim (text[], text[], int) AS " + store::JobClaimSql(one_queue));
+      std::string plan;
+      for (const auto& row : tx.exec("EXPLAIN EXECUTE claim('{w1,w1,w1,w1,w1,w1,w1,w1,w1,w1}', "
+                                     "'{hot}', 30)")) {
+        plan += row[0].as<std::string>() + "\n";
+      }
+      SCOPED_TRACE(std::string(one_queue ? "one queue, " : "queue list, ") + mode + "\n" + plan);
+      EXPECT_EQ(plan.find("Seq Scan on jobs"), std::string::npos);
+      if (one_queue) {
+        EXPECT_NE(plan.find("jobs_ready_idx"), std::string::npos);
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace jq::testing
