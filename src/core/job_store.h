@@ -97,6 +97,14 @@ struct JobReportBatchResult {
   std::vector<Result<JobCompleteResult>> results;  // one per JobReportBatch::results
 };
 
+// One worker's heartbeat: its liveness, and the leases it says it still holds.
+struct WorkerHeartbeatParams {
+  std::string worker_id;
+  int active_job_count = 0;
+  std::vector<LeaseRef> running;  // jq workers: the leases to renew
+  bool renew_all = false;         // seed workers name no jobs: renew every lease they hold
+};
+
 struct WorkerUpsertParams {
   std::string id;
   std::string hostname;
@@ -182,6 +190,10 @@ class JobStore {
   // Workers.
   virtual Status WorkerUpsert(const WorkerUpsertParams& p) = 0;
   virtual Status WorkerHeartbeat(const std::string& id, int active_job_count) = 0;
+  // WorkerHeartbeat + JobLeaseRenew for many workers in one transaction. Per heartbeat: the
+  // job ids of `running` its worker no longer holds, or NOT_FOUND for an unknown worker.
+  virtual Result<std::vector<Result<std::vector<std::string>>>> WorkerHeartbeatMany(
+      const std::vector<WorkerHeartbeatParams>& beats, std::chrono::seconds lease) = 0;
   virtual Status WorkerSetStatus(const std::string& id, WorkerState status) = 0;
   virtual Result<WorkerRecord> WorkerGet(const std::string& id) = 0;
   virtual Result<std::vector<WorkerRecord>> WorkerList() = 0;

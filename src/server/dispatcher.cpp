@@ -8,10 +8,27 @@
 
 namespace jq::server {
 
+namespace {
+
+std::vector<std::string> Sorted(std::vector<std::string> v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+  return v;
+}
+
+// Orders sessions' queue lists by value, so sessions taking from the same queues share a claim.
+struct QueuesLess {
+  bool operator()(const std::vector<std::string>* a, const std::vector<std::string>* b) const {
+    return *a < *b;
+  }
+};
+
+}  // namespace
+
 WorkerSession::WorkerSession(std::string worker_id, std::vector<std::string> queues,
                              int concurrency, bool supports_control)
     : worker_id_(std::move(worker_id)),
-      queues_(std::move(queues)),
+      queues_(Sorted(std::move(queues))),
       concurrency_(concurrency),
       supports_control_(supports_control) {}
 
@@ -213,16 +230,13 @@ bool Dispatcher::DispatchOnce() {
     }
   } timer{config_, cycle_start};
   // Sessions with free slots, grouped by the queues they take from: one claim per group.
-  std::map<std::vector<std::string>, std::vector<std::pair<std::shared_ptr<WorkerSession>, int>>>
+  std::map<const std::vector<std::string>*,
+           std::vector<std::pair<std::shared_ptr<WorkerSession>, int>>, QueuesLess>
       groups;
   {
     std::lock_guard lock(mu_);
     for (const auto& [id, s] : sessions_) {
-      if (int free = s->FreeSlots(); free > 0) {
-        auto queues = s->queues();
-        std::sort(queues.begin(), queues.end());
-        groups[queues].emplace_back(s, free);
-      }
+      if (int free = s->FreeSlots(); free > 0) groups[&s->queues()].emplace_back(s, free);
     }
   }
   if (groups.empty()) return false;
@@ -249,7 +263,7 @@ bool Dispatcher::DispatchOnce() {
     }
     std::map<std::string, std::shared_ptr<WorkerSession>> by_id;
     for (auto& [s, free] : sessions) by_id.emplace(s->worker_id(), s);
-    auto claimed = store_.JobClaimMany({slots, queues, config_.lease});
+    auto claimed = store_.JobClaimMany({slots, *queues, config_.lease});
     if (!claimed.ok()) {
       spdlog::warn("dispatch: claim for {} workers failed: {}", n, claimed.status().ToString());
       return false;  // the tick retries; a database outage should not spin

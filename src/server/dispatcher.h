@@ -40,7 +40,7 @@ class WorkerSession {
                 bool supports_control);
 
   const std::string& worker_id() const { return worker_id_; }
-  const std::vector<std::string>& queues() const { return queues_; }
+  const std::vector<std::string>& queues() const { return queues_; }  // sorted, unique
   bool supports_control() const { return supports_control_; }
 
   // The next queued message, if any (nullopt when empty or closed).

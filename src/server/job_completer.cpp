@@ -9,8 +9,10 @@ Status ShuttingDown() {
 
 }  // namespace
 
-JobCompleter::JobCompleter(JobStore& store, BatcherConfig config)
-    : store_(store), batcher_(config, [this](std::vector<Item>& batch) { Flush(batch); }) {}
+JobCompleter::JobCompleter(JobStore& store, BatcherConfig config, std::chrono::seconds lease)
+    : store_(store),
+      lease_(lease),
+      batcher_(config, [this](std::vector<Item>& batch) { Flush(batch); }) {}
 
 void JobCompleter::Started(LeaseRef lease, StartedDone done) {
   StartedDone keep = done;
@@ -22,12 +24,34 @@ void JobCompleter::Completed(JobCompleteParams params, ResultDone done) {
   if (!batcher_.Add(ResultItem{std::move(params), std::move(done)})) keep(ShuttingDown());
 }
 
+void JobCompleter::Heartbeat(WorkerHeartbeatParams params, HeartbeatDone done) {
+  HeartbeatDone keep = done;
+  if (!batcher_.Add(HeartbeatItem{std::move(params), std::move(done)})) keep(ShuttingDown());
+}
+
+void JobCompleter::FlushHeartbeats(std::vector<HeartbeatItem*>& beats) {
+  std::vector<WorkerHeartbeatParams> params;
+  params.reserve(beats.size());
+  for (auto* b : beats) params.push_back(std::move(b->params));
+  auto out = store_.WorkerHeartbeatMany(params, lease_);
+  for (std::size_t i = 0; i < beats.size(); ++i) {
+    if (out.ok()) {
+      beats[i]->done((*out)[i]);
+    } else {
+      beats[i]->done(out.status());
+    }
+  }
+}
+
 void JobCompleter::Flush(std::vector<Item>& batch) {
   JobReportBatch reports;
   std::vector<StartedDone*> started_done;
   std::vector<ResultDone*> result_done;
+  std::vector<HeartbeatItem*> beats;
   for (auto& item : batch) {
-    if (auto* s = std::get_if<StartedItem>(&item)) {
+    if (auto* h = std::get_if<HeartbeatItem>(&item)) {
+      beats.push_back(h);
+    } else if (auto* s = std::get_if<StartedItem>(&item)) {
       reports.started.push_back(std::move(s->lease));
       started_done.push_back(&s->done);
     } else {
@@ -36,6 +60,8 @@ void JobCompleter::Flush(std::vector<Item>& batch) {
       result_done.push_back(&r.done);
     }
   }
+  if (!beats.empty()) FlushHeartbeats(beats);
+  if (started_done.empty() && result_done.empty()) return;
   auto out = store_.JobReportMany(reports);
   for (std::size_t i = 0; i < started_done.size(); ++i) {
     (*started_done[i])(out.ok() ? out->started[i] : out.status());

@@ -1,8 +1,9 @@
-// JobCompleter: group commit for worker reports (River's BatchCompleter). Starts and results
-// from every worker go to one batcher; each flush is one transaction (JobStore::JobReportMany:
-// one statement for the common start, one for the common success, the single-report path
-// for the rest) and each report is answered after its batch commits. Fencing by lease token
-// (attempt) is the store's, per report. Thread-safe.
+// JobCompleter: group commit for what workers report (River's BatchCompleter). Starts,
+// results and heartbeats from every worker go to one batcher; a flush writes its reports in
+// one transaction (JobStore::JobReportMany: one statement for the common start, one for the
+// common success, the single-report path for the rest) and its heartbeats in another
+// (JobStore::WorkerHeartbeatMany), and each call is answered after its batch commits.
+// Fencing by lease token (attempt) is the store's, per report. Thread-safe.
 #pragma once
 
 #include <functional>
@@ -17,8 +18,11 @@ class JobCompleter {
  public:
   using StartedDone = std::function<void(const Status&)>;
   using ResultDone = std::function<void(const Result<JobCompleteResult>&)>;
+  // The job ids the worker no longer holds.
+  using HeartbeatDone = std::function<void(const Result<std::vector<std::string>>&)>;
 
-  JobCompleter(JobStore& store, BatcherConfig config);
+  // lease: how long a heartbeat extends the leases it renews.
+  JobCompleter(JobStore& store, BatcherConfig config, std::chrono::seconds lease);
 
   void Start() { batcher_.Start(); }
   void Stop() { batcher_.Stop(); }
@@ -26,6 +30,7 @@ class JobCompleter {
   // run at once with UNAVAILABLE.
   void Started(LeaseRef lease, StartedDone done);
   void Completed(JobCompleteParams params, ResultDone done);
+  void Heartbeat(WorkerHeartbeatParams params, HeartbeatDone done);
 
  private:
   struct StartedItem {
@@ -36,10 +41,16 @@ class JobCompleter {
     JobCompleteParams params;
     ResultDone done;
   };
-  using Item = std::variant<StartedItem, ResultItem>;
+  struct HeartbeatItem {
+    WorkerHeartbeatParams params;
+    HeartbeatDone done;
+  };
+  using Item = std::variant<StartedItem, ResultItem, HeartbeatItem>;
   void Flush(std::vector<Item>& batch);
+  void FlushHeartbeats(std::vector<HeartbeatItem*>& beats);
 
   JobStore& store_;
+  const std::chrono::seconds lease_;
   Batcher<Item> batcher_;
 };
 

@@ -75,10 +75,11 @@ class JobServiceImpl final
   ServiceContext ctx_;
 };
 
-using WorkerServiceBase = jq::WorkerService::WithCallbackMethod_StreamJobs<
-    jq::WorkerService::WithCallbackMethod_ReportStarted<
-        jq::WorkerService::WithCallbackMethod_ReportResult<
-            jq::WorkerService::WithCallbackMethod_ReportBatch<jq::WorkerService::Service>>>>;
+using WorkerServiceBase = jq::WorkerService::WithCallbackMethod_Heartbeat<
+    jq::WorkerService::WithCallbackMethod_StreamJobs<
+        jq::WorkerService::WithCallbackMethod_ReportStarted<
+            jq::WorkerService::WithCallbackMethod_ReportResult<
+                jq::WorkerService::WithCallbackMethod_ReportBatch<jq::WorkerService::Service>>>>>;
 
 class WorkerServiceImpl final : public WorkerServiceBase {
  public:
@@ -86,8 +87,8 @@ class WorkerServiceImpl final : public WorkerServiceBase {
 
   grpc::Status RegisterWorker(grpc::ServerContext*, const jq::RegisterWorkerRequest*,
                               jq::RegisterWorkerResponse*) override;
-  grpc::Status Heartbeat(grpc::ServerContext*, const jq::HeartbeatRequest*,
-                         jq::HeartbeatResponse*) override;
+  grpc::ServerUnaryReactor* Heartbeat(grpc::CallbackServerContext*, const jq::HeartbeatRequest*,
+                                      jq::HeartbeatResponse*) override;
   grpc::ServerWriteReactor<jq::JobAssignment>* StreamJobs(grpc::CallbackServerContext*,
                                                           const jq::StreamJobsRequest*) override;
   grpc::ServerUnaryReactor* ReportStarted(grpc::CallbackServerContext*,

@@ -61,20 +61,25 @@ grpc::Status WorkerServiceImpl::RegisterWorker(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status WorkerServiceImpl::Heartbeat(grpc::ServerContext*, const jq::HeartbeatRequest* req,
-                                          jq::HeartbeatResponse* resp) {
-  if (Status s = ValidateWorkerId(req->worker_id()); !s.ok()) return rpc::ToGrpc(s);
-  std::vector<LeaseRef> running;
+grpc::ServerUnaryReactor* WorkerServiceImpl::Heartbeat(grpc::CallbackServerContext* context,
+                                                       const jq::HeartbeatRequest* req,
+                                                       jq::HeartbeatResponse* resp) {
+  auto* reactor = context->DefaultReactor();
+  if (Status s = ValidateWorkerId(req->worker_id()); !s.ok()) {
+    reactor->Finish(rpc::ToGrpc(s));
+    return reactor;
+  }
+  WorkerHeartbeatParams beat;
+  beat.worker_id = req->worker_id();
+  beat.active_job_count = req->active_job_count();
   std::set<std::string> running_ids;
   for (const auto& r : req->running_jobs()) {
     if (Status s = ValidateJobId(r.job_id(), "running_jobs.job_id"); !s.ok()) {
-      return rpc::ToGrpc(s);
+      reactor->Finish(rpc::ToGrpc(s));
+      return reactor;
     }
-    running.push_back({r.job_id(), req->worker_id(), r.attempt()});
+    beat.running.push_back({r.job_id(), req->worker_id(), r.attempt()});
     running_ids.insert(r.job_id());
-  }
-  if (Status s = ctx_.store.WorkerHeartbeat(req->worker_id(), req->active_job_count()); !s.ok()) {
-    return rpc::ToGrpc(s);
   }
   ctx_.metrics.WorkerConcurrency(req->worker_id(), req->active_job_count());
   if (ctx_.publish_heartbeat) {
@@ -87,25 +92,32 @@ grpc::Status WorkerServiceImpl::Heartbeat(grpc::ServerContext*, const jq::Heartb
     ctx_.redis->Command({"SET", "jq:worker:" + req->worker_id(), ctx_.config.server.id, "EX",
                          std::to_string(ctx_.config.reaper.worker_timeout_seconds)});
   }
-  bool jq_worker = !running.empty();
+  bool jq_worker = !beat.running.empty();
   {
     std::lock_guard lock(mu_);
     auto it = registered_.find(req->worker_id());
     if (it != registered_.end()) jq_worker = jq_worker || it->second.supports_control;
   }
   // A seed worker names no jobs: renew every lease it holds.
-  auto lost = ctx_.store.JobLeaseRenew(req->worker_id(), running,
-                                       std::chrono::seconds(ctx_.config.dispatch.lease_seconds),
-                                       /*renew_all=*/!jq_worker);
-  if (!lost.ok()) return rpc::ToGrpc(lost.status());
-  for (const auto& id : *lost) resp->add_lost_job_ids(id);
-  if (jq_worker) {
-    if (auto session = ctx_.dispatcher.Find(req->worker_id())) {
-      session->Reconcile(running_ids,
-                         std::chrono::seconds(2 * ctx_.config.worker.heartbeat_seconds + 5));
-    }
-  }
-  return grpc::Status::OK;
+  beat.renew_all = !jq_worker;
+  ctx_.completer.Heartbeat(
+      std::move(beat),
+      [this, reactor, resp, jq_worker, worker = req->worker_id(),
+       running_ids = std::move(running_ids)](const Result<std::vector<std::string>>& lost) {
+        if (!lost.ok()) {
+          reactor->Finish(rpc::ToGrpc(lost.status()));
+          return;
+        }
+        for (const auto& id : *lost) resp->add_lost_job_ids(id);
+        if (jq_worker) {
+          if (auto session = ctx_.dispatcher.Find(worker)) {
+            session->Reconcile(running_ids,
+                               std::chrono::seconds(2 * ctx_.config.worker.heartbeat_seconds + 5));
+          }
+        }
+        reactor->Finish(grpc::Status::OK);
+      });
+  return reactor;
 }
 
 namespace {

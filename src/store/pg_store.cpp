@@ -140,6 +140,24 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
        "UPDATE jobs SET lease_expires_at = now() + $2::int * interval '1 second' "
        "WHERE worker_id = $1 AND status IN (2, 3) "
        "AND lease_expires_at < now() + $2::int * interval '500 milliseconds'"},
+      {"worker_heartbeat_many",
+       "UPDATE workers w SET last_heartbeat = now(), active_job_count = v.active,"
+       " status = CASE WHEN w.status = 2 THEN 1 ELSE w.status END"
+       " FROM unnest($1::text[], $2::int[]) AS v(id, active) WHERE w.id = v.id RETURNING w.id"},
+      {"lease_renew_many",
+       "WITH r AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[])"
+       "  AS r(id, attempt, worker_id)),"
+       " held AS (SELECT j.id, j.lease_expires_at FROM jobs j JOIN r ON j.id = r.id"
+       "  WHERE j.attempt = r.attempt AND j.worker_id = r.worker_id AND j.status IN (2, 3)"
+       "  AND j.cancel_requested_at IS NULL),"
+       " upd AS (UPDATE jobs j SET lease_expires_at = now() + $4::int * interval '1 second'"
+       "  FROM held WHERE j.id = held.id"
+       "  AND held.lease_expires_at < now() + $4::int * interval '500 milliseconds')"
+       "SELECT id::text FROM held"},
+      {"lease_renew_all_many",
+       "UPDATE jobs SET lease_expires_at = now() + $2::int * interval '1 second' "
+       "WHERE worker_id = ANY($1::text[]) AND status IN (2, 3) "
+       "AND lease_expires_at < now() + $2::int * interval '500 milliseconds'"},
       {"job_insert_many",
        "WITH v AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[],"
        "  $5::int[], $6::int[], $7::int[], $8::int[], $9::bigint[], $10::bigint[], $11::text[],"
@@ -848,6 +866,11 @@ Result<std::vector<ClaimedJob>> PgStore::JobClaimMany(const JobClaimManyParams& 
         // claims that may take from one (the lock ends with the transaction; the claim's
         // snapshot is taken after it, so it sees the other claimers' assignments).
         tx.exec_prepared("claim_lock_limited", PgArray(p.queues));
+        // The generic plan of the claim cannot know its LIMIT or which queue it reads, and
+        // picks a scan of every ready row of the queue plus a sort (measured: 58 ms instead
+        // of 3 ms for 100 jobs of a 20k backlog). Plan it for its parameters each time
+        // (~0.4 ms), which walks the ready index in claim order.
+        tx.exec("SET LOCAL plan_cache_mode = force_custom_plan");
         auto r = tx.exec_prepared(p.queues.size() == 1 ? "job_claim_queue" : "job_claim_many",
                                   PgArray(p.slot_worker_ids), PgArray(p.queues),
                                   static_cast<int>(p.lease.count()));
@@ -949,13 +972,28 @@ Result<JobReportBatchResult> PgStore::JobReportMany(const JobReportBatch& batch)
         out.results.assign(batch.results.size(),
                            Result<JobCompleteResult>(Status::Internal("not reported")));
 
+        // A start whose success is in the same batch is written by the success statement
+        // (ASSIGNED -> DONE with both events): one row version instead of two.
+        // job id -> (attempt, index) of its first success report
+        std::map<std::string, std::pair<int, std::size_t>> succeeding;
+        for (std::size_t k = 0; k < batch.results.size(); ++k) {
+          const auto& p = batch.results[k];
+          if (p.success) succeeding.emplace(p.lease.job_id, std::make_pair(p.lease.attempt, k));
+        }
+        std::vector<std::size_t> merged_started;
         // Starts: one statement for every current ASSIGNED lease; the rest (repeats, stale
         // or unknown leases) take the single-report path for its exact answer.
         std::vector<std::size_t> slow_started;
         if (!batch.started.empty()) {
           std::vector<std::string> ids, workers, attempts;
           std::set<std::string> seen;
-          for (const auto& l : batch.started) {
+          for (std::size_t i = 0; i < batch.started.size(); ++i) {
+            const auto& l = batch.started[i];
+            if (auto it = succeeding.find(l.job_id);
+                it != succeeding.end() && it->second.first == l.attempt && l.attempt != 0) {
+              merged_started.push_back(i);
+              continue;
+            }
             if (!seen.insert(l.job_id).second) continue;
             ids.push_back(l.job_id);
             workers.push_back(l.worker_id);
@@ -966,7 +1004,9 @@ Result<JobReportBatchResult> PgStore::JobReportMany(const JobReportBatch& batch)
                                                   PgArray(workers), PgArray(attempts))) {
             started.insert(row[0].as<std::string>());
           }
+          std::set<std::size_t> merged(merged_started.begin(), merged_started.end());
           for (std::size_t i = 0; i < batch.started.size(); ++i) {
+            if (merged.contains(i)) continue;
             if (started.erase(batch.started[i].job_id) == 0) slow_started.push_back(i);
           }
         }
@@ -1034,6 +1074,13 @@ Result<JobReportBatchResult> PgStore::JobReportMany(const JobReportBatch& batch)
         }
         std::sort(slow.begin(), slow.end());
         for (std::size_t i : slow) out.results[i] = CompleteInTx(tx, batch.results[i]);
+        // A merged start is answered as its own call would have been: OK when the job did
+        // start under that lease (its success was taken), else the single-report answer.
+        for (std::size_t i : merged_started) {
+          const auto& l = batch.started[i];
+          const bool taken = out.results[succeeding.at(l.job_id).second].ok();
+          out.started[i] = taken ? Status::Ok() : SetRunningInTx(tx, l);
+        }
         return out;
       });
 }
@@ -1278,6 +1325,62 @@ Status PgStore::WorkerHeartbeat(const std::string& id, int active_job_count) {
     return true;
   });
   return r.status();
+}
+
+Result<std::vector<Result<std::vector<std::string>>>> PgStore::WorkerHeartbeatMany(
+    const std::vector<WorkerHeartbeatParams>& beats, std::chrono::seconds lease) {
+  using Out = std::vector<Result<std::vector<std::string>>>;
+  if (beats.empty()) return Out{};
+  return RunTx<Out>(*pool_, config_, "WorkerHeartbeatMany", [&](pqxx::work& tx) -> Result<Out> {
+    // Duplicates (a worker beating twice in one batch) are written once: the last one wins.
+    std::map<std::string, int> active;
+    for (const auto& b : beats) active[b.worker_id] = b.active_job_count;
+    std::vector<std::string> ids, actives;
+    for (const auto& [id, n] : active) {
+      ids.push_back(id);
+      actives.push_back(std::to_string(n));
+    }
+    std::set<std::string> known;
+    for (const auto& row :
+         tx.exec_prepared("worker_heartbeat_many", PgArray(ids), PgArray(actives))) {
+      known.insert(row[0].as<std::string>());
+    }
+    std::vector<std::string> job_ids, attempts, owners, seed_workers;
+    for (const auto& b : beats) {
+      if (!known.contains(b.worker_id)) continue;
+      if (b.renew_all) seed_workers.push_back(b.worker_id);
+      for (const auto& l : b.running) {
+        job_ids.push_back(l.job_id);
+        attempts.push_back(std::to_string(l.attempt));
+        owners.push_back(b.worker_id);
+      }
+    }
+    const int lease_s = static_cast<int>(lease.count());
+    std::set<std::string> held;
+    if (!job_ids.empty()) {
+      for (const auto& row : tx.exec_prepared("lease_renew_many", PgArray(job_ids),
+                                              PgArray(attempts), PgArray(owners), lease_s)) {
+        held.insert(row[0].as<std::string>());
+      }
+    }
+    if (!seed_workers.empty()) {
+      tx.exec_prepared("lease_renew_all_many", PgArray(seed_workers), lease_s);
+    }
+    Out out;
+    out.reserve(beats.size());
+    for (const auto& b : beats) {
+      if (!known.contains(b.worker_id)) {
+        out.emplace_back(Status::NotFound("worker " + b.worker_id + " is not registered"));
+        continue;
+      }
+      std::vector<std::string> lost;
+      for (const auto& l : b.running) {
+        if (!held.contains(l.job_id)) lost.push_back(l.job_id);
+      }
+      out.emplace_back(std::move(lost));
+    }
+    return out;
+  });
 }
 
 Status PgStore::WorkerSetStatus(const std::string& id, WorkerState status) {

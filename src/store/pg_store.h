@@ -62,6 +62,8 @@ class PgStore final : public JobStore {
 
   Status WorkerUpsert(const WorkerUpsertParams& p) override;
   Status WorkerHeartbeat(const std::string& id, int active_job_count) override;
+  Result<std::vector<Result<std::vector<std::string>>>> WorkerHeartbeatMany(
+      const std::vector<WorkerHeartbeatParams>& beats, std::chrono::seconds lease) override;
   Status WorkerSetStatus(const std::string& id, WorkerState status) override;
   Result<WorkerRecord> WorkerGet(const std::string& id) override;
   Result<std::vector<WorkerRecord>> WorkerList() override;
