@@ -18,6 +18,8 @@ struct Config {
   } server;
   struct Metrics {
     std::string addr = "0.0.0.0:9090";  // HTTP: /metrics, /healthz, /readyz
+    // DONE/DEAD_LETTERED depth gauges read every finished row: recounted this often only.
+    int finished_depth_seconds = 60;
   } metrics;
   struct Db {
     std::string url;  // libpq URL or key=value string; when set, host/port/name/user are ignored

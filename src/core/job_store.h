@@ -134,6 +134,10 @@ class JobStore {
   virtual Status QueueDelete(const std::string& name, bool force) = 0;
   virtual Status QueueSetPaused(const std::string& name, bool paused) = 0;
   virtual Result<QueueStatsRecord> QueueStats(const std::string& name) = 0;
+  // Depth by status of every queue, for the metrics poller, in one statement. Unfinished
+  // states are counted exactly through the partial indexes (their size is the backlog, not
+  // the history); DONE and DEAD_LETTERED only with include_finished, which reads every row.
+  virtual Result<std::vector<QueueStatsRecord>> QueueDepths(bool include_finished) = 0;
 
   // Jobs.
   // All or nothing: a missing queue fails the whole batch with NOT_FOUND.

@@ -236,38 +236,41 @@ int main(int argc, char** argv) {
     }
     heartbeats = std::move(created).value();
   }
-  jq::server::StatsPoller stats(store, metrics, std::chrono::seconds(5), [&] {
-    metrics.ComponentUp("database", store.Ping().ok());
-    if (redis) {
-      metrics.ComponentUp("redis", redis->Command({"PING"}).ok());
-      // Per-tenant in-flight counts, rebuilt from the database each poll (so they cannot
-      // drift) and shared with every replica and operator through Redis.
-      if (auto inflight = store.TenantInFlight(); inflight.ok()) {
-        std::vector<std::string> args = {"_updated_by", config.server.id};
-        for (const auto& [tenant, n] : *inflight) {
-          args.push_back(tenant);
-          args.push_back(std::to_string(n));
+  jq::server::StatsPoller stats(
+      store, metrics, std::chrono::seconds(5),
+      [&] {
+        metrics.ComponentUp("database", store.Ping().ok());
+        if (redis) {
+          metrics.ComponentUp("redis", redis->Command({"PING"}).ok());
+          // Per-tenant in-flight counts, rebuilt from the database each poll (so they cannot
+          // drift) and shared with every replica and operator through Redis.
+          if (auto inflight = store.TenantInFlight(); inflight.ok()) {
+            std::vector<std::string> args = {"_updated_by", config.server.id};
+            for (const auto& [tenant, n] : *inflight) {
+              args.push_back(tenant);
+              args.push_back(std::to_string(n));
+            }
+            // One script, so readers never see the hash half rebuilt.
+            redis->Eval(
+                "redis.call('DEL', KEYS[1]); redis.call('HSET', KEYS[1], unpack(ARGV)); "
+                "redis.call('EXPIRE', KEYS[1], 30)",
+                {"jq:inflight:tenants"}, args);
+          }
         }
-        // One script, so readers never see the hash half rebuilt.
-        redis->Eval(
-            "redis.call('DEL', KEYS[1]); redis.call('HSET', KEYS[1], unpack(ARGV)); "
-            "redis.call('EXPIRE', KEYS[1], 30)",
-            {"jq:inflight:tenants"}, args);
-      }
-    }
-    if (relay) {
-      const auto st = relay->Stats();
-      metrics.ComponentUp("kafka", st.healthy);
-      if (st.lag_events >= 0) metrics.OutboxLag(static_cast<double>(st.lag_events));
-      for (const auto& [topic, n] : st.publish_errors_total) {
-        metrics.KafkaPublishErrors(topic, static_cast<double>(n));
-      }
-    }
-    if (heartbeats) {
-      metrics.KafkaPublishErrors("worker.heartbeat",
-                                 static_cast<double>(heartbeats->errors_total()));
-    }
-  });
+        if (relay) {
+          const auto st = relay->Stats();
+          metrics.ComponentUp("kafka", st.healthy);
+          if (st.lag_events >= 0) metrics.OutboxLag(static_cast<double>(st.lag_events));
+          for (const auto& [topic, n] : st.publish_errors_total) {
+            metrics.KafkaPublishErrors(topic, static_cast<double>(n));
+          }
+        }
+        if (heartbeats) {
+          metrics.KafkaPublishErrors("worker.heartbeat",
+                                     static_cast<double>(heartbeats->errors_total()));
+        }
+      },
+      std::max(1, config.metrics.finished_depth_seconds / 5));
   jq::store::PgListener listener(
       conninfo, {jq::store::kJobsChannel, jq::store::kControlChannel},
       [&](const std::string& channel, const std::string& payload) {

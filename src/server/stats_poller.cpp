@@ -2,11 +2,18 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace jq::server {
 
 StatsPoller::StatsPoller(JobStore& store, ServerMetrics& metrics,
-                         std::chrono::milliseconds interval, std::function<void()> extra)
-    : store_(store), metrics_(metrics), interval_(interval), extra_(std::move(extra)) {}
+                         std::chrono::milliseconds interval, std::function<void()> extra,
+                         int finished_every)
+    : store_(store),
+      metrics_(metrics),
+      interval_(interval),
+      extra_(std::move(extra)),
+      finished_every_(std::max(1, finished_every)) {}
 
 StatsPoller::~StatsPoller() {
   Stop();
@@ -35,19 +42,20 @@ void StatsPoller::Stop() {
 }
 
 void StatsPoller::PollOnce() {
-  if (auto queues = store_.QueueList(); queues.ok()) {
-    for (const auto& q : *queues) {
-      auto s = store_.QueueStats(q.name);
-      if (!s.ok()) continue;
-      metrics_.QueueDepth(q.name, "PENDING", static_cast<double>(s->pending));
-      metrics_.QueueDepth(q.name, "ASSIGNED", static_cast<double>(s->assigned));
-      metrics_.QueueDepth(q.name, "RUNNING", static_cast<double>(s->running));
-      metrics_.QueueDepth(q.name, "FAILED", static_cast<double>(s->failed));
-      metrics_.QueueDepth(q.name, "DONE", static_cast<double>(s->done));
-      metrics_.QueueDepth(q.name, "DEAD_LETTERED", static_cast<double>(s->dead_lettered));
+  const bool finished = polls_++ % finished_every_ == 0;
+  if (auto depths = store_.QueueDepths(finished); depths.ok()) {
+    for (const auto& s : *depths) {
+      if (finished) finished_[s.queue] = {s.done, s.dead_lettered};
+      const auto [done, dead] = finished_[s.queue];
+      metrics_.QueueDepth(s.queue, "PENDING", static_cast<double>(s.pending));
+      metrics_.QueueDepth(s.queue, "ASSIGNED", static_cast<double>(s.assigned));
+      metrics_.QueueDepth(s.queue, "RUNNING", static_cast<double>(s.running));
+      metrics_.QueueDepth(s.queue, "FAILED", static_cast<double>(s.failed));
+      metrics_.QueueDepth(s.queue, "DONE", static_cast<double>(done));
+      metrics_.QueueDepth(s.queue, "DEAD_LETTERED", static_cast<double>(dead));
     }
   } else {
-    spdlog::debug("stats: {}", queues.status().ToString());
+    spdlog::debug("stats: {}", depths.status().ToString());
   }
   if (auto workers = store_.WorkerList(); workers.ok()) {
     int online = 0;

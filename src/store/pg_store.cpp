@@ -639,6 +639,46 @@ Result<QueueStatsRecord> PgStore::QueueStats(const std::string& name) {
       });
 }
 
+Result<std::vector<QueueStatsRecord>> PgStore::QueueDepths(bool include_finished) {
+  using Out = std::vector<QueueStatsRecord>;
+  return RunTx<Out>(*pool_, config_, "QueueDepths", [&](pqxx::work& tx) -> Result<Out> {
+    std::map<std::string, QueueStatsRecord> by_queue;
+    for (const auto& row : tx.exec("SELECT name FROM queues")) {
+      by_queue[row[0].as<std::string>()].queue = row[0].as<std::string>();
+    }
+    // Each branch matches one partial index's predicate, so none reads finished rows.
+    std::string sql =
+        "SELECT queue, 1, count(*), count(*) FILTER (WHERE retry_count > 0) FROM jobs "
+        "WHERE status = 1 GROUP BY queue "
+        "UNION ALL SELECT queue, status, count(*), 0 FROM jobs WHERE status IN (2, 3) "
+        "GROUP BY queue, status";
+    if (include_finished) {
+      sql +=
+          " UNION ALL SELECT queue, status, count(*), 0 FROM jobs WHERE status IN (4, 6) "
+          "GROUP BY queue, status";
+    }
+    for (const auto& row : tx.exec(sql)) {
+      auto& s = by_queue[row[0].as<std::string>()];
+      s.queue = row[0].as<std::string>();
+      const auto n = row[2].as<std::int64_t>();
+      switch (static_cast<JobState>(row[1].as<int>())) {
+        case JobState::kPending:
+          s.pending = n;
+          s.failed = row[3].as<std::int64_t>();  // waiting for a retry
+          break;
+        case JobState::kAssigned: s.assigned = n; break;
+        case JobState::kRunning: s.running = n; break;
+        case JobState::kDone: s.done = n; break;
+        case JobState::kDeadLettered: s.dead_lettered = n; break;
+        default: break;
+      }
+    }
+    Out out;
+    for (auto& [name, s] : by_queue) out.push_back(std::move(s));
+    return out;
+  });
+}
+
 // ---------------------------------------------------------------------------- jobs
 
 namespace {

@@ -33,6 +33,7 @@ class PgStore final : public JobStore {
   Status QueueDelete(const std::string& name, bool force) override;
   Status QueueSetPaused(const std::string& name, bool paused) override;
   Result<QueueStatsRecord> QueueStats(const std::string& name) override;
+  Result<std::vector<QueueStatsRecord>> QueueDepths(bool include_finished) override;
 
   Result<std::vector<JobInsertResult>> JobInsertMany(
       const std::vector<JobInsertParams>& jobs) override;

@@ -101,7 +101,9 @@ TEST(FleetE2E, IdempotentResubmitReturnsTheFirstJob) {
 TEST(FleetE2E, MetricsAndHealthEndpoints) {
   Stack stack;
   const int metrics_port = FreePort();
-  stack.StartServer({.env = {{"JQ_METRICS_ADDR", "127.0.0.1:" + std::to_string(metrics_port)}}});
+  // Finished depths are recounted every poll here (every minute by default).
+  stack.StartServer({.env = {{"JQ_METRICS_ADDR", "127.0.0.1:" + std::to_string(metrics_port)},
+                             {"JQ_METRICS_FINISHED_DEPTH_SECONDS", "5"}}});
   const int worker_port = FreePort();
   stack.StartWorker(
       {.id = "w1", .env = {{"JQ_METRICS_ADDR", "127.0.0.1:" + std::to_string(worker_port)}}});
