@@ -132,14 +132,19 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
        " held AS (SELECT j.id, j.lease_expires_at FROM jobs j JOIN r ON j.id = r.id"
        "  WHERE j.attempt = r.attempt AND j.worker_id = $1 AND j.status IN (2, 3)"
        "  AND j.cancel_requested_at IS NULL),"
+       // A row another transaction holds (its report, most likely) is renewed next time.
+       " due AS (SELECT j.id FROM jobs j JOIN held ON j.id = held.id"
+       "  WHERE held.lease_expires_at < now() + $4::int * interval '500 milliseconds'"
+       "  ORDER BY j.id FOR UPDATE OF j SKIP LOCKED),"
        " upd AS (UPDATE jobs j SET lease_expires_at = now() + $4::int * interval '1 second'"
-       "  FROM held WHERE j.id = held.id"
-       "  AND held.lease_expires_at < now() + $4::int * interval '500 milliseconds')"
+       "  FROM due WHERE j.id = due.id)"
        "SELECT id::text FROM held"},
       {"lease_renew_all",
-       "UPDATE jobs SET lease_expires_at = now() + $2::int * interval '1 second' "
-       "WHERE worker_id = $1 AND status IN (2, 3) "
-       "AND lease_expires_at < now() + $2::int * interval '500 milliseconds'"},
+       "WITH due AS (SELECT id FROM jobs WHERE worker_id = $1 AND status IN (2, 3)"
+       " AND lease_expires_at < now() + $2::int * interval '500 milliseconds'"
+       " ORDER BY id FOR UPDATE SKIP LOCKED)"
+       "UPDATE jobs j SET lease_expires_at = now() + $2::int * interval '1 second' "
+       "FROM due WHERE j.id = due.id"},
       {"worker_heartbeat_many",
        "UPDATE workers w SET last_heartbeat = now(), active_job_count = v.active,"
        " status = CASE WHEN w.status = 2 THEN 1 ELSE w.status END"
@@ -150,14 +155,20 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
        " held AS (SELECT j.id, j.lease_expires_at FROM jobs j JOIN r ON j.id = r.id"
        "  WHERE j.attempt = r.attempt AND j.worker_id = r.worker_id AND j.status IN (2, 3)"
        "  AND j.cancel_requested_at IS NULL),"
+       // A row another transaction holds (its report, most likely) is renewed next time.
+       " due AS (SELECT j.id FROM jobs j JOIN held ON j.id = held.id"
+       "  WHERE held.lease_expires_at < now() + $4::int * interval '500 milliseconds'"
+       "  ORDER BY j.id FOR UPDATE OF j SKIP LOCKED),"
        " upd AS (UPDATE jobs j SET lease_expires_at = now() + $4::int * interval '1 second'"
-       "  FROM held WHERE j.id = held.id"
-       "  AND held.lease_expires_at < now() + $4::int * interval '500 milliseconds')"
+       "  FROM due WHERE j.id = due.id)"
        "SELECT id::text FROM held"},
       {"lease_renew_all_many",
-       "UPDATE jobs SET lease_expires_at = now() + $2::int * interval '1 second' "
-       "WHERE worker_id = ANY($1::text[]) AND status IN (2, 3) "
-       "AND lease_expires_at < now() + $2::int * interval '500 milliseconds'"},
+       "WITH due AS (SELECT id FROM jobs WHERE worker_id = ANY($1::text[])"
+       " AND status IN (2, 3)"
+       " AND lease_expires_at < now() + $2::int * interval '500 milliseconds'"
+       " ORDER BY id FOR UPDATE SKIP LOCKED)"
+       "UPDATE jobs j SET lease_expires_at = now() + $2::int * interval '1 second' "
+       "FROM due WHERE j.id = due.id"},
       {"job_insert_many",
        "WITH v AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[],"
        "  $5::int[], $6::int[], $7::int[], $8::int[], $9::bigint[], $10::bigint[], $11::text[],"
@@ -188,9 +199,13 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
       {"report_started_many",
        "WITH r AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[])"
        "  AS r(id, worker_id, attempt)),"
-       " upd AS (UPDATE jobs j SET status = 3, started_at = now(), updated_at = now(),"
-       "  expires_at = NULL FROM r WHERE j.id = r.id AND j.status = 2"
+       // Rows are locked in id order, as by every statement that locks several jobs, so
+       // concurrent batches cannot deadlock.
+       " lk AS (SELECT j.id FROM jobs j JOIN r ON j.id = r.id WHERE j.status = 2"
        "  AND j.worker_id = r.worker_id AND (r.attempt = 0 OR j.attempt = r.attempt)"
+       "  ORDER BY j.id FOR UPDATE OF j),"
+       " upd AS (UPDATE jobs j SET status = 3, started_at = now(), updated_at = now(),"
+       "  expires_at = NULL FROM lk WHERE j.id = lk.id"
        "  RETURNING j.id, j.tenant, j.queue, j.worker_id, j.attempt),"
        " ev AS (INSERT INTO job_events (job_id, tenant, queue, from_status, to_status, reason,"
        "  worker_id, attempt) SELECT id, tenant, queue, 2, 3, 'STARTED', worker_id, attempt"
@@ -1050,6 +1065,16 @@ Result<JobReportBatchResult> PgStore::JobReportMany(const JobReportBatch& batch)
             if (started.erase(batch.started[i].job_id) == 0) slow_started.push_back(i);
           }
         }
+        // The single-report paths lock one row each: in job id order too (stable, so a
+        // job's reports keep their order).
+        const auto by_job = [](const auto& items, auto id_of) {
+          return [&items, id_of](std::size_t a, std::size_t b) {
+            return std::make_pair(id_of(items[a]), a) < std::make_pair(id_of(items[b]), b);
+          };
+        };
+        std::sort(slow_started.begin(), slow_started.end(),
+                  by_job(batch.started,
+                         [](const LeaseRef& l) -> const std::string& { return l.job_id; }));
         for (std::size_t i : slow_started) out.started[i] = SetRunningInTx(tx, batch.started[i]);
 
         // Results: successes in one statement (outputs in one more), failures and anything the
@@ -1112,7 +1137,10 @@ Result<JobReportBatchResult> PgStore::JobReportMany(const JobReportBatch& batch)
                              PgArray(o_out_t), PgArray(o_err_t));
           }
         }
-        std::sort(slow.begin(), slow.end());
+        std::sort(slow.begin(), slow.end(),
+                  by_job(batch.results, [](const JobCompleteParams& p) -> const std::string& {
+                    return p.lease.job_id;
+                  }));
         for (std::size_t i : slow) out.results[i] = CompleteInTx(tx, batch.results[i]);
         // A merged start is answered as its own call would have been: OK when the job did
         // start under that lease (its success was taken), else the single-report answer.
