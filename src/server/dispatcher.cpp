@@ -250,6 +250,8 @@ bool Dispatcher::DispatchOnce() {
     const std::size_t n = sessions.size();
     const std::size_t first = rotate % n;
     std::vector<std::string> slots;
+    // Only the sessions that got a slot: with a thousand workers most get none this pass.
+    std::map<std::string_view, WorkerSession*> by_id;
     const auto limit = static_cast<std::size_t>(std::max(config_.batch_size, 1));
     for (bool added = true; added && slots.size() < limit;) {
       added = false;
@@ -257,24 +259,24 @@ bool Dispatcher::DispatchOnce() {
         auto& [s, free] = sessions[(first + i) % n];
         if (free <= 0) continue;
         slots.push_back(s->worker_id());
+        by_id.emplace(s->worker_id(), s.get());
         --free;
         added = true;
       }
     }
-    std::map<std::string, std::shared_ptr<WorkerSession>> by_id;
-    for (auto& [s, free] : sessions) by_id.emplace(s->worker_id(), s);
     auto claimed = store_.JobClaimMany({slots, *queues, config_.lease});
     if (!claimed.ok()) {
       spdlog::warn("dispatch: claim for {} workers failed: {}", n, claimed.status().ToString());
       return false;  // the tick retries; a database outage should not spin
     }
-    for (auto& c : *claimed) Deliver(by_id.at(c.worker_id), c);
+    for (auto& c : *claimed) Deliver(*by_id.at(c.worker_id), c);
     if (claimed->size() == slots.size()) more = true;
   }
   return more;
 }
 
-void Dispatcher::Deliver(const std::shared_ptr<WorkerSession>& s, ClaimedJob& c) {
+void Dispatcher::Deliver(WorkerSession& session, ClaimedJob& c) {
+  WorkerSession* s = &session;
   if (config_.on_assigned) config_.on_assigned(c);
   jq::JobAssignment a;
   a.set_job_id(c.id);

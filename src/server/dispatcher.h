@@ -107,7 +107,7 @@ class Dispatcher {
   // One pass over the sessions with free slots: one claim per set of queues, its slots
   // spread round-robin over the sessions; true if some claim filled every slot it asked for.
   bool DispatchOnce();
-  void Deliver(const std::shared_ptr<WorkerSession>& s, ClaimedJob& c);
+  void Deliver(WorkerSession& session, ClaimedJob& c);
 
   JobStore& store_;
   const DispatcherConfig config_;

@@ -75,18 +75,24 @@ class JobServiceImpl final
   ServiceContext ctx_;
 };
 
-using WorkerServiceBase = jq::WorkerService::WithCallbackMethod_Heartbeat<
-    jq::WorkerService::WithCallbackMethod_StreamJobs<
-        jq::WorkerService::WithCallbackMethod_ReportStarted<
-            jq::WorkerService::WithCallbackMethod_ReportResult<
-                jq::WorkerService::WithCallbackMethod_ReportBatch<jq::WorkerService::Service>>>>>;
+// Every WorkerService method is a callback: nothing a worker calls holds a server thread, so
+// the number of threads does not grow with the number of workers.
+using WorkerServiceBase = jq::WorkerService::WithCallbackMethod_RegisterWorker<
+    jq::WorkerService::WithCallbackMethod_Deregister<
+        jq::WorkerService::WithCallbackMethod_Heartbeat<
+            jq::WorkerService::WithCallbackMethod_StreamJobs<
+                jq::WorkerService::WithCallbackMethod_ReportStarted<
+                    jq::WorkerService::WithCallbackMethod_ReportResult<
+                        jq::WorkerService::WithCallbackMethod_ReportBatch<
+                            jq::WorkerService::Service>>>>>>>;
 
 class WorkerServiceImpl final : public WorkerServiceBase {
  public:
   explicit WorkerServiceImpl(ServiceContext ctx) : ctx_(std::move(ctx)) {}
 
-  grpc::Status RegisterWorker(grpc::ServerContext*, const jq::RegisterWorkerRequest*,
-                              jq::RegisterWorkerResponse*) override;
+  grpc::ServerUnaryReactor* RegisterWorker(grpc::CallbackServerContext*,
+                                           const jq::RegisterWorkerRequest*,
+                                           jq::RegisterWorkerResponse*) override;
   grpc::ServerUnaryReactor* Heartbeat(grpc::CallbackServerContext*, const jq::HeartbeatRequest*,
                                       jq::HeartbeatResponse*) override;
   grpc::ServerWriteReactor<jq::JobAssignment>* StreamJobs(grpc::CallbackServerContext*,
@@ -99,8 +105,8 @@ class WorkerServiceImpl final : public WorkerServiceBase {
                                          jq::ReportResultResponse*) override;
   grpc::ServerUnaryReactor* ReportBatch(grpc::CallbackServerContext*, const jq::ReportBatchRequest*,
                                         jq::ReportBatchResponse*) override;
-  grpc::Status Deregister(grpc::ServerContext*, const jq::DeregisterRequest*,
-                          jq::DeregisterResponse*) override;
+  grpc::ServerUnaryReactor* Deregister(grpc::CallbackServerContext*, const jq::DeregisterRequest*,
+                                       jq::DeregisterResponse*) override;
 
  private:
   struct Registration {
@@ -108,6 +114,8 @@ class WorkerServiceImpl final : public WorkerServiceBase {
     std::vector<std::string> queues;
     bool supports_control = false;
   };
+  grpc::Status DoRegister(const jq::RegisterWorkerRequest* req, jq::RegisterWorkerResponse* resp);
+  grpc::Status DoDeregister(const jq::DeregisterRequest* req);
   // Checks a report and converts it (INVALID_ARGUMENT names the field).
   Status ToCompleteParams(const jq::ReportResultRequest& req, JobCompleteParams* p) const;
   // After a report was written: metrics, and the worker's slot is free again.

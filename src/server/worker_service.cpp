@@ -33,9 +33,18 @@ Status ValidateQueues(const google::protobuf::RepeatedPtrField<std::string>& que
 
 }  // namespace
 
-grpc::Status WorkerServiceImpl::RegisterWorker(grpc::ServerContext*,
-                                               const jq::RegisterWorkerRequest* req,
-                                               jq::RegisterWorkerResponse* resp) {
+// Registration and deregistration are rare and short: their database call runs on the
+// callback thread.
+grpc::ServerUnaryReactor* WorkerServiceImpl::RegisterWorker(grpc::CallbackServerContext* context,
+                                                            const jq::RegisterWorkerRequest* req,
+                                                            jq::RegisterWorkerResponse* resp) {
+  auto* reactor = context->DefaultReactor();
+  reactor->Finish(DoRegister(req, resp));
+  return reactor;
+}
+
+grpc::Status WorkerServiceImpl::DoRegister(const jq::RegisterWorkerRequest* req,
+                                           jq::RegisterWorkerResponse* resp) {
   std::string id = req->worker_id();
   if (id.empty()) id = "worker-" + NewUuidV7();
   if (Status s = ValidateWorkerId(id); !s.ok()) return rpc::ToGrpc(s);
@@ -438,8 +447,15 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::ReportBatch(grpc::CallbackServerCon
   return reactor;
 }
 
-grpc::Status WorkerServiceImpl::Deregister(grpc::ServerContext*, const jq::DeregisterRequest* req,
-                                           jq::DeregisterResponse*) {
+grpc::ServerUnaryReactor* WorkerServiceImpl::Deregister(grpc::CallbackServerContext* context,
+                                                        const jq::DeregisterRequest* req,
+                                                        jq::DeregisterResponse*) {
+  auto* reactor = context->DefaultReactor();
+  reactor->Finish(DoDeregister(req));
+  return reactor;
+}
+
+grpc::Status WorkerServiceImpl::DoDeregister(const jq::DeregisterRequest* req) {
   if (Status s = ValidateWorkerId(req->worker_id()); !s.ok()) return rpc::ToGrpc(s);
   Status s = ctx_.store.WorkerDeregister(req->worker_id(), Jitter());
   if (auto session = ctx_.dispatcher.Find(req->worker_id())) ctx_.dispatcher.Detach(session);
