@@ -3,10 +3,10 @@ BUILD_DIR ?= build
 JOBS ?= 2
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 # Every test labelled "unit" (ctest -L unit fails on one that was not built).
-UNIT_TESTS = core_test exec_test ctl_output_test ctl_cli_test proto_compat_test
+UNIT_TESTS = core_test exec_test ctl_output_test ctl_cli_test proto_compat_test batcher_test
 
 .PHONY: all deps build test test-unit test-integration test-e2e test-asan run stack-start \
-        stack-stop format format-check bench clean
+        stack-stop format format-check bench bench-quick clean
 
 all: build
 
@@ -48,6 +48,17 @@ stack-start: build
 
 stack-stop:
 	@bash scripts/dev-stack.sh stop
+
+# Benchmarks (SPEC §14): private PostgreSQL (fsync on), Redis and jq-server, jq-bench scenarios
+# beside graphile-worker and BullMQ; writes bench/results/*.json and docs/performance.md.
+bench: build
+	@bash bench/install-bench-deps.sh
+	@bash bench/run.sh
+
+# The same scenarios with smaller sizes, under 5 minutes.
+bench-quick: build
+	@bash bench/install-bench-deps.sh
+	@bash bench/run.sh --quick
 
 format:
 	find src tests -name '*.cpp' -o -name '*.h' | xargs clang-format -i
