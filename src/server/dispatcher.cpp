@@ -110,7 +110,17 @@ bool WorkerSession::closed() const {
 int WorkerSession::FreeSlots() const {
   std::lock_guard lock(mu_);
   if (closed_ || draining_) return 0;
-  return concurrency_ - static_cast<int>(in_flight_.size());
+  return concurrency_ - static_cast<int>(in_flight_.size()) - reserved_;
+}
+
+void WorkerSession::Reserve(int n) {
+  std::lock_guard lock(mu_);
+  reserved_ += n;
+}
+
+void WorkerSession::Unreserve(int n) {
+  std::lock_guard lock(mu_);
+  reserved_ -= n;
 }
 
 void WorkerSession::SetDraining(bool draining) {
@@ -149,9 +159,11 @@ Dispatcher::~Dispatcher() {
 
 void Dispatcher::Start() {
   std::lock_guard lock(mu_);
-  if (thread_.joinable()) return;
+  if (!threads_.empty()) return;
   stop_ = false;
-  thread_ = std::thread([this] { Run(); });
+  for (int i = 0; i < std::max(1, config_.threads); ++i) {
+    threads_.emplace_back([this] { Run(); });
+  }
 }
 
 void Dispatcher::Stop() {
@@ -162,7 +174,12 @@ void Dispatcher::Stop() {
     cv_.notify_all();
     sessions.swap(sessions_);
   }
-  if (thread_.joinable()) thread_.join();
+  std::vector<std::thread> threads;
+  {
+    std::lock_guard lock(mu_);
+    threads.swap(threads_);
+  }
+  for (auto& t : threads) t.join();
   for (auto& [id, s] : sessions) s->Close();
 }
 
@@ -229,50 +246,71 @@ bool Dispatcher::DispatchOnce() {
       }
     }
   } timer{config_, cycle_start};
-  // Sessions with free slots, grouped by the queues they take from: one claim per group.
-  std::map<const std::vector<std::string>*,
-           std::vector<std::pair<std::shared_ptr<WorkerSession>, int>>, QueuesLess>
-      groups;
+  // One claim per set of queues, planned under plan_mu_: the slots it fills are reserved
+  // before the lock is released, so a concurrent pass only sees what is still free.
+  struct Claim {
+    std::vector<std::string> queues;
+    std::vector<std::string> slots;  // one worker id per slot, in fill order
+    std::map<std::string, std::pair<std::shared_ptr<WorkerSession>, int>> reserved;
+  };
+  std::vector<Claim> claims;
   {
-    std::lock_guard lock(mu_);
-    for (const auto& [id, s] : sessions_) {
-      if (int free = s->FreeSlots(); free > 0) groups[&s->queues()].emplace_back(s, free);
-    }
-  }
-  if (groups.empty()) return false;
-  timer.active = true;  // only passes that had workers to serve
-  bool more = false;
-  const std::size_t rotate = rotate_++;
-  for (auto& [queues, sessions] : groups) {
-    // Round-robin over the sessions, starting at a different one each pass, so that when
-    // fewer jobs than slots are ready they spread over the workers instead of filling the
-    // first ones.
-    const std::size_t n = sessions.size();
-    const std::size_t first = rotate % n;
-    std::vector<std::string> slots;
-    // Only the sessions that got a slot: with a thousand workers most get none this pass.
-    std::map<std::string_view, WorkerSession*> by_id;
-    const auto limit = static_cast<std::size_t>(std::max(config_.batch_size, 1));
-    for (bool added = true; added && slots.size() < limit;) {
-      added = false;
-      for (std::size_t i = 0; i < n && slots.size() < limit; ++i) {
-        auto& [s, free] = sessions[(first + i) % n];
-        if (free <= 0) continue;
-        slots.push_back(s->worker_id());
-        by_id.emplace(s->worker_id(), s.get());
-        --free;
-        added = true;
+    std::lock_guard plan(plan_mu_);
+    std::map<const std::vector<std::string>*,
+             std::vector<std::pair<std::shared_ptr<WorkerSession>, int>>, QueuesLess>
+        groups;
+    {
+      std::lock_guard lock(mu_);
+      for (const auto& [id, s] : sessions_) {
+        if (int free = s->FreeSlots(); free > 0) groups[&s->queues()].emplace_back(s, free);
       }
     }
-    auto claimed = store_.JobClaimMany({slots, *queues, config_.lease});
-    if (!claimed.ok()) {
-      spdlog::warn("dispatch: claim for {} workers failed: {}", n, claimed.status().ToString());
-      return false;  // the tick retries; a database outage should not spin
+    const std::size_t rotate = rotate_++;
+    const auto limit = static_cast<std::size_t>(std::max(config_.batch_size, 1));
+    for (auto& [queues, sessions] : groups) {
+      // Round-robin over the sessions, starting at a different one each pass, so that when
+      // fewer jobs than slots are ready they spread over the workers instead of filling the
+      // first ones.
+      Claim c;
+      c.queues = *queues;
+      const std::size_t n = sessions.size();
+      const std::size_t first = rotate % n;
+      for (bool added = true; added && c.slots.size() < limit;) {
+        added = false;
+        for (std::size_t i = 0; i < n && c.slots.size() < limit; ++i) {
+          auto& [s, free] = sessions[(first + i) % n];
+          if (free <= 0) continue;
+          c.slots.push_back(s->worker_id());
+          auto& r = c.reserved[s->worker_id()];
+          r.first = s;
+          ++r.second;
+          --free;
+          added = true;
+        }
+      }
+      for (auto& [id, r] : c.reserved) r.first->Reserve(r.second);
+      claims.push_back(std::move(c));
     }
-    for (auto& c : *claimed) Deliver(*by_id.at(c.worker_id), c);
-    if (claimed->size() == slots.size()) more = true;
   }
-  return more;
+  if (claims.empty()) return false;
+  timer.active = true;  // only passes that had workers to serve
+  bool more = false;
+  bool failed = false;
+  for (auto& c : claims) {
+    if (!failed) {
+      auto claimed = store_.JobClaimMany({c.slots, c.queues, config_.lease});
+      if (claimed.ok()) {
+        for (auto& job : *claimed) Deliver(*c.reserved.at(job.worker_id).first, job);
+        if (claimed->size() == c.slots.size()) more = true;
+      } else {
+        spdlog::warn("dispatch: claim for {} workers failed: {}", c.reserved.size(),
+                     claimed.status().ToString());
+        failed = true;  // the tick retries; a database outage should not spin
+      }
+    }
+    for (auto& [id, r] : c.reserved) r.first->Unreserve(r.second);
+  }
+  return more && !failed;
 }
 
 void Dispatcher::Deliver(WorkerSession& session, ClaimedJob& c) {

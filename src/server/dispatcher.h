@@ -25,6 +25,9 @@ namespace jq::server {
 struct DispatcherConfig {
   std::chrono::milliseconds tick{500};
   int batch_size = 100;  // max jobs per claim statement (one statement serves many workers)
+  // Passes that may run at once: while one claim waits for its commit, the next is planned
+  // and sent (free slots are reserved while planning, so passes never share a slot).
+  int threads = 2;
   std::chrono::seconds lease{30};
   // Metrics hooks; may be empty. on_cycle gets a pass's duration, on_assigned each job.
   std::function<void(double seconds)> on_cycle;
@@ -61,7 +64,11 @@ class WorkerSession {
   // Jobs the worker already holds (e.g. from before a reconnect) take slots too.
   void AddInFlight(const std::vector<std::string>& job_ids);
 
-  int FreeSlots() const;
+  int FreeSlots() const;  // concurrency - jobs held - slots reserved by a claim in flight
+  // A dispatcher pass holds n slots while its claim runs; Unreserve after the claimed jobs
+  // were pushed (so the slots never look free in between).
+  void Reserve(int n);
+  void Unreserve(int n);
   void SetDraining(bool draining);
   bool draining() const;
   // The worker is done with a job (reported, or no longer running per its heartbeat).
@@ -81,6 +88,7 @@ class WorkerSession {
   mutable std::mutex mu_;
   std::deque<jq::JobAssignment> outbox_;                                    // GUARDED_BY(mu_)
   std::map<std::string, std::chrono::steady_clock::time_point> in_flight_;  // GUARDED_BY(mu_)
+  int reserved_ = 0;                                                        // GUARDED_BY(mu_)
   bool closed_ = false;                                                     // GUARDED_BY(mu_)
   bool draining_ = false;                                                   // GUARDED_BY(mu_)
 };
@@ -116,8 +124,9 @@ class Dispatcher {
   std::map<std::string, std::shared_ptr<WorkerSession>> sessions_;  // GUARDED_BY(mu_)
   bool wake_ = false;                                               // GUARDED_BY(mu_)
   bool stop_ = false;                                               // GUARDED_BY(mu_)
-  std::size_t rotate_ = 0;  // dispatcher thread only: fair start among sessions
-  std::thread thread_;
+  std::mutex plan_mu_;      // one pass at a time picks and reserves slots
+  std::size_t rotate_ = 0;  // GUARDED_BY(plan_mu_): fair start among sessions
+  std::vector<std::thread> threads_;
 };
 
 }  // namespace jq::server

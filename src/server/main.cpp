@@ -187,9 +187,10 @@ int main(int argc, char** argv) {
   };
   jq::store::PgStore store(store_config);
 
-  jq::server::DispatcherConfig dispatch_config{std::chrono::milliseconds(config.dispatch.tick_ms),
-                                               config.dispatch.batch_size,
-                                               std::chrono::seconds(config.dispatch.lease_seconds)};
+  jq::server::DispatcherConfig dispatch_config{
+      .tick = std::chrono::milliseconds(config.dispatch.tick_ms),
+      .batch_size = config.dispatch.batch_size,
+      .lease = std::chrono::seconds(config.dispatch.lease_seconds)};
   dispatch_config.on_cycle = [&](double seconds) { metrics.SchedulerCycle(seconds); };
   dispatch_config.on_assigned = [&](const jq::ClaimedJob& job) {
     const auto waited = std::chrono::system_clock::now() - job.not_before;
@@ -292,7 +293,7 @@ int main(int argc, char** argv) {
       });
 
   // Group commit on the hot path: submits and worker reports, each flush one transaction.
-  // Two flushers per batcher, so one batch is being written while the next one gathers.
+  // Submits get two flushers, so one batch is being written while the next one gathers.
   jq::server::RemoteWaker remote_waker(store, std::chrono::milliseconds(20));
   const auto jobs_runnable = [&] {
     dispatcher.Wake();
@@ -303,9 +304,11 @@ int main(int argc, char** argv) {
   jq::server::JobInserter inserter(
       store, {.max_batch = 1000, .flushers = 2, .linger = std::chrono::microseconds(200)},
       jobs_runnable);
-  jq::server::JobCompleter completer(
-      store, {.max_batch = 1000, .flushers = 2, .linger = std::chrono::microseconds(500)},
-      std::chrono::seconds(config.dispatch.lease_seconds));
+  // Reports get one flusher: two batches in flight could lock the same jobs in different
+  // orders (one's start and the other's result) and deadlock; one flush at a time lets the
+  // next batch gather meanwhile, so its throughput is the batch size over the flush time.
+  jq::server::JobCompleter completer(store, {.max_batch = 2000, .flushers = 1},
+                                     std::chrono::seconds(config.dispatch.lease_seconds));
 
   std::atomic<bool> stopping{false};
   jq::server::ServiceContext ctx{
