@@ -68,12 +68,18 @@ run_scenarios() {
   jq_run subprocess "subprocess /bin/true, 2 jq-workers x 16 slots" -- \
     subprocess --jobs "$SUBPROCESS_JOBS" --workers 2 --slots 16 --jq-worker "$JQ_WORKER_BIN"
 
-  # 7. Latency at half the e2e rate measured in scenario 3.
+  # 7. Latency at half load. Each job of the latency workload is one unary SubmitJob (the
+  # cost measured by scenario 1) and one run through the workers (scenario 3, whose jobs
+  # were submitted in batches), so its maximum is about 1 / (1/submit + 1/e2e) jobs/s;
+  # "half load" is half of that.
   if selected latency_half_load; then
-    local max rate
-    max=$(run_value e2e_shallow result.jobs_per_second)
-    rate=$(awk -v m="${max:-0}" 'BEGIN { r = int(m / 2); print (r < 100 ? 1000 : r) }')
-    [ -n "$max" ] || note "latency: no e2e_shallow figure in this run; using --rate $rate"
+    local submit e2e rate
+    submit=$(run_value submit_c200 result.jobs_per_second)
+    e2e=$(run_value e2e_shallow result.jobs_per_second)
+    rate=$(awk -v s="${submit:-0}" -v e="${e2e:-0}" 'BEGIN {
+      r = (s > 0 && e > 0) ? int(0.5 / (1 / s + 1 / e)) : 0; print (r < 100 ? 1000 : r) }')
+    [ -n "$submit" ] && [ -n "$e2e" ] ||
+      note "latency: no submit_c200/e2e_shallow figures in this run; using --rate $rate"
     jq_run latency_half_load "latency at half load ($rate jobs/s)" -- \
       latency --rate "$rate" --duration "$LATENCY_SECONDS" --workers 4 --slots 100
   fi

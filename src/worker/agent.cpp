@@ -14,6 +14,9 @@ namespace jq::worker {
 namespace {
 
 constexpr std::size_t kErrorTail = 4096;  // stderr kept in error_message
+// How long a start waits to be sent: a job that ends sooner sends it with its result, in one
+// call the server writes as one row update. Also how late a refused start stops the job.
+constexpr std::chrono::milliseconds kStartedLinger{20};
 
 bool Retryable(const grpc::Status& s) {
   return s.error_code() == grpc::StatusCode::UNAVAILABLE ||
@@ -25,6 +28,48 @@ std::string Tail(const std::string& s, std::size_t n) {
 }
 
 }  // namespace
+
+void JobThreads::Post(std::function<void()> task) {
+  std::lock_guard lock(mu_);
+  tasks_.push_back(std::move(task));
+  if (tasks_.size() > idle_) {
+    threads_.emplace_back([this] { Loop(); });
+  } else {
+    cv_.notify_one();
+  }
+}
+
+void JobThreads::Loop() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    if (!tasks_.empty()) {
+      std::function<void()> task = std::move(tasks_.front());
+      tasks_.pop_front();
+      lock.unlock();
+      task();
+      task = nullptr;  // its captures go before the lock is taken again
+      lock.lock();
+      continue;
+    }
+    if (stop_) return;
+    ++idle_;
+    cv_.wait(lock);
+    --idle_;
+  }
+}
+
+void JobThreads::Join() {
+  std::unique_lock lock(mu_);
+  stop_ = true;
+  cv_.notify_all();
+  while (!threads_.empty()) {
+    std::vector<std::thread> threads;
+    threads.swap(threads_);
+    lock.unlock();
+    for (auto& t : threads) t.join();
+    lock.lock();
+  }
+}
 
 WorkerAgent::WorkerAgent(Config::Worker config, std::string worker_id, std::string hostname)
     : config_(std::move(config)), worker_id_(std::move(worker_id)), hostname_(std::move(hostname)) {
@@ -46,12 +91,7 @@ void WorkerAgent::Reconnect() {
 
 WorkerAgent::~WorkerAgent() {
   RequestStop();
-  std::vector<std::thread> threads;
-  {
-    std::lock_guard lock(mu_);
-    threads.swap(job_threads_);
-  }
-  for (auto& t : threads) t.join();
+  job_threads_.Join();
 }
 
 std::shared_ptr<jq::WorkerService::Stub> WorkerAgent::stub() {
@@ -140,12 +180,7 @@ void WorkerAgent::Run() {
     for (auto& [id, job] : running_) left.push_back(id);
   }
   for (const auto& id : left) CancelJob(id, /*abandon=*/true);
-  std::vector<std::thread> threads;
-  {
-    std::lock_guard lock(mu_);
-    threads.swap(job_threads_);
-  }
-  for (auto& t : threads) t.join();
+  job_threads_.Join();
   Deregister();  // the server returns anything unfinished to the queue at once
   done_ = true;
   cv_.notify_all();
@@ -288,28 +323,14 @@ void WorkerAgent::HandleControl(const jq::WorkerControl& control) {
   }
 }
 
-void WorkerAgent::JoinFinishedLocked() {
-  // A finished thread has at most its return left to do: joining it is brief.
-  for (const auto& tid : finished_threads_) {
-    auto it = std::find_if(job_threads_.begin(), job_threads_.end(),
-                           [&](const std::thread& t) { return t.get_id() == tid; });
-    if (it != job_threads_.end()) {
-      it->join();
-      job_threads_.erase(it);
-    }
-  }
-  finished_threads_.clear();
-}
-
 void WorkerAgent::StartJob(const jq::JobAssignment& assignment) {
   std::shared_ptr<exec::RunningProcess> old;
   {
     std::lock_guard lock(mu_);
-    JoinFinishedLocked();
     auto it = running_.find(assignment.job_id());
     if (it == running_.end()) {
       running_[assignment.job_id()].attempt = assignment.attempt();
-      job_threads_.emplace_back([this, assignment] { RunJob(assignment); });
+      job_threads_.Post([this, assignment] { RunJob(assignment); });
       return;
     }
     if (it->second.attempt >= assignment.attempt()) return;  // a repeated delivery
@@ -332,6 +353,34 @@ void WorkerAgent::CancelJob(const std::string& job_id, bool abandon) {
     process = it->second.process;
   }
   if (process) process->Cancel();
+}
+
+void WorkerAgent::SendStarted(const std::shared_ptr<StartReport>& r,
+                              std::chrono::milliseconds delay) {
+  reports_->StartedAsync(
+      r->request, [this, r](const grpc::Status& s) { OnStarted(r, s); }, delay);
+}
+
+// On the report sender's thread: quick, and never blocks.
+void WorkerAgent::OnStarted(const std::shared_ptr<StartReport>& r, const grpc::Status& s) {
+  // Once the job has ended its result report carries on (and logs) for it.
+  if (s.ok() || r->finished) return;
+  const std::string& id = r->request.job_id();
+  if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION ||
+      s.error_code() == grpc::StatusCode::NOT_FOUND) {
+    // Cancelled or reassigned before it started: stop it; the server has moved on.
+    spdlog::info("job {}: {}; stopping it", id, s.error_message());
+    r->process->Cancel();
+    return;
+  }
+  if (Retryable(s) && std::chrono::steady_clock::now() + r->backoff < r->give_up_at) {
+    const auto delay = r->backoff;
+    r->backoff = std::min(r->backoff * 2, std::chrono::milliseconds(2000));
+    SendStarted(r, delay);
+    return;
+  }
+  spdlog::warn("job {}: report started: {} ({})", id, s.error_message(),
+               static_cast<int>(s.error_code()));
 }
 
 void WorkerAgent::RunJob(jq::JobAssignment a) {
@@ -363,13 +412,14 @@ void WorkerAgent::RunJob(jq::JobAssignment a) {
       jq::JobAssignment next = std::move(*it->second.next);
       it->second = RunningJob{};
       it->second.attempt = next.attempt();
-      job_threads_.emplace_back([this, next] { RunJob(next); });
+      job_threads_.Post([this, next] { RunJob(next); });
     } else {
       running_.erase(id);
     }
-    finished_threads_.push_back(std::this_thread::get_id());
     ++jobs_finished_;
-    cv_.notify_all();
+    // Only Run()'s settle waits for jobs, and only once stopping: waking the heartbeat and
+    // stream threads for every job would cost more than a short job.
+    if (stopping_) cv_.notify_all();
   };
 
   auto spec = exec::ParseJobPayload(a.payload());
@@ -400,22 +450,20 @@ void WorkerAgent::RunJob(jq::JobAssignment a) {
     running_[id].process = process;
     if (running_[id].cancel_requested) process->Cancel();
   }
+  // The start goes out beside the job rather than before it: a short job's start and result
+  // then share a batch (the server writes them as one), and the job does not wait a round trip.
+  std::shared_ptr<StartReport> start;
   if (process->started()) {
-    jq::ReportStartedRequest started;
-    started.set_worker_id(worker_id_);
-    started.set_job_id(id);
-    started.set_attempt(a.attempt());
-    grpc::Status s = CallWithRetry(
-        "report started", [&](grpc::ClientContext*) { return reports_->Started(started); },
-        std::chrono::seconds(30));
-    if (s.error_code() == grpc::StatusCode::FAILED_PRECONDITION ||
-        s.error_code() == grpc::StatusCode::NOT_FOUND) {
-      // Cancelled or reassigned before it started: stop it; the server has moved on.
-      spdlog::info("job {}: {}; stopping it", id, s.error_message());
-      process->Cancel();
-    }
+    start = std::make_shared<StartReport>();
+    start->request.set_worker_id(worker_id_);
+    start->request.set_job_id(id);
+    start->request.set_attempt(a.attempt());
+    start->process = process;
+    start->give_up_at = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    SendStarted(start, kStartedLinger);
   }
   const exec::RunResult r = process->Wait();
+  if (start) start->finished = true;  // the result implies the start
 
   report.set_exit_code(r.exit_code);
   report.set_stdout(r.stdout_tail);

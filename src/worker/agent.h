@@ -1,5 +1,5 @@
 // WorkerAgent: jq-worker's connection to jq-server. Registers, holds the StreamJobs stream,
-// heartbeats with the leases it holds, runs each assigned job on its own thread and reports
+// heartbeats with the leases it holds, runs each assigned job on a pooled thread and reports
 // the result with the lease token. Survives server restarts and fail-over: it reconnects
 // (re-registering) while running jobs carry on. Thread-safe; Run() blocks until Stop() or a
 // drain/shutdown has finished.
@@ -8,6 +8,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -25,6 +27,31 @@ class RunningProcess;
 }
 
 namespace jq::worker {
+
+// Threads for jobs, kept between jobs: a task runs at once on an idle thread, or on a new one
+// when none is idle, so the pool grows to the most jobs ever run at once (the concurrency)
+// without a thread start per job.
+class JobThreads {
+ public:
+  JobThreads() = default;
+  ~JobThreads() { Join(); }
+  JobThreads(const JobThreads&) = delete;
+  JobThreads& operator=(const JobThreads&) = delete;
+
+  void Post(std::function<void()> task);
+  // Runs what is queued, then joins every thread. Posting stays possible (a new thread).
+  void Join();
+
+ private:
+  void Loop();
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> tasks_;  // GUARDED_BY(mu_)
+  std::size_t idle_ = 0;                     // GUARDED_BY(mu_): threads waiting for a task
+  bool stop_ = false;                        // GUARDED_BY(mu_)
+  std::vector<std::thread> threads_;         // GUARDED_BY(mu_)
+};
 
 class WorkerAgent {
  public:
@@ -53,12 +80,23 @@ class WorkerAgent {
     std::optional<jq::JobAssignment> next;
   };
 
+  // One attempt's ReportStarted, sent without holding the job up and retried on UNAVAILABLE.
+  struct StartReport {
+    jq::ReportStartedRequest request;
+    std::shared_ptr<exec::RunningProcess> process;
+    std::chrono::steady_clock::time_point give_up_at;
+    std::chrono::milliseconds backoff{100};  // sender thread only
+    std::atomic<bool> finished{false};       // its result is being reported: no more retries
+  };
+
   void StreamLoop();
   void HeartbeatLoop();
   void HandleControl(const jq::WorkerControl& control);
   void StartJob(const jq::JobAssignment& assignment);
   void RunJob(jq::JobAssignment assignment);
   void CancelJob(const std::string& job_id, bool abandon);
+  void SendStarted(const std::shared_ptr<StartReport>& r, std::chrono::milliseconds delay);
+  void OnStarted(const std::shared_ptr<StartReport>& r, const grpc::Status& s);
   // Retries on UNAVAILABLE (server restarting or failing over) until it succeeds or stop.
   template <typename Fn>
   grpc::Status CallWithRetry(const char* what, Fn&& fn, std::chrono::seconds budget);
@@ -75,9 +113,6 @@ class WorkerAgent {
   std::mutex mu_;
   std::condition_variable cv_;
   std::map<std::string, RunningJob> running_;        // GUARDED_BY(mu_)
-  std::vector<std::thread> job_threads_;             // GUARDED_BY(mu_)
-  std::vector<std::thread::id> finished_threads_;    // GUARDED_BY(mu_): to join
-  void JoinFinishedLocked();                         // REQUIRES(mu_)
   std::shared_ptr<grpc::Channel> channel_;           // GUARDED_BY(mu_)
   std::shared_ptr<jq::WorkerService::Stub> stub_;    // GUARDED_BY(mu_)
   std::shared_ptr<grpc::ClientContext> stream_ctx_;  // GUARDED_BY(mu_)
@@ -87,6 +122,7 @@ class WorkerAgent {
   std::atomic<bool> done_{false};                    // the heartbeat loop ends
   std::unique_ptr<ReportSender> reports_;            // starts and results, batched
   std::atomic<int> jobs_finished_{0};
+  JobThreads job_threads_;  // last: joined (in ~WorkerAgent) before reports_ goes
 };
 
 }  // namespace jq::worker

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <optional>
+
 namespace jq::worker {
 namespace {
 
@@ -32,47 +34,105 @@ void ReportSender::Stop() {
 }
 
 grpc::Status ReportSender::Started(const jq::ReportStartedRequest& report) {
-  return Enqueue({report, {}});
+  return EnqueueAndWait(report);
 }
 
 grpc::Status ReportSender::Result(const jq::ReportResultRequest& report) {
-  return Enqueue({report, {}});
+  return EnqueueAndWait(report);
 }
 
-grpc::Status ReportSender::Enqueue(Pending pending) {
-  std::future<grpc::Status> outcome = pending.outcome.get_future();
+grpc::Status ReportSender::EnqueueAndWait(
+    std::variant<jq::ReportStartedRequest, jq::ReportResultRequest> report) {
+  std::mutex done_mu;
+  std::condition_variable done_cv;
+  std::optional<grpc::Status> outcome;
   {
     std::lock_guard lock(mu_);
     if (stop_) return {grpc::StatusCode::UNAVAILABLE, "worker stopping"};
-    queue_.push_back(std::move(pending));
+    if (const auto* r = std::get_if<jq::ReportResultRequest>(&report)) {
+      // A start still waiting out its delay goes first, in the same batch as its result.
+      for (auto it = later_.begin(); it != later_.end();) {
+        const auto* s = std::get_if<jq::ReportStartedRequest>(&it->second.report);
+        if (s != nullptr && s->job_id() == r->job_id() && s->attempt() == r->attempt()) {
+          queue_.push_back(std::move(it->second));
+          it = later_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    }
+    // The locals outlive the callback: this waits for it below.
+    queue_.push_back({std::move(report), [&](const grpc::Status& s) {
+                        std::lock_guard l(done_mu);
+                        outcome = s;
+                        done_cv.notify_one();
+                      }});
     cv_.notify_one();
   }
-  return outcome.get();
+  std::unique_lock l(done_mu);
+  done_cv.wait(l, [&] { return outcome.has_value(); });
+  return *outcome;
+}
+
+void ReportSender::StartedAsync(jq::ReportStartedRequest report, Done done,
+                                std::chrono::milliseconds delay) {
+  {
+    std::lock_guard lock(mu_);
+    if (!stop_) {
+      if (delay.count() > 0) {
+        auto it = later_.emplace(Clock::now() + delay, Pending{std::move(report), std::move(done)});
+        // Waking the sender is only needed to move its timer earlier.
+        if (it == later_.begin()) cv_.notify_one();
+      } else {
+        queue_.push_back({std::move(report), std::move(done)});
+        cv_.notify_one();
+      }
+      return;
+    }
+  }
+  done({grpc::StatusCode::CANCELLED, "worker stopping"});
 }
 
 void ReportSender::Run() {
   std::vector<Pending> batch;
+  std::unique_lock lock(mu_);
   for (;;) {
-    {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return stop_ || !queue_.empty(); });
-      if (queue_.empty()) return;
-      std::size_t bytes = 0;
-      batch.clear();
-      while (!queue_.empty() && batch.size() < kMaxBatchItems &&
-             (batch.empty() || bytes < kMaxBatchBytes)) {
-        const auto& r = queue_.front().report;
-        bytes += std::visit([](const auto& m) { return m.ByteSizeLong(); }, r);
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
+    for (auto now = Clock::now(); !later_.empty() && later_.begin()->first <= now;) {
+      queue_.push_back(std::move(later_.begin()->second));
+      later_.erase(later_.begin());
     }
+    if (queue_.empty()) {
+      if (stop_) break;
+      if (later_.empty()) {
+        cv_.wait(lock);
+      } else {
+        cv_.wait_until(lock, later_.begin()->first);
+      }
+      continue;
+    }
+    std::size_t bytes = 0;
+    batch.clear();
+    while (!queue_.empty() && batch.size() < kMaxBatchItems &&
+           (batch.empty() || bytes < kMaxBatchBytes)) {
+      const auto& r = queue_.front().report;
+      bytes += std::visit([](const auto& m) { return m.ByteSizeLong(); }, r);
+      batch.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    lock.unlock();
     if (unary_) {
       SendUnary(batch);
     } else {
       SendBatch(batch);
     }
+    batch.clear();  // the callbacks' captures go here, outside the lock
+    lock.lock();
   }
+  // Stopping: what still waits out a delay is not sent.
+  std::multimap<Clock::time_point, Pending> dropped;
+  dropped.swap(later_);
+  lock.unlock();
+  for (auto& [due, p] : dropped) p.done({grpc::StatusCode::CANCELLED, "worker stopping"});
 }
 
 void ReportSender::SendBatch(std::vector<Pending>& batch) {
@@ -111,12 +171,12 @@ void ReportSender::SendBatch(std::vector<Pending>& batch) {
   if (s.ok() && !complete) s = {grpc::StatusCode::INTERNAL, "ReportBatch answer is incomplete"};
   for (std::size_t i = 0; i < batch.size(); ++i) {
     if (!complete) {
-      batch[i].outcome.set_value(s);
+      batch[i].done(s);
       continue;
     }
     const auto& o = where[i].first ? resp.results(where[i].second) : resp.started(where[i].second);
-    batch[i].outcome.set_value(
-        o.code() == 0 ? grpc::Status::OK
+    batch[i].done(o.code() == 0
+                      ? grpc::Status::OK
                       : grpc::Status(static_cast<grpc::StatusCode>(o.code()), o.message()));
   }
 }
@@ -133,7 +193,7 @@ void ReportSender::SendUnary(std::vector<Pending>& batch) {
       jq::ReportResultResponse resp;
       s = stub_()->ReportResult(&ctx, std::get<jq::ReportResultRequest>(p.report), &resp);
     }
-    p.outcome.set_value(s);
+    p.done(s);
   }
 }
 

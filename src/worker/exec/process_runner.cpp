@@ -5,6 +5,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -12,6 +13,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <optional>
 #include <vector>
@@ -176,13 +178,11 @@ std::shared_ptr<RunningProcess> RunningProcess::Start(const JobSpec& spec,
                                          : std::max(options.default_timeout, milliseconds(0));
   std::string& error = p->result_.spawn_error;
 
-  int cancel_pipe[2];
-  if (const int err = MakePipe(cancel_pipe, O_NONBLOCK); err != 0) {
-    error = "pipe: " + ErrnoText(err);
+  p->cancel_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (p->cancel_fd_ < 0) {
+    error = "eventfd: " + ErrnoText(errno);
     return p;
   }
-  p->cancel_read_ = cancel_pipe[0];
-  p->cancel_write_ = cancel_pipe[1];
 
   if (spec.argv.empty() || spec.argv[0].empty()) {
     error = "empty command";
@@ -202,28 +202,45 @@ std::shared_ptr<RunningProcess> RunningProcess::Start(const JobSpec& spec,
     }
   }
 
-  // The environment, in increasing precedence (see RunOptions::extra_env).
-  std::map<std::string, std::string> env;
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-    const std::string_view kv(*e);
-    const auto eq = kv.find('=');
-    if (eq == std::string_view::npos || eq == 0 || kv.starts_with("JQ_")) continue;
-    env.emplace(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
-  }
+  // The environment, in increasing precedence (see RunOptions::extra_env): the settings over
+  // the worker's own, whose entries are passed as they are (no copy of each per job).
+  std::map<std::string_view, std::string_view> over;
   std::optional<UserInfo> user;
   if (!options.run_as_user.empty()) {
     user = LookUpUser(options.run_as_user, error);
     if (!user) return p;
-    env["HOME"] = user->home;
-    env["USER"] = user->name;
-    env["LOGNAME"] = user->name;
+    over["HOME"] = user->home;
+    over["USER"] = user->name;
+    over["LOGNAME"] = user->name;
   }
-  for (const auto& [k, v] : spec.env) env[k] = v;
-  for (const auto& [k, v] : options.extra_env) env[k] = v;
+  for (const auto& [k, v] : spec.env) over[k] = v;
+  for (const auto& [k, v] : options.extra_env) over[k] = v;
+  std::vector<char*> envp;
+  std::optional<std::string_view> inherited_path;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    const std::string_view kv(*e);
+    const auto eq = kv.find('=');
+    if (eq == std::string_view::npos || eq == 0 || kv.starts_with("JQ_")) continue;
+    const std::string_view key = kv.substr(0, eq);
+    if (over.contains(key)) continue;
+    if (key == "PATH" && !inherited_path) inherited_path = kv.substr(eq + 1);
+    envp.push_back(*e);
+  }
+  std::vector<std::string> env_strings;
+  env_strings.reserve(over.size());
+  for (const auto& [k, v] : over) {
+    std::string kv;
+    kv.reserve(k.size() + 1 + v.size());
+    kv.append(k).append("=").append(v);
+    env_strings.push_back(std::move(kv));
+  }
+  for (auto& kv : env_strings) envp.push_back(kv.data());
+  envp.push_back(nullptr);
 
-  const auto path_it = env.find("PATH");
+  const auto path_it = over.find("PATH");
   // glibc's execvp default when PATH is unset.
-  const std::string path_env = path_it != env.end() ? path_it->second : "/bin:/usr/bin";
+  const std::string path_env(path_it != over.end() ? path_it->second
+                                                   : inherited_path.value_or("/bin:/usr/bin"));
   const auto command = ResolveCommand(spec.argv[0], path_env, spec.cwd, error);
   if (!command) return p;
 
@@ -250,13 +267,6 @@ std::shared_ptr<RunningProcess> RunningProcess::Start(const JobSpec& spec,
     argv = spec.argv;
   }
 
-  std::vector<std::string> env_strings;
-  env_strings.reserve(env.size());
-  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
-  std::vector<char*> envp;
-  envp.reserve(env_strings.size() + 1);
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
   std::vector<char*> args;
   args.reserve(argv.size() + 1);
   for (auto& a : argv) args.push_back(a.data());
@@ -331,15 +341,14 @@ RunningProcess::~RunningProcess() {
   }
   CloseFd(out_fd_);
   CloseFd(err_fd_);
-  CloseFd(cancel_read_);
-  CloseFd(cancel_write_);
+  CloseFd(cancel_fd_);
 }
 
 void RunningProcess::Cancel() {
   if (cancel_requested_.exchange(true)) return;
-  if (cancel_write_ >= 0) {
-    const char c = 'c';
-    (void)!write(cancel_write_, &c, 1);  // non-blocking; the pipe is empty, so it fits
+  if (cancel_fd_ >= 0) {
+    const std::uint64_t one = 1;
+    (void)!write(cancel_fd_, &one, sizeof one);  // cannot block: the counter is far from full
   }
 }
 
@@ -443,7 +452,7 @@ RunResult RunningProcess::Wait() {
     }
     if (!exited && !terminating) {
       cancel_i = static_cast<int>(n);
-      fds[n++] = {cancel_read_, POLLIN, 0};
+      fds[n++] = {cancel_fd_, POLLIN, 0};
     }
     if (pidfd >= 0) fds[n++] = {pidfd, POLLIN, 0};
     int timeout_ms = -1;

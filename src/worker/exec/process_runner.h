@@ -96,8 +96,7 @@ class RunningProcess {
   int pid_ = -1;
   int out_fd_ = -1;
   int err_fd_ = -1;
-  int cancel_read_ = -1;   // becomes readable when Cancel() has been called
-  int cancel_write_ = -1;  // written once by Cancel(); immutable until the destructor
+  int cancel_fd_ = -1;  // eventfd: readable once Cancel() has written it; fd fixed until ~
   std::atomic<bool> cancel_requested_{false};
   bool waited_ = false;
   std::chrono::steady_clock::time_point started_at_;
