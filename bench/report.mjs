@@ -133,8 +133,18 @@ const rows = [];
 {
   const j = jps("e2e_deep"), base = jps("e2e_shallow");
   const ratio = div(j, base); const rss = rssPeak("e2e_deep"); const claim = claimP95("e2e_deep");
-  rows.push([`${prefill ? fmtInt(prefill) : "1M"} pending in another queue (SPEC: 1M pending / 10M rows)`,
+  rows.push([`${prefill ? fmtInt(prefill) : "1M"} pending in another queue (SPEC: 1M pending)`,
     j != null ? `${fmtInt(j)} jobs/s = ${ratio != null ? (100 * ratio).toFixed(0) + "%" : "—"} of shallow; claim transaction p95 ${claim ? "≈ " + fmtMs(claim.p95) : "not measured"}; server RSS peak ${fmtInt(rss)} MB${errs("e2e_deep")}` : "—",
+    "—", "—", "—", "claim p95 < 5 ms; throughput within 20% of shallow; RSS < 200 MB",
+    yes(j == null ? null : all([ratio == null ? null : ratio >= 0.8, rss == null ? null : rss < 200,
+      claim ? claim.p95 < 5 : null]))]);
+}
+
+{
+  const j = jps("e2e_history"), base = jps("e2e_shallow");
+  const ratio = div(j, base); const rss = rssPeak("e2e_history"); const claim = claimP95("e2e_history");
+  rows.push([`${r("e2e_history")?.title ?? "10M finished jobs in the table"} (SPEC: 10M rows)`,
+    j != null ? `${fmtInt(j)} jobs/s = ${ratio != null ? (100 * ratio).toFixed(0) + "%" : "—"} of shallow; claim transaction p95 ${claim ? "≈ " + fmtMs(claim.p95) : "not measured"}; server RSS peak ${fmtInt(rss)} MB${errs("e2e_history")}` : "—",
     "—", "—", "—", "claim p95 < 5 ms; throughput within 20% of shallow; RSS < 200 MB",
     yes(j == null ? null : all([ratio == null ? null : ratio >= 0.8, rss == null ? null : rss < 200,
       claim ? claim.p95 < 5 : null]))]);
@@ -297,7 +307,9 @@ L.push("## Stack", "");
 L.push("- **PostgreSQL** runs with the durability users get by default: **`fsync=on`, `synchronous_commit=on`, " +
   "`full_page_writes=on`**; every acknowledged job is on disk. Memory and WAL are sized as a user of a small " +
   "server would (`shared_buffers=256MB`, `max_connections=200`, `max_wal_size=4GB`, `checkpoint_timeout=15min`, " +
-  "`wal_buffers=16MB`). A `CHECKPOINT` runs before every run. The settings as the server reported them:", "");
+  "`wal_buffers=16MB`), and autovacuum visits every database every 5 s (`autovacuum_naptime=5s`; the default " +
+  "of 1 min left a queue table unvacuumed for a whole run, see the notes). A `CHECKPOINT` and a `sync` run before every run. " +
+  "The settings as the server reported them:", "");
 L.push("  | setting | value |", "  |---|---|");
 for (const [k, v] of Object.entries(st.postgresql_settings || {})) L.push(`  | \`${k}\` | ${esc(v)} |`);
 L.push("");

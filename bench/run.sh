@@ -132,10 +132,16 @@ PG_SETTINGS=(
   "wal_buffers=16MB"
   "max_wal_size=4GB"
   "checkpoint_timeout=15min"
+  # Autovacuum visits each database once per naptime (default 1 min). A queue table turns
+  # over thousands of rows a second, and every scenario starts on a new database: with the
+  # default, jobs was not vacuumed at all during a 30 s run, dead index entries piled up in
+  # front of every claim, and claims went from ~4 ms to ~40 ms. jq's per-table settings
+  # (db/migrations) make each visit vacuum jobs; the naptime decides how soon it comes.
+  "autovacuum_naptime=5s"
 )
 PG_SHOW="'max_connections','shared_buffers','fsync','synchronous_commit','full_page_writes',
 'wal_level','wal_buffers','max_wal_size','checkpoint_timeout','checkpoint_completion_target',
-'autovacuum','work_mem','effective_io_concurrency','wal_sync_method','commit_delay'"
+'autovacuum','autovacuum_naptime','work_mem','effective_io_concurrency','wal_sync_method','commit_delay'"
 
 pg_port=$(free_port)
 mkdir -p "$work/pgdata" "$work/pgsock"
@@ -182,13 +188,23 @@ failed=()
 selected() { [ -z "$only" ] || [[ "$only" == *",$1,"* ]]; }
 run_value() { node "$here/collect.mjs" get "$RUNS" "$1" "$2"; }
 
+# The previous run's writes must be on disk before the next run starts: the kernel writes
+# dirty pages back 30 s after they were written, and that writeback made every commit of
+# the following run wait (measured: e2e after the 1M-row batch run fell from ~9k to ~1.5k
+# jobs/s six seconds in).
+settle_disk() {
+  psql_ -c "CHECKPOINT" postgres
+  sync
+}
+
 reset_state() {
   psql_ -c "DROP DATABASE IF EXISTS jq WITH (FORCE)" -c "CREATE DATABASE jq" postgres
   redis-cli -p "$REDIS_PORT" flushall >/dev/null
-  psql_ -c "CHECKPOINT" postgres
+  settle_disk
 }
 
 server_env=""
+before_sql=""  # SQL run on the jq database before the next jq_run's measurement (scenarios.sh)
 start_server() {  # start_server ID: fresh jq-server on new ports; sets server_addr, metrics_addr
   local id=$1 gport mport
   gport=$(free_port); mport=$(free_port)
@@ -290,6 +306,12 @@ jq_run() {
     command_line=$(printf '%q ' "${cmd[@]}"); command_line=${command_line% }
     note "$id: $command_line"
     rm -f "$work/runs/$id.csv"
+    if [ -n "$before_sql" ]; then
+      # Data the scenario needs in the table first (the server has applied the schema).
+      note "$id: preparing: $before_sql"
+      psql_ -c "$before_sql" -c "ANALYZE jobs" jq >/dev/null
+      settle_disk
+    fi
     rc=0; run_timed "$id" "${cmd[@]}" || rc=$?
     stop_sampler
     curl -fsS "http://$metrics_addr/metrics" >"$work/runs/$id.metrics" 2>/dev/null || true
@@ -334,7 +356,7 @@ peer_run() {
   local id=$1 system=$2 title=$3; shift 4
   selected "$id" || return 0
   [ "$peers" = 1 ] || return 0
-  psql_ -c "CHECKPOINT" postgres
+  settle_disk
   [ "$system" != bullmq ] || redis-cli -p "$REDIS_PORT" flushall >/dev/null
   command_line=$(printf '%q ' "$@"); command_line=${command_line% }
   note "$id: $command_line"

@@ -11,6 +11,7 @@ case "${BENCH_PROFILE:?}" in
     BATCH_SECONDS=20         # scenario 2
     E2E_JOBS=100000          # scenarios 3 to 5
     PREFILL=1000000          # scenario 4: pending jobs in another queue
+    HISTORY=10000000         # scenario 4b: finished jobs already in the table
     MANY_WORKERS=1000        # scenario 5
     SUBPROCESS_JOBS=20000    # scenario 6
     LATENCY_SECONDS=20       # scenario 7
@@ -22,6 +23,7 @@ case "${BENCH_PROFILE:?}" in
     BATCH_SECONDS=5
     E2E_JOBS=20000
     PREFILL=100000
+    HISTORY=1000000
     MANY_WORKERS=200
     SUBPROCESS_JOBS=5000
     LATENCY_SECONDS=5
@@ -59,6 +61,16 @@ run_scenarios() {
   jq_run e2e_deep "e2e no-op, $(human "$PREFILL") pending in another queue" -- \
     e2e --jobs "$E2E_JOBS" --workers 4 --slots 100 \
     --prefill-pending "$PREFILL" --prefill-queue backlog
+
+  # 4b. The same burn-down with a long history: finished jobs already in the table.
+  before_sql="INSERT INTO jobs (id, queue, payload, status, max_retries, created_at,
+    started_at, completed_at, updated_at)
+    SELECT gen_random_uuid(), 'history', '\\x7b7d', 4, 3, now() - g * interval '1 ms',
+    now() - g * interval '1 ms', now() - g * interval '1 ms', now()
+    FROM generate_series(1, $HISTORY) g"
+  jq_run e2e_history "$(human "$HISTORY") finished jobs in the table" -- \
+    e2e --jobs "$E2E_JOBS" --workers 4 --slots 100
+  before_sql=""
 
   # 5. Many connected workers, few slots each.
   jq_run e2e_many_workers "e2e no-op, $MANY_WORKERS workers x 2 slots" -- \

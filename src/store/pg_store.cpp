@@ -37,8 +37,11 @@ constexpr const char* kWorkerCols =
 // The claim for many workers (SPEC §5): $1 = one worker id per free slot, in fill order;
 // $2 = queues; $3 = lease seconds. Queues with a concurrency limit get `room` = limit - jobs
 // ASSIGNED or RUNNING, and a claim takes at most `room` from each (ranked per queue in claim
-// order). Paused queues are skipped before any row is read when the claim is for one queue.
-std::string ClaimSql(const std::string& queue_filter) {
+// order). $2 lists only queues that may be claimed from (claim_allowed_queues): paused and
+// full queues were filtered out per row before, as anti joins, which made the planner
+// expect one row; once the table had statistics it chose a scan of every ready row plus a
+// sort (690 ms instead of 4 ms for 100 of 95k ready jobs).
+std::string ClaimSql(const std::string& queue_filter, const std::string& order) {
   return "WITH lim AS ("
          "  SELECT q.name, q.concurrency_limit - (SELECT count(*) FROM jobs r"
          "    WHERE r.queue = q.name AND r.status IN (2, 3)) AS room"
@@ -49,9 +52,8 @@ std::string ClaimSql(const std::string& queue_filter) {
          queue_filter +
          "    AND j.not_before <= now()"
          "    AND (j.expires_at IS NULL OR j.expires_at > now())"
-         "    AND NOT EXISTS (SELECT 1 FROM queues q WHERE q.name = j.queue AND q.paused)"
-         "    AND NOT EXISTS (SELECT 1 FROM lim WHERE lim.name = j.queue AND lim.room <= 0)"
-         "  ORDER BY j.priority DESC, j.created_at, j.id"
+         "  ORDER BY " +
+         order +
          "  LIMIT cardinality($1::text[]) FOR UPDATE SKIP LOCKED),"
          " pick AS ("
          "  SELECT c.id, row_number() OVER (ORDER BY c.priority DESC, c.created_at, c.id) AS slot"
@@ -192,9 +194,19 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
        "SELECT name, max_retries, ttl_seconds, timeout_seconds, backoff_base_ms, backoff_max_ms,"
        " concurrency_limit, paused, jq_us(created_at) FROM queues WHERE name = ANY($1::text[])"
        " FOR SHARE"},
-      {"job_claim_many", ClaimSql("(cardinality($2::text[]) = 0 OR j.queue = ANY($2::text[]))")},
+      // "priority >= 0" (always true) lets this claim, and only this one, use
+      // jobs_pending_all_idx (see db/migrations/0005).
+      {"job_claim_many", ClaimSql("j.queue = ANY($2::text[]) AND j.priority >= 0",
+                                  "j.priority DESC, j.created_at, j.id")},
+      // The queues a claim may take from now ($1: the worker's queues; empty: all).
+      {"claim_allowed_queues",
+       "SELECT q.name FROM queues q WHERE NOT q.paused"
+       " AND (cardinality($1::text[]) = 0 OR q.name = ANY($1::text[]))"
+       " AND (q.concurrency_limit = 0 OR q.concurrency_limit > (SELECT count(*) FROM jobs r"
+       "  WHERE r.queue = q.name AND r.status IN (2, 3)))"},
       // One queue: the claim walks jobs_ready_idx in claim order from the start.
-      {"job_claim_queue", ClaimSql("j.queue = ($2::text[])[1]")},
+      {"job_claim_queue",
+       ClaimSql("j.queue = ($2::text[])[1]", "j.priority DESC, j.created_at, j.id")},
       // The common start: ASSIGNED -> RUNNING for every current lease in the batch.
       {"report_started_many",
        "WITH r AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[])"
@@ -926,8 +938,13 @@ Result<std::vector<ClaimedJob>> PgStore::JobClaimMany(const JobClaimManyParams& 
         // of 3 ms for 100 jobs of a 20k backlog). Plan it for its parameters each time
         // (~0.4 ms), which walks the ready index in claim order.
         tx.exec("SET LOCAL plan_cache_mode = force_custom_plan");
-        auto r = tx.exec_prepared(p.queues.size() == 1 ? "job_claim_queue" : "job_claim_many",
-                                  PgArray(p.slot_worker_ids), PgArray(p.queues),
+        std::vector<std::string> allowed;
+        for (const auto& row : tx.exec_prepared("claim_allowed_queues", PgArray(p.queues))) {
+          allowed.push_back(row[0].as<std::string>());
+        }
+        if (allowed.empty()) return out;  // every queue paused, full or gone
+        auto r = tx.exec_prepared(allowed.size() == 1 ? "job_claim_queue" : "job_claim_many",
+                                  PgArray(p.slot_worker_ids), PgArray(allowed),
                                   static_cast<int>(p.lease.count()));
         out.reserve(r.size());
         for (const auto& row : r) {
