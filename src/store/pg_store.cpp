@@ -126,31 +126,14 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
        "SELECT pg_advisory_xact_lock(hashtext('jq.queue.' || name)) FROM queues"
        " WHERE concurrency_limit > 0 AND (cardinality($1::text[]) = 0 OR name = ANY($1::text[]))"
        " ORDER BY name"},
-      // Returns every lease the worker still holds, but rewrites only those past half their
-      // time: most heartbeats write nothing, and lease_expires_at is in no index, so the
-      // renewals that do write are HOT updates.
-      {"lease_renew",
-       "WITH r AS (SELECT * FROM unnest($2::uuid[], $3::int[]) AS r(id, attempt)),"
-       " held AS (SELECT j.id, j.lease_expires_at FROM jobs j JOIN r ON j.id = r.id"
-       "  WHERE j.attempt = r.attempt AND j.worker_id = $1 AND j.status IN (2, 3)"
-       "  AND j.cancel_requested_at IS NULL),"
-       // A row another transaction holds (its report, most likely) is renewed next time.
-       " due AS (SELECT j.id FROM jobs j JOIN held ON j.id = held.id"
-       "  WHERE held.lease_expires_at < now() + $4::int * interval '500 milliseconds'"
-       "  ORDER BY j.id FOR UPDATE OF j SKIP LOCKED),"
-       " upd AS (UPDATE jobs j SET lease_expires_at = now() + $4::int * interval '1 second'"
-       "  FROM due WHERE j.id = due.id)"
-       "SELECT id::text FROM held"},
-      {"lease_renew_all",
-       "WITH due AS (SELECT id FROM jobs WHERE worker_id = $1 AND status IN (2, 3)"
-       " AND lease_expires_at < now() + $2::int * interval '500 milliseconds'"
-       " ORDER BY id FOR UPDATE SKIP LOCKED)"
-       "UPDATE jobs j SET lease_expires_at = now() + $2::int * interval '1 second' "
-       "FROM due WHERE j.id = due.id"},
       {"worker_heartbeat_many",
        "UPDATE workers w SET last_heartbeat = now(), active_job_count = v.active,"
        " status = CASE WHEN w.status = 2 THEN 1 ELSE w.status END"
        " FROM unnest($1::text[], $2::int[]) AS v(id, active) WHERE w.id = v.id RETURNING w.id"},
+      // Returns every listed lease its worker still holds, but rewrites only those past half
+      // their time: most heartbeats write nothing, and lease_expires_at is in no index, so
+      // the renewals that do write are HOT updates. A row another transaction holds (its
+      // report, most likely) is renewed next time.
       {"lease_renew_many",
        "WITH r AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[])"
        "  AS r(id, attempt, worker_id)),"
@@ -1226,18 +1209,19 @@ Result<std::vector<std::string>> PgStore::JobLeaseRenew(const std::string& worke
   return RunTx<std::vector<std::string>>(
       *pool_, config_, "JobLeaseRenew", [&](pqxx::work& tx) -> Result<std::vector<std::string>> {
         if (renew_all) {
-          tx.exec_prepared("lease_renew_all", worker_id, static_cast<int>(lease.count()));
+          tx.exec_prepared("lease_renew_all_many", PgArray({worker_id}),
+                           static_cast<int>(lease.count()));
           return std::vector<std::string>{};
         }
-        std::vector<std::string> ids, attempts;
+        std::vector<std::string> ids, attempts, owners;
         for (const auto& l : running) {
           ids.push_back(l.job_id);
           attempts.push_back(std::to_string(l.attempt));
+          owners.push_back(worker_id);
         }
         std::set<std::string> renewed;
-        for (const auto& row :
-             tx.exec_prepared("lease_renew", worker_id, PgArray(ids), PgArray(attempts),
-                              static_cast<int>(lease.count()))) {
+        for (const auto& row : tx.exec_prepared("lease_renew_many", PgArray(ids), PgArray(attempts),
+                                                PgArray(owners), static_cast<int>(lease.count()))) {
           renewed.insert(row[0].as<std::string>());
         }
         std::vector<std::string> lost;
