@@ -7,6 +7,7 @@
 
 #include "core/job_state.h"
 #include "core/trace.h"
+#include "core/utf8.h"
 #include "telemetry/log_context.h"
 #include "worker/exec/process_runner.h"
 
@@ -427,7 +428,7 @@ void WorkerAgent::RunJob(jq::JobAssignment a) {
     spdlog::info("job {}: invalid payload: {}", id, spec.status().message());
     report.set_success(false);
     report.set_reason(std::string(reason::kInvalidPayload));
-    report.set_error_message("invalid payload: " + spec.status().message());
+    report.set_error_message(ToValidUtf8("invalid payload: " + spec.status().message()));
     report.set_exit_code(-1);
     finish();
     return;
@@ -493,6 +494,9 @@ void WorkerAgent::RunJob(jq::JobAssignment a) {
   } else {
     report.set_success(true);
   }
+  // stderr is bytes, error_message a proto string: reports travel in batches, and one
+  // message that is not UTF-8 would make the server refuse every report of its batch.
+  report.set_error_message(ToValidUtf8(report.error_message()));
   // Successes at debug: an info line per job costs more than a no-op job.
   if (report.success()) {
     spdlog::debug("job {} attempt {}: succeeded (exit 0)", id, a.attempt());
