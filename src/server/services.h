@@ -117,7 +117,9 @@ class WorkerServiceImpl final : public WorkerServiceBase {
   grpc::Status DoRegister(const jq::RegisterWorkerRequest* req, jq::RegisterWorkerResponse* resp);
   grpc::Status DoDeregister(const jq::DeregisterRequest* req);
   // Checks a report and converts it (INVALID_ARGUMENT names the field).
-  Status ToCompleteParams(const jq::ReportResultRequest& req, JobCompleteParams* p) const;
+  // worker_id: the reporting worker (a ReportBatch item may leave its own empty).
+  Status ToCompleteParams(const jq::ReportResultRequest& req, const std::string& worker_id,
+                          JobCompleteParams* p) const;
   // After a report was written: metrics, and the worker's slot is free again.
   void OnReported(const std::string& worker_id, const std::string& job_id, bool success,
                   const Result<JobCompleteResult>& r);

@@ -278,15 +278,16 @@ grpc::ServerWriteReactor<jq::JobAssignment>* WorkerServiceImpl::StreamJobs(
 }
 
 Status WorkerServiceImpl::ToCompleteParams(const jq::ReportResultRequest& req,
+                                           const std::string& worker_id,
                                            JobCompleteParams* p) const {
-  if (Status s = ValidateWorkerId(req.worker_id()); !s.ok()) return s;
+  if (Status s = ValidateWorkerId(worker_id); !s.ok()) return s;
   if (Status s = ValidateJobId(req.job_id()); !s.ok()) return s;
   if (!req.success() && !req.reason().empty() && !IsWorkerFailureReason(req.reason())) {
     return Status::InvalidArgument("reason '" + req.reason() +
                                    "' is not one a worker may report (FAILED_EXIT_CODE, TIMEOUT, "
                                    "INVALID_PAYLOAD, CANCELLED)");
   }
-  p->lease = {req.job_id(), req.worker_id(), req.attempt()};
+  p->lease = {req.job_id(), worker_id, req.attempt()};
   p->success = req.success();
   // jq workers send stdout once, in `stdout`; it is the job's result too.
   p->result = req.result().empty() && req.attempt() != 0 ? req.stdout() : req.result();
@@ -353,7 +354,7 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::ReportResult(grpc::CallbackServerCo
                                                           jq::ReportResultResponse*) {
   auto* reactor = context->DefaultReactor();
   JobCompleteParams p;
-  if (Status s = ToCompleteParams(*req, &p); !s.ok()) {
+  if (Status s = ToCompleteParams(*req, req->worker_id(), &p); !s.ok()) {
     reactor->Finish(rpc::ToGrpc(s));
     return reactor;
   }
@@ -403,14 +404,13 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::ReportBatch(grpc::CallbackServerCon
   }
   std::vector<JobCompleteParams> results(req->results_size());
   for (int i = 0; i < req->results_size(); ++i) {
-    jq::ReportResultRequest r = req->results(i);
+    const jq::ReportResultRequest& r = req->results(i);  // outputs can be MiBs: no copy
     const std::string where = "results[" + std::to_string(i) + "]";
     if (!same_worker(r.worker_id())) {
       reactor->Finish(rpc::InvalidArgument(where + ".worker_id differs from worker_id"));
       return reactor;
     }
-    r.set_worker_id(req->worker_id());
-    if (Status s = ToCompleteParams(r, &results[i]); !s.ok()) {
+    if (Status s = ToCompleteParams(r, req->worker_id(), &results[i]); !s.ok()) {
       reactor->Finish(rpc::InvalidArgument(where + ": " + s.message()));
       return reactor;
     }
