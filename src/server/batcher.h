@@ -2,8 +2,9 @@
 // items; `flushers` threads each take up to max_batch queued items and hand them to the flush
 // function, which answers every item (through whatever callback the item carries). While the
 // flushers are busy new items gather, so batches grow with the load and an idle system
-// flushes at once: there is no fixed delay to wait out. Thread-safe. Start/Stop idempotent;
-// Stop flushes what is queued before it returns, and Add after Stop returns false.
+// flushes at once: there is no fixed delay to wait out. Thread-safe. Start/Stop idempotent.
+// Items added before Start wait for it (a server may take calls a moment before its batchers
+// run); Stop flushes what is queued before it returns, and Add after Stop returns false.
 #pragma once
 
 #include <chrono>
@@ -54,11 +55,24 @@ class Batcher {
       threads.swap(threads_);
     }
     for (auto& t : threads) t.join();
+    // Never started: answer what was queued here, so no item is left without its flush.
+    for (;;) {
+      std::vector<Item> batch;
+      {
+        std::lock_guard lock(mu_);
+        while (!queue_.empty() && batch.size() < config_.max_batch) {
+          batch.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+      }
+      if (batch.empty()) return;
+      flush_(batch);
+    }
   }
 
   bool Add(Item item) {
     std::lock_guard lock(mu_);
-    if (stop_ || threads_.empty()) return false;
+    if (stop_) return false;
     queue_.push_back(std::move(item));
     cv_.notify_one();
     return true;

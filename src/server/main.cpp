@@ -377,6 +377,11 @@ int main(int argc, char** argv) {
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(std::make_unique<jq::server::GrpcMetricsInterceptorFactory>(metrics));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));
+  // The batchers take calls from the moment the port is open: a submit that arrived before
+  // they ran would be refused as if the server were stopping.
+  remote_waker.Start();
+  inserter.Start();
+  completer.Start();
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || port == 0) {
     spdlog::critical("cannot listen on {} (server.addr)", config.server.addr);
@@ -387,9 +392,6 @@ int main(int argc, char** argv) {
     return 1;
   }
   listener.Start();
-  remote_waker.Start();
-  inserter.Start();
-  completer.Start();
   dispatcher.Start();
   reaper.Start();
   stats.Start();

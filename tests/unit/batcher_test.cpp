@@ -57,13 +57,34 @@ TEST(BatcherTest, StopFlushesQueuedItemsAndRefusesNewOnes) {
   std::atomic<int> flushed{0};
   Batcher<int> b({.max_batch = 10, .flushers = 1},
                  [&](std::vector<int>& batch) { flushed += static_cast<int>(batch.size()); });
-  EXPECT_FALSE(b.Add(1));  // not started
   b.Start();
   for (int i = 0; i < 95; ++i) b.Add(i);
   b.Stop();
   EXPECT_EQ(flushed.load(), 95);
   EXPECT_FALSE(b.Add(1));
   b.Stop();  // idempotent
+}
+
+// A server opens its port a moment before its batchers run: a call in that moment must wait
+// for them, not be refused as if the server were stopping (a CI run saw exactly that).
+TEST(BatcherTest, ItemsAddedBeforeStartAreFlushedOnceStarted) {
+  std::promise<int> first;
+  Batcher<int> b({.max_batch = 10, .flushers = 1},
+                 [&](std::vector<int>& batch) { first.set_value(batch.at(0)); });
+  EXPECT_TRUE(b.Add(7));
+  b.Start();
+  EXPECT_EQ(first.get_future().get(), 7);
+  b.Stop();
+}
+
+TEST(BatcherTest, StopWithoutStartStillFlushesWhatWasQueued) {
+  std::vector<std::size_t> sizes;
+  Batcher<int> b({.max_batch = 10, .flushers = 1},
+                 [&](std::vector<int>& batch) { sizes.push_back(batch.size()); });
+  for (int i = 0; i < 25; ++i) EXPECT_TRUE(b.Add(i));
+  b.Stop();
+  EXPECT_EQ(sizes, (std::vector<std::size_t>{10, 10, 5}));
+  EXPECT_FALSE(b.Add(1));
 }
 
 }  // namespace
