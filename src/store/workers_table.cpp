@@ -1,0 +1,158 @@
+// PgStore: the workers table — registration, heartbeats (with the lease renewals they
+// carry), status, and deregistration, which releases a worker's jobs.
+#include <map>
+#include <set>
+#include <string>
+
+#include "store/pg_common.h"
+#include "store/pg_rows.h"
+#include "store/pg_transitions.h"
+
+namespace jq::store {
+
+const std::vector<Statement>& WorkerStatements() {
+  static const std::vector<Statement> kStatements = {
+      {"worker_upsert",
+       Sql("INSERT INTO workers (id, hostname, status, concurrency, queues, server_id)"
+           " VALUES ($1, $2, {ONLINE}, $3, $4::text[], $5) ON CONFLICT (id) DO UPDATE SET"
+           " hostname = excluded.hostname,"
+           // A drain outlives a reconnect: the worker is told again when its stream opens.
+           " status = CASE WHEN workers.status = {DRAINING} THEN {DRAINING} ELSE {ONLINE} END,"
+           " concurrency = excluded.concurrency, queues = excluded.queues,"
+           " server_id = excluded.server_id, last_heartbeat = now()")},
+      {"worker_heartbeat",
+       Sql("UPDATE workers SET last_heartbeat = now(), active_job_count = $2,"
+           " status = CASE WHEN status = {OFFLINE} THEN {ONLINE} ELSE status END WHERE id = $1")},
+      {"worker_heartbeat_many",
+       Sql("UPDATE workers w SET last_heartbeat = now(), active_job_count = v.active,"
+           " status = CASE WHEN w.status = {OFFLINE} THEN {ONLINE} ELSE w.status END"
+           " FROM unnest($1::text[], $2::int[]) AS v(id, active) WHERE w.id = v.id"
+           " RETURNING w.id")},
+      {"worker_deregister",
+       Sql("UPDATE workers SET status = {OFFLINE}, active_job_count = 0 WHERE id = $1")},
+      {"worker_jobs_lock",
+       Sql("SELECT id::text FROM jobs WHERE worker_id = $1 AND status IN ({ASSIGNED}, {RUNNING})"
+           " ORDER BY id FOR UPDATE")},
+  };
+  return kStatements;
+}
+
+Status PgStore::WorkerUpsert(const WorkerUpsertParams& p) {
+  return RunTxStatus(*pool_, config_, "WorkerUpsert", [&](pqxx::work& tx) -> Status {
+    tx.exec_prepared("worker_upsert", p.id, p.hostname, p.concurrency, PgArray(p.queues),
+                     p.server_id);
+    return Status::Ok();
+  });
+}
+
+Status PgStore::WorkerHeartbeat(const std::string& id, int active_job_count) {
+  return RunTxStatus(*pool_, config_, "WorkerHeartbeat", [&](pqxx::work& tx) -> Status {
+    auto res = tx.exec_prepared("worker_heartbeat", id, active_job_count);
+    if (res.affected_rows() == 0) return Status::NotFound("worker " + id + " is not registered");
+    return Status::Ok();
+  });
+}
+
+Result<std::vector<Result<std::vector<std::string>>>> PgStore::WorkerHeartbeatMany(
+    const std::vector<WorkerHeartbeatParams>& beats, std::chrono::seconds lease) {
+  using Out = std::vector<Result<std::vector<std::string>>>;
+  if (beats.empty()) return Out{};
+  return RunTx<Out>(*pool_, config_, "WorkerHeartbeatMany", [&](pqxx::work& tx) -> Result<Out> {
+    // Duplicates (a worker beating twice in one batch) are written once: the last one wins.
+    std::map<std::string, int> active;
+    for (const auto& b : beats) active[b.worker_id] = b.active_job_count;
+    std::vector<std::string> ids, actives;
+    for (const auto& [id, n] : active) {
+      ids.push_back(id);
+      actives.push_back(std::to_string(n));
+    }
+    std::set<std::string> known;
+    for (const auto& row :
+         tx.exec_prepared("worker_heartbeat_many", PgArray(ids), PgArray(actives))) {
+      known.insert(row[0].as<std::string>());
+    }
+    std::vector<std::string> job_ids, attempts, owners, seed_workers;
+    for (const auto& b : beats) {
+      if (!known.contains(b.worker_id)) continue;
+      if (b.renew_all) seed_workers.push_back(b.worker_id);
+      for (const auto& l : b.running) {
+        job_ids.push_back(l.job_id);
+        attempts.push_back(std::to_string(l.attempt));
+        owners.push_back(b.worker_id);
+      }
+    }
+    const int lease_s = static_cast<int>(lease.count());
+    std::set<std::string> held;
+    if (!job_ids.empty()) {
+      for (const auto& row : tx.exec_prepared("lease_renew_many", PgArray(job_ids),
+                                              PgArray(attempts), PgArray(owners), lease_s)) {
+        held.insert(row[0].as<std::string>());
+      }
+    }
+    if (!seed_workers.empty()) {
+      tx.exec_prepared("lease_renew_all_many", PgArray(seed_workers), lease_s);
+    }
+    Out out;
+    out.reserve(beats.size());
+    for (const auto& b : beats) {
+      if (!known.contains(b.worker_id)) {
+        out.emplace_back(Status::NotFound("worker " + b.worker_id + " is not registered"));
+        continue;
+      }
+      std::vector<std::string> lost;
+      for (const auto& l : b.running) {
+        if (!held.contains(l.job_id)) lost.push_back(l.job_id);
+      }
+      out.emplace_back(std::move(lost));
+    }
+    return out;
+  });
+}
+
+Status PgStore::WorkerSetStatus(const std::string& id, WorkerState status) {
+  return RunTxStatus(*pool_, config_, "WorkerSetStatus", [&](pqxx::work& tx) -> Status {
+    auto res = tx.exec_params("UPDATE workers SET status = $2 WHERE id = $1", id,
+                              static_cast<int>(status));
+    if (res.affected_rows() == 0) return Status::NotFound("worker " + id + " not found");
+    return Status::Ok();
+  });
+}
+
+Result<WorkerRecord> PgStore::WorkerGet(const std::string& id) {
+  return RunTx<WorkerRecord>(
+      *pool_, config_, "WorkerGet", [&](pqxx::work& tx) -> Result<WorkerRecord> {
+        auto r = tx.exec_params(
+            std::string("SELECT ") + kWorkerCols + " FROM workers WHERE id = $1", id);
+        if (r.empty()) return Status::NotFound("worker " + id + " not found");
+        return WorkerFromRow(r[0]);
+      });
+}
+
+Result<std::vector<WorkerRecord>> PgStore::WorkerList() {
+  return RunTx<std::vector<WorkerRecord>>(
+      *pool_, config_, "WorkerList", [&](pqxx::work& tx) -> Result<std::vector<WorkerRecord>> {
+        std::vector<WorkerRecord> out;
+        for (const auto& row :
+             tx.exec(std::string("SELECT ") + kWorkerCols + " FROM workers ORDER BY id")) {
+          out.push_back(WorkerFromRow(row));
+        }
+        return out;
+      });
+}
+
+Status PgStore::WorkerDeregister(const std::string& id, double jitter01) {
+  return RunTxStatus(*pool_, config_, "WorkerDeregister", [&](pqxx::work& tx) -> Status {
+    auto res = tx.exec_prepared("worker_deregister", id);
+    if (res.affected_rows() == 0) return Status::NotFound("worker " + id + " not found");
+    for (const auto& row : tx.exec_prepared("worker_jobs_lock", id)) {
+      auto j = LockJob(tx, row[0].as<std::string>());
+      if (!j) continue;
+      const Decision d =
+          DecideFailure(j->facts, reason::kWorkerLost, "worker deregistered", jitter01);
+      if (d.refusal.ok()) ApplyDecision(tx, *j, d);
+    }
+    return Status::Ok();
+  });
+}
+
+}  // namespace jq::store
