@@ -26,11 +26,12 @@ struct QueuesLess {
 }  // namespace
 
 WorkerSession::WorkerSession(std::string worker_id, std::vector<std::string> queues,
-                             int concurrency, bool supports_control)
+                             int concurrency, bool supports_control, const Clock& clock)
     : worker_id_(std::move(worker_id)),
       queues_(Sorted(std::move(queues))),
       concurrency_(concurrency),
-      supports_control_(supports_control) {}
+      supports_control_(supports_control),
+      clock_(clock) {}
 
 std::optional<jq::JobAssignment> WorkerSession::TryNext() {
   std::lock_guard lock(mu_);
@@ -54,7 +55,7 @@ bool WorkerSession::PushJob(jq::JobAssignment assignment) {
   {
     std::lock_guard lock(mu_);
     if (closed_) return false;
-    in_flight_[assignment.job_id()] = std::chrono::steady_clock::now();
+    in_flight_[assignment.job_id()] = clock_.Steady();
     outbox_.push_back(std::move(assignment));
   }
   NotifyListener();
@@ -99,7 +100,7 @@ std::vector<jq::JobAssignment> WorkerSession::TakeUndelivered() {
 
 void WorkerSession::AddInFlight(const std::vector<std::string>& job_ids) {
   std::lock_guard lock(mu_);
-  for (const auto& id : job_ids) in_flight_.emplace(id, std::chrono::steady_clock::now());
+  for (const auto& id : job_ids) in_flight_.emplace(id, clock_.Steady());
 }
 
 bool WorkerSession::closed() const {
@@ -141,7 +142,7 @@ void WorkerSession::Release(const std::string& job_id) {
 void WorkerSession::Reconcile(const std::set<std::string>& running,
                               std::chrono::milliseconds grace) {
   std::lock_guard lock(mu_);
-  const auto cutoff = std::chrono::steady_clock::now() - grace;
+  const auto cutoff = clock_.Steady() - grace;
   for (auto it = in_flight_.begin(); it != in_flight_.end();) {
     if (!running.contains(it->first) && it->second < cutoff) {
       it = in_flight_.erase(it);
@@ -151,42 +152,26 @@ void WorkerSession::Reconcile(const std::set<std::string>& running,
   }
 }
 
-Dispatcher::Dispatcher(JobStore& store, DispatcherConfig config) : store_(store), config_(config) {}
+Dispatcher::Dispatcher(JobStore& store, DispatcherConfig config, const Clock& clock)
+    : store_(store),
+      config_(config),
+      clock_(clock),
+      loop_({.name = "jq-dispatch", .interval = config.tick, .threads = config.threads}, [this] {
+        return RunOnce() ? BackgroundLoop::Next(BackgroundLoop::kAgain) : std::nullopt;
+      }) {}
 
 Dispatcher::~Dispatcher() {
   Stop();
 }
 
-void Dispatcher::Start() {
-  std::lock_guard lock(mu_);
-  if (!threads_.empty()) return;
-  stop_ = false;
-  for (int i = 0; i < std::max(1, config_.threads); ++i) {
-    threads_.emplace_back([this] { Run(); });
-  }
-}
-
 void Dispatcher::Stop() {
+  loop_.Stop();
   std::map<std::string, std::shared_ptr<WorkerSession>> sessions;
   {
     std::lock_guard lock(mu_);
-    stop_ = true;
-    cv_.notify_all();
     sessions.swap(sessions_);
   }
-  std::vector<std::thread> threads;
-  {
-    std::lock_guard lock(mu_);
-    threads.swap(threads_);
-  }
-  for (auto& t : threads) t.join();
   for (auto& [id, s] : sessions) s->Close();
-}
-
-void Dispatcher::Wake() {
-  std::lock_guard lock(mu_);
-  wake_ = true;
-  cv_.notify_one();
 }
 
 void Dispatcher::Attach(const std::shared_ptr<WorkerSession>& session) {
@@ -196,9 +181,8 @@ void Dispatcher::Attach(const std::shared_ptr<WorkerSession>& session) {
     auto& slot = sessions_[session->worker_id()];
     old = slot;
     slot = session;
-    wake_ = true;
-    cv_.notify_one();
   }
+  loop_.Wake();
   if (old) old->Close();
 }
 
@@ -220,32 +204,18 @@ std::size_t Dispatcher::session_count() const {
   return sessions_.size();
 }
 
-void Dispatcher::Run() {
-  bool more = false;
-  for (;;) {
-    {
-      std::unique_lock lock(mu_);
-      if (!more) cv_.wait_for(lock, config_.tick, [&] { return wake_ || stop_; });
-      if (stop_) return;
-      wake_ = false;
-    }
-    more = DispatchOnce();
-  }
-}
-
-bool Dispatcher::DispatchOnce() {
-  const auto cycle_start = std::chrono::steady_clock::now();
+bool Dispatcher::RunOnce() {
   struct CycleTimer {
     const DispatcherConfig& config;
-    std::chrono::steady_clock::time_point start;
+    const Clock& clock;
+    std::chrono::steady_clock::time_point start = clock.Steady();
     bool active = false;
     ~CycleTimer() {
       if (active && config.on_cycle) {
-        config.on_cycle(
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+        config.on_cycle(std::chrono::duration<double>(clock.Steady() - start).count());
       }
     }
-  } timer{config_, cycle_start};
+  } timer{config_, clock_};
   // One claim per set of queues, planned under plan_mu_: the slots it fills are reserved
   // before the lock is released, so a concurrent pass only sees what is still free.
   struct Claim {

@@ -1,7 +1,8 @@
 // The dispatcher (SPEC §5): claims PENDING jobs for connected workers with free slots and
 // pushes them onto their streams. Woken at once by submits (in-process, and via LISTEN/NOTIFY
 // from other replicas) and by freed slots; a periodic tick is only a safety net and picks up
-// delayed jobs. Thread-safe. Start/Stop idempotent.
+// delayed jobs. Thread-safe. Start/Stop idempotent (core/background_loop.h); RunOnce is one
+// pass, for tests too.
 #pragma once
 
 #include <chrono>
@@ -17,6 +18,8 @@
 #include <thread>
 #include <vector>
 
+#include "core/background_loop.h"
+#include "core/clock.h"
 #include "core/job_store.h"
 #include "worker_service.pb.h"
 
@@ -40,7 +43,7 @@ struct DispatcherConfig {
 class WorkerSession {
  public:
   WorkerSession(std::string worker_id, std::vector<std::string> queues, int concurrency,
-                bool supports_control);
+                bool supports_control, const Clock& clock = SystemClock());
 
   const std::string& worker_id() const { return worker_id_; }
   const std::vector<std::string>& queues() const { return queues_; }  // sorted, unique
@@ -82,6 +85,7 @@ class WorkerSession {
   const std::vector<std::string> queues_;
   const int concurrency_;
   const bool supports_control_;
+  const Clock& clock_;
   void NotifyListener();
   std::mutex listener_mu_;
   std::function<void()> listener_;  // GUARDED_BY(listener_mu_)
@@ -95,14 +99,14 @@ class WorkerSession {
 
 class Dispatcher {
  public:
-  Dispatcher(JobStore& store, DispatcherConfig config);
+  Dispatcher(JobStore& store, DispatcherConfig config, const Clock& clock = SystemClock());
   ~Dispatcher();
   Dispatcher(const Dispatcher&) = delete;
   Dispatcher& operator=(const Dispatcher&) = delete;
 
-  void Start();
+  void Start() { loop_.Start(); }
   void Stop();  // also closes every session, so stream handlers return
-  void Wake();
+  void Wake() { loop_.Wake(); }
 
   // A newer session for the same worker replaces (and closes) the older one.
   void Attach(const std::shared_ptr<WorkerSession>& session);
@@ -110,23 +114,22 @@ class Dispatcher {
   std::shared_ptr<WorkerSession> Find(const std::string& worker_id) const;
   std::size_t session_count() const;
 
- private:
-  void Run();
   // One pass over the sessions with free slots: one claim per set of queues, its slots
-  // spread round-robin over the sessions; true if some claim filled every slot it asked for.
-  bool DispatchOnce();
+  // spread round-robin over the sessions; true if some claim filled every slot it asked for
+  // (so more may be ready).
+  bool RunOnce();
+
+ private:
   void Deliver(WorkerSession& session, ClaimedJob& c);
 
   JobStore& store_;
   const DispatcherConfig config_;
+  const Clock& clock_;
   mutable std::mutex mu_;
-  std::condition_variable cv_;
   std::map<std::string, std::shared_ptr<WorkerSession>> sessions_;  // GUARDED_BY(mu_)
-  bool wake_ = false;                                               // GUARDED_BY(mu_)
-  bool stop_ = false;                                               // GUARDED_BY(mu_)
   std::mutex plan_mu_;      // one pass at a time picks and reserves slots
   std::size_t rotate_ = 0;  // GUARDED_BY(plan_mu_): fair start among sessions
-  std::vector<std::thread> threads_;
+  BackgroundLoop loop_;     // last: stopped before the members its passes use go away
 };
 
 }  // namespace jq::server

@@ -6,50 +6,30 @@
 
 namespace jq::server {
 
+// Pokes during a pass or the window after it are answered by one NOTIFY at the window's end
+// (min_gap). With nothing poked the loop sleeps: the hour-long interval only bounds the wait.
 RemoteWaker::RemoteWaker(JobStore& store, std::chrono::milliseconds window)
-    : store_(store), window_(window) {}
-
-RemoteWaker::~RemoteWaker() {
-  Stop();
-}
-
-void RemoteWaker::Start() {
-  std::lock_guard lock(mu_);
-  if (thread_.joinable()) return;
-  stop_ = false;
-  thread_ = std::thread([this] { Run(); });
-}
-
-void RemoteWaker::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-    cv_.notify_all();
-  }
-  if (thread_.joinable()) thread_.join();
-}
+    : store_(store),
+      loop_({.name = "jq-waker",
+             .interval = std::chrono::hours(1),
+             .run_at_start = false,
+             .min_gap = window},
+            [this] {
+              RunOnce();
+              return BackgroundLoop::Next();
+            }) {}
 
 void RemoteWaker::Poke() {
-  std::lock_guard lock(mu_);
-  if (pending_) return;
-  pending_ = true;
-  cv_.notify_one();
+  if (pending_.exchange(true)) return;
+  loop_.Wake();
 }
 
-void RemoteWaker::Run() {
-  std::unique_lock lock(mu_);
-  for (;;) {
-    cv_.wait(lock, [&] { return stop_ || pending_; });
-    if (stop_) return;
-    pending_ = false;
-    lock.unlock();
-    if (Status s = store_.Notify(store::kJobsChannel, ""); !s.ok()) {
-      spdlog::debug("notify other replicas: {}", s.ToString());
-    }
-    lock.lock();
-    // Pokes during the window are answered by one NOTIFY at its end.
-    cv_.wait_for(lock, window_, [&] { return stop_; });
+bool RemoteWaker::RunOnce() {
+  if (!pending_.exchange(false)) return false;
+  if (Status s = store_.Notify(store::kJobsChannel, ""); !s.ok()) {
+    spdlog::debug("notify other replicas: {}", s.ToString());
   }
+  return true;
 }
 
 }  // namespace jq::server

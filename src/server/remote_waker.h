@@ -2,14 +2,13 @@
 // window. A NOTIFY inside every submit transaction serialises commits on PostgreSQL's
 // cluster-wide notify lock; one NOTIFY per window from its own transaction costs nothing on
 // the hot path, and other replicas' dispatchers also have their tick as a safety net.
-// Thread-safe; Poke() never blocks on I/O. Start/Stop idempotent.
+// Thread-safe; Poke() never blocks on I/O. Start/Stop idempotent (core/background_loop.h).
 #pragma once
 
+#include <atomic>
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
-#include <thread>
 
+#include "core/background_loop.h"
 #include "core/job_store.h"
 
 namespace jq::server {
@@ -17,24 +16,16 @@ namespace jq::server {
 class RemoteWaker {
  public:
   RemoteWaker(JobStore& store, std::chrono::milliseconds window);
-  ~RemoteWaker();
-  RemoteWaker(const RemoteWaker&) = delete;
-  RemoteWaker& operator=(const RemoteWaker&) = delete;
-
-  void Start();
-  void Stop();
+  void Start() { loop_.Start(); }
+  void Stop() { loop_.Stop(); }
   void Poke();
+  // Sends the NOTIFY if a Poke is waiting; true if it sent one.
+  bool RunOnce();
 
  private:
-  void Run();
-
   JobStore& store_;
-  const std::chrono::milliseconds window_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool pending_ = false;  // GUARDED_BY(mu_)
-  bool stop_ = false;     // GUARDED_BY(mu_)
-  std::thread thread_;
+  std::atomic<bool> pending_{false};
+  BackgroundLoop loop_;  // last: stopped before the members its passes use go away
 };
 
 }  // namespace jq::server

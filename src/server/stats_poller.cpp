@@ -13,33 +13,11 @@ StatsPoller::StatsPoller(JobStore& store, ServerMetrics& metrics,
       metrics_(metrics),
       interval_(interval),
       extra_(std::move(extra)),
-      finished_every_(std::max(1, finished_every)) {}
-
-StatsPoller::~StatsPoller() {
-  Stop();
-}
-
-void StatsPoller::Start() {
-  std::lock_guard lock(mu_);
-  if (thread_.joinable()) return;
-  stop_ = false;
-  thread_ = std::thread([this] {
-    for (;;) {
-      PollOnce();
-      std::unique_lock lock(mu_);
-      if (cv_.wait_for(lock, interval_, [&] { return stop_; })) return;
-    }
-  });
-}
-
-void StatsPoller::Stop() {
-  {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-    cv_.notify_all();
-  }
-  if (thread_.joinable()) thread_.join();
-}
+      finished_every_(std::max(1, finished_every)),
+      loop_({.name = "jq-stats", .interval = interval}, [this] {
+        PollOnce();
+        return BackgroundLoop::Next();
+      }) {}
 
 void StatsPoller::PollOnce() {
   const bool finished = polls_++ % finished_every_ == 0;

@@ -22,48 +22,48 @@ class Receiver final : public pqxx::notification_receiver {
 
 }  // namespace
 
+struct PgListener::Session {
+  pqxx::connection conn;
+  std::vector<std::unique_ptr<Receiver>> receivers;
+  explicit Session(const std::string& conninfo) : conn(conninfo) {}
+};
+
 PgListener::PgListener(std::string conninfo, std::vector<std::string> channels, Callback callback)
     : conninfo_(std::move(conninfo)),
       channels_(std::move(channels)),
-      callback_(std::move(callback)) {}
+      callback_(std::move(callback)),
+      loop_({.name = "jq-listen", .interval = std::chrono::seconds(1)},
+            [this] { return RunOnce(); }) {}
 
 PgListener::~PgListener() {
   Stop();
 }
 
-void PgListener::Start() {
-  if (thread_.joinable()) return;
-  stop_ = false;
-  thread_ = std::thread([this] { Run(); });
-}
-
 void PgListener::Stop() {
-  stop_ = true;
-  if (thread_.joinable()) thread_.join();
+  loop_.Stop();
+  session_.reset();
+  connected_ = false;
 }
 
-void PgListener::Run() {
-  bool first = true;
-  while (!stop_) {
-    try {
-      pqxx::connection conn(conninfo_);
-      std::vector<std::unique_ptr<Receiver>> receivers;
+BackgroundLoop::Next PgListener::RunOnce() {
+  try {
+    if (!session_) {
+      auto s = std::make_unique<Session>(conninfo_);
       for (const auto& ch : channels_) {
-        receivers.push_back(std::make_unique<Receiver>(conn, ch, callback_));
+        s->receivers.push_back(std::make_unique<Receiver>(s->conn, ch, callback_));
       }
+      session_ = std::move(s);
       connected_ = true;
-      if (!first) callback_("", "");  // may have missed notifications while away
-      first = false;
-      while (!stop_) conn.await_notification(0, 200'000);
-      connected_ = false;
-      return;
-    } catch (const std::exception&) {
-      connected_ = false;
-      first = false;
-      for (int i = 0; i < 10 && !stop_; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      }
+      if (reconnected_) callback_("", "");  // may have missed notifications while away
     }
+    session_->conn.await_notification(0, 200'000);
+    return BackgroundLoop::kAgain;
+  } catch (const std::exception&) {
+    // Drop the connection and try again after the interval.
+    session_.reset();
+    connected_ = false;
+    reconnected_ = true;
+    return std::nullopt;
   }
 }
 

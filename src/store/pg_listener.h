@@ -1,14 +1,17 @@
 // PgListener: LISTEN on PostgreSQL channels from a dedicated connection and hand each
 // notification to a callback, on the listener's own thread. Reconnects on its own; after a
 // reconnect it calls the callback with an empty channel, since notifications may have been
-// missed. Start/Stop are idempotent; Stop blocks until the thread has ended (≤ ~250 ms).
+// missed. Start/Stop are idempotent (core/background_loop.h); Stop blocks until the pass in
+// progress has ended (≤ ~250 ms).
 #pragma once
 
 #include <atomic>
 #include <functional>
+#include <memory>
 #include <string>
-#include <thread>
 #include <vector>
+
+#include "core/background_loop.h"
 
 namespace jq::store {
 
@@ -21,19 +24,22 @@ class PgListener {
   PgListener(const PgListener&) = delete;
   PgListener& operator=(const PgListener&) = delete;
 
-  void Start();
+  void Start() { loop_.Start(); }
   void Stop();
   bool connected() const { return connected_.load(); }
 
  private:
-  void Run();
+  struct Session;  // the LISTEN connection and its receivers
+  // Connects if needed, then waits up to 200 ms for notifications and delivers them.
+  BackgroundLoop::Next RunOnce();
 
   const std::string conninfo_;
   const std::vector<std::string> channels_;
   const Callback callback_;
-  std::atomic<bool> stop_{false};
   std::atomic<bool> connected_{false};
-  std::thread thread_;
+  std::unique_ptr<Session> session_;  // the loop's thread only
+  bool reconnected_ = false;          // the loop's thread only
+  BackgroundLoop loop_;               // last: stopped before the members its passes use go away
 };
 
 }  // namespace jq::store

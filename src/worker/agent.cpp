@@ -73,7 +73,16 @@ void JobThreads::Join() {
 }
 
 WorkerAgent::WorkerAgent(Config::Worker config, std::string worker_id, std::string hostname)
-    : config_(std::move(config)), worker_id_(std::move(worker_id)), hostname_(std::move(hostname)) {
+    : config_(std::move(config)),
+      worker_id_(std::move(worker_id)),
+      hostname_(std::move(hostname)),
+      heartbeats_({.name = "jq-heartbeat",
+                   .interval = std::chrono::seconds(config_.heartbeat_seconds),
+                   .run_at_start = false},
+                  [this] {
+                    HeartbeatOnce();
+                    return BackgroundLoop::Next();
+                  }) {
   Reconnect();
   reports_ = std::make_unique<ReportSender>(worker_id_, [this] { return stub(); });
 }
@@ -160,7 +169,7 @@ void WorkerAgent::Deregister() {
 }
 
 void WorkerAgent::Run() {
-  std::thread heartbeat([this] { HeartbeatLoop(); });
+  heartbeats_.Start();
   StreamLoop();
 
   // Settle: wait for running jobs (drain: all of them; stop: up to the grace), then kill.
@@ -183,9 +192,7 @@ void WorkerAgent::Run() {
   for (const auto& id : left) CancelJob(id, /*abandon=*/true);
   job_threads_.Join();
   Deregister();  // the server returns anything unfinished to the queue at once
-  done_ = true;
-  cv_.notify_all();
-  heartbeat.join();
+  heartbeats_.Stop();
 }
 
 void WorkerAgent::RequestStop() {
@@ -253,41 +260,33 @@ void WorkerAgent::StreamLoop() {
   }
 }
 
-void WorkerAgent::HeartbeatLoop() {
-  for (;;) {
-    {
-      std::unique_lock lock(mu_);
-      cv_.wait_for(lock, std::chrono::seconds(config_.heartbeat_seconds),
-                   [&] { return done_.load(); });
-      if (done_) return;
+void WorkerAgent::HeartbeatOnce() {
+  jq::HeartbeatRequest req;
+  req.set_worker_id(worker_id_);
+  {
+    std::lock_guard lock(mu_);
+    req.set_active_job_count(static_cast<int>(running_.size()));
+    for (const auto& [id, job] : running_) {
+      auto* r = req.add_running_jobs();
+      r->set_job_id(id);
+      r->set_attempt(job.attempt);
     }
-    jq::HeartbeatRequest req;
-    req.set_worker_id(worker_id_);
-    {
+  }
+  jq::HeartbeatResponse resp;
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  grpc::Status s = stub()->Heartbeat(&ctx, req, &resp);
+  if (!s.ok()) {
+    spdlog::warn("heartbeat: {} ({})", s.error_message(), static_cast<int>(s.error_code()));
+    if (s.error_code() == grpc::StatusCode::NOT_FOUND) {
       std::lock_guard lock(mu_);
-      req.set_active_job_count(static_cast<int>(running_.size()));
-      for (const auto& [id, job] : running_) {
-        auto* r = req.add_running_jobs();
-        r->set_job_id(id);
-        r->set_attempt(job.attempt);
-      }
+      if (stream_ctx_) stream_ctx_->TryCancel();  // reconnect and register again
     }
-    jq::HeartbeatResponse resp;
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
-    grpc::Status s = stub()->Heartbeat(&ctx, req, &resp);
-    if (!s.ok()) {
-      spdlog::warn("heartbeat: {} ({})", s.error_message(), static_cast<int>(s.error_code()));
-      if (s.error_code() == grpc::StatusCode::NOT_FOUND) {
-        std::lock_guard lock(mu_);
-        if (stream_ctx_) stream_ctx_->TryCancel();  // reconnect and register again
-      }
-      continue;
-    }
-    for (const auto& id : resp.lost_job_ids()) {
-      spdlog::info("job {}: lease no longer held (cancelled or reassigned); stopping it", id);
-      CancelJob(id, /*abandon=*/false);
-    }
+    return;
+  }
+  for (const auto& id : resp.lost_job_ids()) {
+    spdlog::info("job {}: lease no longer held (cancelled or reassigned); stopping it", id);
+    CancelJob(id, /*abandon=*/false);
   }
 }
 

@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/background_loop.h"
 #include "core/config.h"
 #include "worker/report_sender.h"
 #include "worker_service.grpc.pb.h"
@@ -90,7 +91,8 @@ class WorkerAgent {
   };
 
   void StreamLoop();
-  void HeartbeatLoop();
+  // One heartbeat: liveness and the leases of the running jobs; stops the jobs it lost.
+  void HeartbeatOnce();
   void HandleControl(const jq::WorkerControl& control);
   void StartJob(const jq::JobAssignment& assignment);
   void RunJob(jq::JobAssignment assignment);
@@ -119,10 +121,10 @@ class WorkerAgent {
   bool stopping_ = false;                            // GUARDED_BY(mu_): no new jobs
   bool drain_exit_ = false;                          // GUARDED_BY(mu_): exit once idle (drain)
   bool shutdown_ = false;                            // GUARDED_BY(mu_): kill jobs and exit now
-  std::atomic<bool> done_{false};                    // the heartbeat loop ends
   std::unique_ptr<ReportSender> reports_;            // starts and results, batched
   std::atomic<int> jobs_finished_{0};
-  JobThreads job_threads_;  // last: joined (in ~WorkerAgent) before reports_ goes
+  JobThreads job_threads_;     // joined (in ~WorkerAgent) before reports_ goes
+  BackgroundLoop heartbeats_;  // last: stopped before the members its passes use go away
 };
 
 }  // namespace jq::worker
