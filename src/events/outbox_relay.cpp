@@ -5,13 +5,12 @@
 
 #include <algorithm>
 #include <array>
-#include <condition_variable>
 #include <mutex>
 #include <optional>
-#include <thread>
 #include <utility>
 #include <vector>
 
+#include "core/background_loop.h"
 #include "events/outbox_logic.h"
 #include "store/pg_outbox.h"
 
@@ -129,28 +128,23 @@ class OutboxRelay::Impl {
 
   void Start() {
     std::lock_guard life(life_mu_);
-    if (thread_.joinable()) return;
-    {
-      std::lock_guard lock(mu_);
-      stop_ = false;
-    }
+    if (started_) return;
+    started_ = true;
     {
       std::lock_guard lock(stats_mu_);
       stats_.running = true;
       stats_.healthy = true;
       stats_.message = "starting";
     }
-    thread_ = std::thread([this] { Run(); });
+    loop_.Start();
   }
 
   void Stop() {
     std::lock_guard life(life_mu_);
-    {
-      std::lock_guard lock(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
+    loop_.Stop();
+    // The loop has ended (joined), so its state is this thread's now.
+    if (started_) Shutdown();
+    started_ = false;
   }
 
   OutboxRelayStats Stats() const {
@@ -161,29 +155,24 @@ class OutboxRelay::Impl {
  private:
   // ---------------------------------------------------------------- loop
 
-  void Run() {
-    outbox_ = std::make_unique<store::PgOutbox>(conninfo_, config_.cursor_name);
-    while (!Stopping()) {
-      if (batch_) {
-        AwaitDeliveries();
-      } else if (outbox_->leader()) {
-        LeaderStep();
-      } else {
-        StandbyStep();
-      }
+  // One step of the relay: wait for the batch in flight, publish the next one as the leader,
+  // or try to become the leader. A step that wants to pause says so through Wait().
+  BackgroundLoop::Next RunOnce() {
+    if (!outbox_) outbox_ = std::make_unique<store::PgOutbox>(conninfo_, config_.cursor_name);
+    next_wait_ = std::chrono::milliseconds(0);
+    if (batch_) {
+      AwaitDeliveries();
+    } else if (outbox_->leader()) {
+      LeaderStep();
+    } else {
+      StandbyStep();
     }
-    Shutdown();
+    return next_wait_;
   }
 
-  bool Stopping() {
-    std::lock_guard lock(mu_);
-    return stop_;
-  }
-
-  // Sleeps up to d; returns early when Stop() is called.
+  // The loop waits up to d (Stop ends the wait) before the next step.
   void Wait(Clock::duration d) {
-    std::unique_lock lock(mu_);
-    cv_.wait_for(lock, d, [this] { return stop_; });
+    next_wait_ = std::max(next_wait_, std::chrono::ceil<std::chrono::milliseconds>(d));
   }
 
   void StandbyStep() {
@@ -559,11 +548,8 @@ class OutboxRelay::Impl {
   const OutboxRelayConfig config_;
   const ConfPtr conf_template_;
 
-  std::mutex life_mu_;  // serializes Start/Stop
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;  // GUARDED_BY(mu_)
-  std::thread thread_;
+  std::mutex life_mu_;    // serializes Start/Stop
+  bool started_ = false;  // GUARDED_BY(life_mu_)
 
   mutable std::mutex stats_mu_;
   OutboxRelayStats stats_;  // GUARDED_BY(stats_mu_)
@@ -583,6 +569,10 @@ class OutboxRelay::Impl {
   bool kafka_down_ = false;
   bool fatal_ = false;
   std::string last_kafka_error_;
+  std::chrono::milliseconds next_wait_{0};
+  // Last: stopped (in ~Impl) before the members its steps use go away.
+  BackgroundLoop loop_{{.name = "jq-outbox", .interval = std::chrono::seconds(1)},
+                       [this] { return RunOnce(); }};
 };
 
 Result<std::unique_ptr<OutboxRelay>> OutboxRelay::Create(std::string conninfo,
