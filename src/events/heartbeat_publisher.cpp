@@ -5,66 +5,50 @@
 
 #include <atomic>
 #include <chrono>
-#include <thread>
 
+#include "core/background_loop.h"
 #include "events.pb.h"
+#include "events/kafka_producer.h"
+#include "events/outbox_logic.h"
 
 namespace jq::events {
 
-inline constexpr const char* kHeartbeatTopic = "worker.heartbeat";
-
 struct HeartbeatPublisher::Impl {
-  rd_kafka_t* rk = nullptr;
+  ProducerPtr producer;
   std::atomic<std::uint64_t> errors{0};
-  std::atomic<bool> stop{false};
-  std::thread poller;  // serves delivery reports so the queue drains
+  // Serves delivery reports so the producer's queue drains. Last: stopped first.
+  BackgroundLoop poller{{.name = "jq-hb-kafka"}, [this] {
+                          rd_kafka_poll(producer.get(), 200);
+                          return BackgroundLoop::Next(BackgroundLoop::kAgain);
+                        }};
 
   static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) ++static_cast<Impl*>(opaque)->errors;
   }
   ~Impl() {
-    stop = true;
-    if (poller.joinable()) poller.join();
-    if (rk != nullptr) {
-      rd_kafka_flush(rk, 1000);
-      rd_kafka_destroy(rk);
-    }
+    poller.Stop();
+    if (producer) rd_kafka_flush(producer.get(), 1000);
   }
 };
 
 Result<std::unique_ptr<HeartbeatPublisher>> HeartbeatPublisher::Create(
-    const std::string& brokers, const std::string& sasl_username,
-    const std::string& sasl_password) {
-  char err[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  std::vector<std::pair<std::string, std::string>> props = {
-      {"bootstrap.servers", brokers},
-      {"acks", "1"},  // a lost heartbeat is superseded by the next one
-      {"linger.ms", "50"},
-      {"message.timeout.ms", "10000"},
-      {"queue.buffering.max.messages", "10000"},
-      {"log_level", "3"}};
-  if (!sasl_username.empty()) {
-    props.push_back({"security.protocol", "SASL_PLAINTEXT"});
-    props.push_back({"sasl.mechanisms", "PLAIN"});
-    props.push_back({"sasl.username", sasl_username});
-    props.push_back({"sasl.password", sasl_password});
-  }
-  for (const auto& [k, v] : props) {
-    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      return Status::InvalidArgument("kafka: " + k + ": " + err);
-    }
-  }
+    const KafkaClientConfig& client) {
+  auto conf = BuildProducerConf(client, "jq-heartbeats",
+                                {{"acks", "1"},  // a lost heartbeat is superseded by the next one
+                                 {"linger.ms", "50"},
+                                 {"message.timeout.ms", "10000"},
+                                 {"queue.buffering.max.messages", "10000"},
+                                 {"log_level", "3"}});
+  if (!conf.ok()) return conf.status();
   auto impl = std::make_unique<Impl>();
-  rd_kafka_conf_set_opaque(conf, impl.get());
-  rd_kafka_conf_set_dr_msg_cb(conf, &Impl::OnDelivery);
-  impl->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-  if (impl->rk == nullptr) return Status::InvalidArgument(std::string("kafka: ") + err);
-  Impl* raw = impl.get();
-  impl->poller = std::thread([raw] {
-    while (!raw->stop) rd_kafka_poll(raw->rk, 200);
+  auto producer = NewProducer(conf->get(), [&](rd_kafka_conf_t* c) {
+    rd_kafka_conf_set_opaque(c, impl.get());
+    rd_kafka_conf_set_dr_msg_cb(c, &Impl::OnDelivery);
+    rd_kafka_conf_set_log_cb(c, &OnKafkaLog);
   });
+  if (!producer.ok()) return producer.status();
+  impl->producer = std::move(producer).value();
+  impl->poller.Start();
   return std::unique_ptr<HeartbeatPublisher>(new HeartbeatPublisher(std::move(impl)));
 }
 
@@ -86,7 +70,7 @@ void HeartbeatPublisher::Publish(const std::string& worker_id, const std::string
   msg.mutable_occurred_at()->set_nanos(static_cast<int>(us % 1000000) * 1000);
   const std::string value = msg.SerializeAsString();
   const rd_kafka_resp_err_t e =
-      rd_kafka_producev(impl_->rk, RD_KAFKA_V_TOPIC(kHeartbeatTopic),
+      rd_kafka_producev(impl_->producer.get(), RD_KAFKA_V_TOPIC(kTopicWorkerHeartbeat.data()),
                         RD_KAFKA_V_KEY(worker_id.data(), worker_id.size()),
                         RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
                         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);

@@ -11,14 +11,14 @@
 #include <vector>
 
 #include "core/status.h"
+#include "events/kafka_client.h"
 
 namespace jq::events {
 
 class HeartbeatPublisher {
  public:
-  static Result<std::unique_ptr<HeartbeatPublisher>> Create(const std::string& brokers,
-                                                            const std::string& sasl_username,
-                                                            const std::string& sasl_password);
+  // The same connection and security settings as the outbox relay (events/kafka_client.h).
+  static Result<std::unique_ptr<HeartbeatPublisher>> Create(const KafkaClientConfig& client);
   ~HeartbeatPublisher();
   HeartbeatPublisher(const HeartbeatPublisher&) = delete;
   HeartbeatPublisher& operator=(const HeartbeatPublisher&) = delete;

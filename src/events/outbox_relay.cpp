@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/background_loop.h"
+#include "events/kafka_producer.h"
 #include "events/outbox_logic.h"
 #include "store/pg_outbox.h"
 
@@ -20,61 +21,22 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-struct ConfDeleter {
-  void operator()(rd_kafka_conf_t* c) const { rd_kafka_conf_destroy(c); }
-};
-using ConfPtr = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
-
-struct ProducerDeleter {
-  void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
-};
-using ProducerPtr = std::unique_ptr<rd_kafka_t, ProducerDeleter>;
-
-// The producer settings the relay's guarantees rest on, then the user's. Returns
-// INVALID_ARGUMENT naming the property librdkafka rejects.
+// The producer settings the relay's guarantees rest on; the connection's and the user's come
+// from BuildProducerConf.
 Result<ConfPtr> BuildConf(const OutboxRelayConfig& c) {
-  ConfPtr conf(rd_kafka_conf_new());
-  std::vector<std::pair<std::string, std::string>> props = {
-      {"bootstrap.servers", c.brokers},
-      {"client.id", "jq-outbox-relay"},
-      // Idempotence gives per-partition order and no duplicates from librdkafka's own retries.
-      {"enable.idempotence", "true"},
-      {"acks", "all"},
-      {"message.timeout.ms", std::to_string(c.delivery_timeout.count())},
-      {"linger.ms", "5"},
-      // Come back quickly once Kafka is reachable again (the default backs off up to 10 s).
-      {"reconnect.backoff.ms", "100"},
-      {"reconnect.backoff.max.ms", "2000"},
-  };
-  if (!c.sasl_username.empty()) {
-    props.emplace_back("security.protocol",
-                       c.security_protocol.empty() ? "SASL_PLAINTEXT" : c.security_protocol);
-    props.emplace_back("sasl.mechanisms", c.sasl_mechanism);
-    props.emplace_back("sasl.username", c.sasl_username);
-    props.emplace_back("sasl.password", c.sasl_password);
-  } else if (!c.security_protocol.empty()) {
-    props.emplace_back("security.protocol", c.security_protocol);
-  }
-  for (const auto& [k, v] : c.producer_properties) props.emplace_back(k, v);
-  std::array<char, 512> err{};
-  for (const auto& [k, v] : props) {
-    if (rd_kafka_conf_set(conf.get(), k.c_str(), v.c_str(), err.data(), err.size()) !=
-        RD_KAFKA_CONF_OK) {
-      return Status::InvalidArgument("kafka producer property " + k + ": " + err.data());
-    }
-  }
-  return conf;
-}
-
-// librdkafka's syslog levels onto ours. Runs on librdkafka's threads: spdlog only.
-void OnLog(const rd_kafka_t* /*rk*/, int level, const char* facility, const char* message) {
-  if (level <= 4) {
-    spdlog::warn("kafka: {} {}", facility, message);
-  } else if (level <= 6) {
-    spdlog::info("kafka: {} {}", facility, message);
-  } else {
-    spdlog::debug("kafka: {} {}", facility, message);
-  }
+  return BuildProducerConf(c.client(), "jq-outbox-relay",
+                           {
+                               // Idempotence gives per-partition order and no duplicates from
+                               // librdkafka's own retries.
+                               {"enable.idempotence", "true"},
+                               {"acks", "all"},
+                               {"message.timeout.ms", std::to_string(c.delivery_timeout.count())},
+                               {"linger.ms", "5"},
+                               // Come back quickly once Kafka is reachable again (the default
+                               // backs off up to 10 s).
+                               {"reconnect.backoff.ms", "100"},
+                               {"reconnect.backoff.max.ms", "2000"},
+                           });
 }
 
 enum class Delivery { kPending, kDelivered, kFailed };
@@ -88,6 +50,11 @@ struct Batch {
 };
 
 }  // namespace
+
+KafkaClientConfig OutboxRelayConfig::client() const {
+  return {brokers,        sasl_username,     sasl_password,
+          sasl_mechanism, security_protocol, producer_properties};
+}
 
 Status OutboxRelayConfig::Validate() const {
   if (brokers.empty()) return Status::InvalidArgument("kafka brokers: required");
@@ -380,21 +347,19 @@ class OutboxRelay::Impl {
 
   bool EnsureProducer() {
     if (producer_) return true;
-    rd_kafka_conf_t* conf = rd_kafka_conf_dup(conf_template_.get());
-    rd_kafka_conf_set_opaque(conf, this);
-    rd_kafka_conf_set_dr_msg_cb(conf, &Impl::OnDelivery);
-    rd_kafka_conf_set_error_cb(conf, &Impl::OnError);
-    rd_kafka_conf_set_log_cb(conf, &OnLog);
-    std::array<char, 512> err{};
-    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err.data(), err.size());
-    if (rk == nullptr) {
-      rd_kafka_conf_destroy(conf);  // not taken over on failure
-      spdlog::error("outbox relay: cannot create the kafka producer: {}", err.data());
-      SetHealth(false, std::string("kafka producer: ") + err.data());
+    auto created = NewProducer(conf_template_.get(), [this](rd_kafka_conf_t* conf) {
+      rd_kafka_conf_set_opaque(conf, this);
+      rd_kafka_conf_set_dr_msg_cb(conf, &Impl::OnDelivery);
+      rd_kafka_conf_set_error_cb(conf, &Impl::OnError);
+      rd_kafka_conf_set_log_cb(conf, &OnKafkaLog);
+    });
+    if (!created.ok()) {
+      spdlog::error("outbox relay: cannot create the {}", created.status().message());
+      SetHealth(false, created.status().message());
       Wait(config_.leader_retry_interval);
       return false;
     }
-    producer_.reset(rk);
+    producer_ = std::move(created).value();
     fatal_ = false;
     return true;
   }

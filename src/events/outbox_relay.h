@@ -29,6 +29,7 @@
 #include <string>
 
 #include "core/status.h"
+#include "events/kafka_client.h"
 
 namespace jq::events {
 
@@ -58,6 +59,8 @@ struct OutboxRelayConfig {
 
   // Range and consistency checks; errors name the field.
   Status Validate() const;
+  // The connection settings above, as every jq producer takes them.
+  KafkaClientConfig client() const;
 };
 
 // A point-in-time copy of the relay's state, for metrics and `jq-ctl status`.

@@ -224,11 +224,15 @@ int main(int argc, char** argv) {
                                       redis.get());
   // The outbox relay to Kafka: every replica runs one, one of them publishes.
   std::unique_ptr<jq::events::OutboxRelay> relay;
+  jq::events::KafkaClientConfig kafka_client;
+  kafka_client.brokers = config.kafka.brokers;
+  kafka_client.sasl_username = config.kafka.username;
+  kafka_client.sasl_password = config.kafka.password;
   if (!config.kafka.brokers.empty()) {
     jq::events::OutboxRelayConfig rc;
-    rc.brokers = config.kafka.brokers;
-    rc.sasl_username = config.kafka.username;
-    rc.sasl_password = config.kafka.password;
+    rc.brokers = kafka_client.brokers;
+    rc.sasl_username = kafka_client.sasl_username;
+    rc.sasl_password = kafka_client.sasl_password;
     auto created = jq::events::OutboxRelay::Create(conninfo, rc);
     if (!created.ok()) {
       spdlog::critical("kafka: {}", created.status().message());
@@ -238,8 +242,7 @@ int main(int argc, char** argv) {
   }
   std::unique_ptr<jq::events::HeartbeatPublisher> heartbeats;
   if (!config.kafka.brokers.empty()) {
-    auto created = jq::events::HeartbeatPublisher::Create(
-        config.kafka.brokers, config.kafka.username, config.kafka.password);
+    auto created = jq::events::HeartbeatPublisher::Create(kafka_client);
     if (!created.ok()) {
       spdlog::critical("kafka: {}", created.status().message());
       return 1;
