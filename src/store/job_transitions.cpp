@@ -3,6 +3,7 @@
 // statements take the common case (a current lease starting or succeeding) many rows at once.
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -282,7 +283,22 @@ Result<JobRecord> PgStore::JobRetry(const std::string& id, const std::string& te
   });
 }
 
-Result<JobReportBatchResult> PgStore::JobReportMany(const JobReportBatch& batch) {
+Result<JobReportBatchResult> PgStore::JobReportMany(const JobReportBatch& reports) {
+  // Ids are matched against PostgreSQL's text form of a uuid (lower case). A batch that spells
+  // one otherwise is copied once with its ids lowered; the usual batch is not copied at all.
+  const auto upper = [](const std::string& id) {
+    return std::any_of(id.begin(), id.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+  };
+  std::optional<JobReportBatch> lowered;
+  if (std::any_of(reports.started.begin(), reports.started.end(),
+                  [&](const LeaseRef& l) { return upper(l.job_id); }) ||
+      std::any_of(reports.results.begin(), reports.results.end(),
+                  [&](const JobCompleteParams& p) { return upper(p.lease.job_id); })) {
+    lowered = reports;
+    for (auto& l : lowered->started) l.job_id = CanonicalId(l.job_id);
+    for (auto& p : lowered->results) p.lease.job_id = CanonicalId(p.lease.job_id);
+  }
+  const JobReportBatch& batch = lowered ? *lowered : reports;
   return RunTx<JobReportBatchResult>(
       *pool_, config_, "JobReportMany", [&](pqxx::work& tx) -> Result<JobReportBatchResult> {
         JobReportBatchResult out;

@@ -176,6 +176,7 @@ Result<JobRecord> PgStore::JobGet(const std::string& id, const std::string& tena
 }
 
 Result<JobListResult> PgStore::JobList(const JobListParams& p) {
+  if (p.limit < 0) return Status::InvalidArgument("limit must not be negative");
   return RunTx<JobListResult>(
       *pool_, config_, "JobList", [&](pqxx::work& tx) -> Result<JobListResult> {
         std::optional<std::string> after_us;

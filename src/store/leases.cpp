@@ -187,7 +187,7 @@ Result<std::vector<std::string>> PgStore::JobLeaseRenew(const std::string& worke
         }
         std::vector<std::string> ids, attempts, owners;
         for (const auto& l : running) {
-          ids.push_back(l.job_id);
+          ids.push_back(CanonicalId(l.job_id));
           attempts.push_back(std::to_string(l.attempt));
           owners.push_back(worker_id);
         }
@@ -196,9 +196,9 @@ Result<std::vector<std::string>> PgStore::JobLeaseRenew(const std::string& worke
                                                 PgArray(owners), static_cast<int>(lease.count()))) {
           renewed.insert(row[0].as<std::string>());
         }
-        std::vector<std::string> lost;
-        for (const auto& id : ids) {
-          if (!renewed.contains(id)) lost.push_back(id);
+        std::vector<std::string> lost;  // as the caller spelled them
+        for (const auto& l : running) {
+          if (!renewed.contains(CanonicalId(l.job_id))) lost.push_back(l.job_id);
         }
         return lost;
       });

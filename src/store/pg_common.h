@@ -46,6 +46,15 @@ std::vector<std::string> ParsePgTextArray(const pqxx::field& f);
 // Bytes as hex text, for decode(..., 'hex') inside array parameters.
 std::string Hex(const std::string& data);
 
+// A uuid's canonical text (lower case), as PostgreSQL prints it: what ids read back from the
+// database are compared with.
+inline std::string CanonicalId(std::string id) {
+  for (char& c : id) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return id;
+}
+
 inline std::string JobNotFound(const std::string& id) {
   return "job " + id + " not found";
 }

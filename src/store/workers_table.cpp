@@ -76,7 +76,7 @@ Result<std::vector<Result<std::vector<std::string>>>> PgStore::WorkerHeartbeatMa
       if (!known.contains(b.worker_id)) continue;
       if (b.renew_all) seed_workers.push_back(b.worker_id);
       for (const auto& l : b.running) {
-        job_ids.push_back(l.job_id);
+        job_ids.push_back(CanonicalId(l.job_id));
         attempts.push_back(std::to_string(l.attempt));
         owners.push_back(b.worker_id);
       }
@@ -101,7 +101,7 @@ Result<std::vector<Result<std::vector<std::string>>>> PgStore::WorkerHeartbeatMa
       }
       std::vector<std::string> lost;
       for (const auto& l : b.running) {
-        if (!held.contains(l.job_id)) lost.push_back(l.job_id);
+        if (!held.contains(CanonicalId(l.job_id))) lost.push_back(l.job_id);  // as spelled
       }
       out.emplace_back(std::move(lost));
     }
