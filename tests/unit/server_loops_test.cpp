@@ -1,0 +1,217 @@
+// The server's loops on the fake store with a manual clock: the dispatcher's claims and their
+// fairness, the release of undelivered jobs, the reaper's reclaims, and the completer's batched
+// answers. No database, no threads of their own, no sleeps.
+#include <gtest/gtest.h>
+
+#include <future>
+
+#include "core/clock.h"
+#include "server/dispatcher.h"
+#include "server/job_completer.h"
+#include "server/reaper.h"
+#include "support/fake_job_store.h"
+
+namespace jq::server {
+namespace {
+
+using std::chrono::seconds;
+
+class ServerLoopsTest : public ::testing::Test {
+ protected:
+  ManualClock clock_;
+  testing::FakeJobStore store_{[this] { return clock_.Now(); }};
+
+  std::string Submit(const std::string& queue = "default", int priority = 0) {
+    JobInsertParams p;
+    p.queue = queue;
+    p.payload = R"({"command":["true"]})";
+    p.priority = priority;
+    auto r = store_.JobInsertMany({p});
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? (*r)[0].job_id : "";
+  }
+
+  JobRecord Get(const std::string& id) {
+    auto r = store_.JobGet(id, "");
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : JobRecord{};
+  }
+
+  std::vector<std::string> Reasons(const std::string& id) {
+    std::vector<std::string> out;
+    auto events = store_.JobEventList(id, 0);
+    EXPECT_TRUE(events.ok()) << events.status().ToString();
+    if (events.ok()) {
+      for (const auto& e : *events) out.push_back(e.reason);
+    }
+    return out;
+  }
+
+  std::shared_ptr<WorkerSession> Session(const std::string& worker, int slots) {
+    EXPECT_TRUE(store_.WorkerUpsert({worker, "host", slots, {"default"}, "s1"}).ok());
+    return std::make_shared<WorkerSession>(worker, std::vector<std::string>{"default"}, slots,
+                                           /*supports_control=*/true, clock_);
+  }
+
+  static std::vector<jq::JobAssignment> Drain(WorkerSession& s) {
+    std::vector<jq::JobAssignment> out;
+    while (auto a = s.TryNext()) out.push_back(std::move(*a));
+    return out;
+  }
+};
+
+TEST_F(ServerLoopsTest, DispatcherSpreadsAShortSupplyOverTheWorkers) {
+  Dispatcher d(store_, {.batch_size = 100}, clock_);
+  auto a = Session("wa", 3);
+  auto b = Session("wb", 3);
+  d.Attach(a);
+  d.Attach(b);
+  for (int i = 0; i < 4; ++i) Submit();
+  EXPECT_FALSE(d.RunOnce());  // 4 jobs for 6 slots: nothing more to take
+  const auto to_a = Drain(*a);
+  const auto to_b = Drain(*b);
+  EXPECT_EQ(to_a.size(), 2u);
+  EXPECT_EQ(to_b.size(), 2u);
+  for (const auto& j : to_a) {
+    EXPECT_EQ(Get(j.job_id()).status, JobState::kAssigned);
+    EXPECT_EQ(Get(j.job_id()).worker_id, "wa");
+    EXPECT_EQ(j.attempt(), 1);
+  }
+  EXPECT_EQ(a->FreeSlots(), 1);
+}
+
+TEST_F(ServerLoopsTest, DispatcherTakesPriorityFirstAndSaysWhenMoreMayBeReady) {
+  Dispatcher d(store_, {.batch_size = 100}, clock_);
+  auto a = Session("wa", 2);
+  d.Attach(a);
+  const std::string low = Submit("default", 1);
+  const std::string high = Submit("default", 9);
+  Submit("default", 5);
+  EXPECT_TRUE(d.RunOnce());  // both slots filled: there may be more
+  const auto got = Drain(*a);
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].job_id(), high);
+  EXPECT_EQ(Get(low).status, JobState::kPending);
+  EXPECT_FALSE(d.RunOnce());  // no free slot: no claim at all
+  a->Release(got[0].job_id());
+  d.RunOnce();
+  EXPECT_EQ(Drain(*a).size(), 1u);
+  EXPECT_EQ(Get(low).status, JobState::kAssigned);
+}
+
+TEST_F(ServerLoopsTest, AJobForAStreamThatClosedMeanwhileGoesBackWithoutUsingARetry) {
+  Dispatcher d(store_, {.batch_size = 100}, clock_);
+  auto a = Session("wa", 2);
+  // The stream closes as the first job is pushed: the second never reaches the worker.
+  a->SetListener([s = a.get()] { s->CloseQuietly(); });
+  d.Attach(a);
+  const std::string first = Submit();
+  const std::string second = Submit();
+  d.RunOnce();
+  a->SetListener(nullptr);
+  EXPECT_EQ(Get(first).status, JobState::kAssigned);
+  const JobRecord back = Get(second);
+  EXPECT_EQ(back.status, JobState::kPending);
+  EXPECT_EQ(back.retry_count, 0);
+  EXPECT_EQ(Reasons(second),
+            (std::vector<std::string>{"SUBMITTED", "ASSIGNED", "UNDELIVERED", "RETRY"}));
+}
+
+TEST_F(ServerLoopsTest, ReconcileFreesSlotsOnlyAfterTheGrace) {
+  auto a = Session("wa", 1);
+  a->AddInFlight({"job-1"});
+  EXPECT_EQ(a->FreeSlots(), 0);
+  a->Reconcile({}, std::chrono::milliseconds(2000));
+  EXPECT_EQ(a->FreeSlots(), 0);  // just assigned: its start may still be on the way
+  clock_.Advance(seconds(3));
+  a->Reconcile({"job-1"}, std::chrono::milliseconds(2000));
+  EXPECT_EQ(a->FreeSlots(), 0);  // the worker says it runs it
+  a->Reconcile({}, std::chrono::milliseconds(2000));
+  EXPECT_EQ(a->FreeSlots(), 1);
+}
+
+TEST_F(ServerLoopsTest, ReaperReturnsAnExpiredLeaseToTheQueueAtOnce) {
+  std::vector<ReapResult> seen;
+  Reaper reaper(store_, {.worker_timeout = seconds(3600), .jitter01 = [] { return 0.5; }},
+                [&](const ReapResult& r) { seen.push_back(r); });
+  const std::string id = Submit();
+  ASSERT_TRUE(store_.WorkerUpsert({"wa", "host", 1, {"default"}, "s1"}).ok());
+  ASSERT_EQ(store_.JobClaimAvailable({"wa", {}, 1, seconds(30)})->size(), 1u);
+  ASSERT_TRUE(reaper.RunOnce().ok());
+  EXPECT_EQ(Get(id).status, JobState::kAssigned);  // the lease holds
+  clock_.Advance(seconds(31));
+  ASSERT_TRUE(store_.WorkerHeartbeat("wa", 1).ok());  // the worker lives; only the lease is gone
+  auto r = reaper.RunOnce();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->lease_expired, 1);
+  EXPECT_EQ(r->lease_expired_by_queue.at("default"), 1);
+  const JobRecord j = Get(id);
+  EXPECT_EQ(j.status, JobState::kPending);
+  EXPECT_EQ(j.retry_count, 1);
+  EXPECT_LE(j.not_before, clock_.Now());  // not the job's fault: no backoff
+  EXPECT_EQ(Reasons(id).back(), "RETRY");
+  ASSERT_EQ(seen.size(), 2u);
+}
+
+TEST_F(ServerLoopsTest, ReaperTakesASilentWorkerOfflineAndReclaimsItsJobs) {
+  Reaper reaper(store_, {.worker_timeout = seconds(30), .jitter01 = [] { return 0.0; }}, nullptr);
+  const std::string id = Submit();
+  ASSERT_TRUE(store_.WorkerUpsert({"wa", "host", 1, {"default"}, "s1"}).ok());
+  ASSERT_EQ(store_.JobClaimAvailable({"wa", {}, 1, seconds(300)})->size(), 1u);
+  clock_.Advance(seconds(31));
+  auto r = reaper.RunOnce();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->workers_offline, 1);
+  EXPECT_EQ(r->worker_jobs_reclaimed, 1);
+  EXPECT_EQ(store_.WorkerGet("wa")->status, WorkerState::kOffline);
+  EXPECT_EQ(Get(id).status, JobState::kPending);
+  const auto reasons = Reasons(id);
+  EXPECT_NE(std::find(reasons.begin(), reasons.end(), "WORKER_LOST"), reasons.end());
+}
+
+TEST_F(ServerLoopsTest, CompleterAnswersEachReportOfABatchAfterItsCommit) {
+  JobCompleter completer(store_, {.max_batch = 100, .flushers = 1}, seconds(30));
+  const std::string ok_id = Submit();
+  const std::string stale_id = Submit();
+  ASSERT_TRUE(store_.WorkerUpsert({"wa", "host", 2, {"default"}, "s1"}).ok());
+  ASSERT_EQ(store_.JobClaimAvailable({"wa", {}, 2, seconds(30)})->size(), 2u);
+
+  // Queued before the flusher runs, so all of it is one batch.
+  std::promise<Status> started;
+  std::promise<Result<JobCompleteResult>> done, stale;
+  std::promise<Result<std::vector<std::string>>> beat, unknown;
+  completer.Started({ok_id, "wa", 1}, [&](const Status& s) { started.set_value(s); });
+  JobCompleteParams success;
+  success.lease = {ok_id, "wa", 1};
+  success.success = true;
+  completer.Completed(success, [&](const auto& r) { done.set_value(r); });
+  JobCompleteParams old;
+  old.lease = {stale_id, "wa", 7};  // an attempt the job never had
+  completer.Completed(old, [&](const auto& r) { stale.set_value(r); });
+  completer.Heartbeat(
+      {"wa", 1, {{stale_id, "wa", 1}, {"0190e8d0-0000-7000-8000-000000000000", "wa", 1}}},
+      [&](const auto& r) { beat.set_value(r); });
+  completer.Heartbeat({"nobody", 0, {}}, [&](const auto& r) { unknown.set_value(r); });
+  completer.Start();
+
+  EXPECT_TRUE(started.get_future().get().ok());
+  auto d = done.get_future().get();
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->final_status, JobState::kDone);
+  EXPECT_EQ(Reasons(ok_id),
+            (std::vector<std::string>{"SUBMITTED", "ASSIGNED", "STARTED", "SUCCESS"}));
+  EXPECT_EQ(stale.get_future().get().status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Get(stale_id).status, JobState::kAssigned);  // the stale report wrote nothing
+  auto b = beat.get_future().get();
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(*b, std::vector<std::string>{"0190e8d0-0000-7000-8000-000000000000"});
+  EXPECT_EQ(unknown.get_future().get().status().code(), StatusCode::kNotFound);
+
+  completer.Stop();
+  std::promise<Status> after;
+  completer.Started({ok_id, "wa", 1}, [&](const Status& s) { after.set_value(s); });
+  EXPECT_EQ(after.get_future().get().code(), StatusCode::kUnavailable);
+}
+
+}  // namespace
+}  // namespace jq::server
