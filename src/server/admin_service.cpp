@@ -1,9 +1,8 @@
 #include <spdlog/spdlog.h>
 
-#include <sstream>
-
 #include "core/validation.h"
 #include "rpc/convert.h"
+#include "server/control_message.h"
 #include "server/services.h"
 #include "store/pg_store.h"
 
@@ -90,7 +89,8 @@ grpc::Status AdminServiceImpl::DrainWorker(grpc::ServerContext*, const jq::Drain
   if (Status s = ctx_.store.WorkerSetStatus(req->worker_id(), WorkerState::kDraining); !s.ok()) {
     return rpc::ToGrpc(s);
   }
-  return rpc::ToGrpc(ctx_.store.Notify(store::kControlChannel, "drain " + req->worker_id()));
+  return rpc::ToGrpc(ctx_.store.Notify(store::kControlChannel,
+                                       EncodeControl(ControlMessage::Drain(req->worker_id()))));
 }
 
 grpc::Status AdminServiceImpl::ShutdownWorker(grpc::ServerContext*,
@@ -107,7 +107,8 @@ grpc::Status AdminServiceImpl::ShutdownWorker(grpc::ServerContext*,
   if (Status s = ctx_.store.WorkerSetStatus(req->worker_id(), WorkerState::kDraining); !s.ok()) {
     return rpc::ToGrpc(s);
   }
-  return rpc::ToGrpc(ctx_.store.Notify(store::kControlChannel, "shutdown " + req->worker_id()));
+  return rpc::ToGrpc(ctx_.store.Notify(store::kControlChannel,
+                                       EncodeControl(ControlMessage::Shutdown(req->worker_id()))));
 }
 
 grpc::Status AdminServiceImpl::GetSystemStatus(grpc::ServerContext*,
@@ -120,11 +121,11 @@ grpc::Status AdminServiceImpl::GetSystemStatus(grpc::ServerContext*,
   c->set_message(db.ok() ? "reachable" : db.message());
   bool healthy = db.ok();
   if (ctx_.components) {
-    for (const auto& [name, ok, message] : ctx_.components()) {
+    for (const auto& component : ctx_.components()) {
       auto* comp = resp->add_components();
-      comp->set_name(name);
-      comp->set_healthy(ok);
-      comp->set_message(message);
+      comp->set_name(component.name);
+      comp->set_healthy(component.healthy);
+      comp->set_message(component.message);
     }
   }
   // Redis and Kafka being down degrades jq but loses nothing: only the database decides.
@@ -147,16 +148,23 @@ grpc::Status AdminServiceImpl::GetSystemStatus(grpc::ServerContext*,
 }
 
 void DeliverControl(Dispatcher& dispatcher, const std::string& payload) {
-  std::istringstream in(payload);
-  std::string verb, a, b;
-  in >> verb >> a >> b;
-  if (verb == "cancel") {
-    if (auto s = dispatcher.Find(b)) s->PushControl(jq::CONTROL_CANCEL_JOB, a);
-  } else if (verb == "drain" || verb == "shutdown") {
-    if (auto s = dispatcher.Find(a)) {
-      s->SetDraining(true);
-      s->PushControl(verb == "drain" ? jq::CONTROL_DRAIN : jq::CONTROL_SHUTDOWN, "");
-    }
+  const auto m = ParseControl(payload);
+  if (!m) {
+    spdlog::warn("control channel: ignoring a message jq does not send: '{}'", payload);
+    return;
+  }
+  auto session = dispatcher.Find(m->worker_id);
+  if (!session) return;  // another replica holds this worker's stream
+  switch (m->kind) {
+    case ControlMessage::Kind::kCancel:
+      session->PushControl(jq::CONTROL_CANCEL_JOB, m->job_id);
+      break;
+    case ControlMessage::Kind::kDrain:
+    case ControlMessage::Kind::kShutdown:
+      session->SetDraining(true);
+      session->PushControl(
+          m->kind == ControlMessage::Kind::kDrain ? jq::CONTROL_DRAIN : jq::CONTROL_SHUTDOWN, "");
+      break;
   }
 }
 

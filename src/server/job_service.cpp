@@ -8,6 +8,7 @@
 #include "core/uuid.h"
 #include "core/validation.h"
 #include "rpc/convert.h"
+#include "server/control_message.h"
 #include "server/services.h"
 #include "store/pg_store.h"
 #include "telemetry/log_context.h"
@@ -58,13 +59,6 @@ Status ToInsertParams(const jq::SubmitJobRequest& r, const Config& config, JobIn
   if (r.has_run_at()) p->run_at = rpc::FromTimestamp(r.run_at());
   p->idempotency_key = r.idempotency_key();
   return Status::Ok();
-}
-
-// Final jobs are cached in Redis: the only way out of a final state is RetryJob, which
-// deletes the entry (see JobServiceImpl::RetryJob). Unfinished jobs change too often to cache.
-constexpr int kCacheTtlSeconds = 60;
-std::string CacheKey(const std::string& id) {
-  return "jq:job:" + id;
 }
 
 // The request id (x-request-id, else a new one) and the W3C trace context (traceparent, else
@@ -179,7 +173,8 @@ grpc::Status JobServiceImpl::CancelJob(grpc::ServerContext*, const jq::CancelJob
   if (!r.ok()) return rpc::ToGrpc(r.status());
   if (r->status == JobState::kRunning) {
     // Whichever replica holds the worker's stream tells it; the heartbeat is the fallback.
-    Status s = ctx_.store.Notify(store::kControlChannel, "cancel " + r->id + " " + r->worker_id);
+    Status s = ctx_.store.Notify(store::kControlChannel,
+                                 EncodeControl(ControlMessage::Cancel(r->id, r->worker_id)));
     if (!s.ok()) spdlog::warn("cancel {}: could not signal worker: {}", r->id, s.ToString());
   }
   return grpc::Status::OK;
@@ -188,20 +183,16 @@ grpc::Status JobServiceImpl::CancelJob(grpc::ServerContext*, const jq::CancelJob
 grpc::Status JobServiceImpl::GetJobStatus(grpc::ServerContext*, const jq::GetJobStatusRequest* req,
                                           jq::GetJobStatusResponse* resp) {
   if (Status s = ValidateJobId(req->job_id()); !s.ok()) return rpc::ToGrpc(s);
-  if (ctx_.redis != nullptr) {
-    auto cached = ctx_.redis->Command({"GET", CacheKey(req->job_id())});
-    if (cached.ok() && cached->type == redis::Reply::Type::kString &&
-        resp->mutable_job()->ParseFromString(cached->str)) {
-      return grpc::Status::OK;
-    }
+  if (ctx_.job_cache != nullptr) {
+    auto cached = ctx_.job_cache->Get(req->job_id());
+    if (cached && resp->mutable_job()->ParseFromString(*cached)) return grpc::Status::OK;
     resp->Clear();
   }
   auto r = ctx_.store.JobGet(req->job_id(), kAllTenants);
   if (!r.ok()) return rpc::ToGrpc(r.status());
   rpc::ToProto(*r, resp->mutable_job());
-  if (ctx_.redis != nullptr && IsTerminal(r->status)) {
-    ctx_.redis->Command({"SET", CacheKey(r->id), resp->job().SerializeAsString(), "EX",
-                         std::to_string(kCacheTtlSeconds)});
+  if (ctx_.job_cache != nullptr && IsTerminal(r->status)) {
+    ctx_.job_cache->Put(r->id, resp->job().SerializeAsString());
   }
   return grpc::Status::OK;
 }
@@ -257,7 +248,7 @@ grpc::Status JobServiceImpl::RetryJob(grpc::ServerContext*, const jq::RetryJobRe
   // Delete before and after: a reader that fetched the final row before the retry committed
   // may have cached it in between.
   auto uncache = [&] {
-    if (ctx_.redis != nullptr) ctx_.redis->Command({"DEL", CacheKey(req->job_id())});
+    if (ctx_.job_cache != nullptr) ctx_.job_cache->Invalidate(req->job_id());
   };
   uncache();
   auto r = ctx_.store.JobRetry(req->job_id(), kAllTenants);

@@ -24,10 +24,12 @@
 
 #include "events/heartbeat_publisher.h"
 #include "events/outbox_relay.h"
+#include "redis/fleet_cache.h"
 #include "redis/rate_limiter.h"
 #include "redis/redis_client.h"
 #include "server/dispatcher.h"
 #include "server/grpc_metrics.h"
+#include "server/health.h"
 #include "server/job_completer.h"
 #include "server/job_inserter.h"
 #include "server/reaper.h"
@@ -222,6 +224,14 @@ int main(int argc, char** argv) {
                                        {static_cast<double>(config.limits.queue_submit_rate),
                                         static_cast<double>(config.limits.queue_submit_burst)}},
                                       redis.get());
+  std::unique_ptr<jq::redis::JobCache> job_cache;
+  std::unique_ptr<jq::redis::WorkerPresence> presence;
+  if (redis) {
+    // Final jobs only: the one way out of a final state is RetryJob, which invalidates them.
+    job_cache = std::make_unique<jq::redis::RedisJobCache>(*redis, std::chrono::seconds(60));
+    presence = std::make_unique<jq::redis::RedisWorkerPresence>(
+        *redis, std::chrono::seconds(config.reaper.worker_timeout_seconds));
+  }
   // The outbox relay to Kafka: every replica runs one, one of them publishes.
   std::unique_ptr<jq::events::OutboxRelay> relay;
   jq::events::KafkaClientConfig kafka_client;
@@ -249,31 +259,34 @@ int main(int argc, char** argv) {
     }
     heartbeats = std::move(created).value();
   }
+  jq::store::PgListener listener(
+      conninfo, {jq::store::kJobsChannel, jq::store::kControlChannel},
+      [&](const std::string& channel, const std::string& payload) {
+        if (channel == jq::store::kControlChannel) {
+          jq::server::DeliverControl(dispatcher, payload);
+        } else {
+          dispatcher.Wake();  // jobs became runnable, or we may have missed that they did
+        }
+      });
+  const jq::server::Health health(listener, redis.get(), config.redis.addr, relay.get());
   jq::server::StatsPoller stats(
       store, metrics, std::chrono::seconds(5),
       [&] {
         metrics.ComponentUp("database", store.Ping().ok());
         malloc_trim(0);
+        for (const auto& c : health.Components()) {
+          if (c.configured) metrics.ComponentUp(c.name, c.healthy);
+        }
+        // Per-tenant in-flight counts, rebuilt from the database each poll (so they cannot
+        // drift) and shared with every replica and operator through Redis.
         if (redis) {
-          metrics.ComponentUp("redis", redis->Command({"PING"}).ok());
-          // Per-tenant in-flight counts, rebuilt from the database each poll (so they cannot
-          // drift) and shared with every replica and operator through Redis.
           if (auto inflight = store.TenantInFlight(); inflight.ok()) {
-            std::vector<std::string> args = {"_updated_by", config.server.id};
-            for (const auto& [tenant, n] : *inflight) {
-              args.push_back(tenant);
-              args.push_back(std::to_string(n));
-            }
-            // One script, so readers never see the hash half rebuilt.
-            redis->Eval(
-                "redis.call('DEL', KEYS[1]); redis.call('HSET', KEYS[1], unpack(ARGV)); "
-                "redis.call('EXPIRE', KEYS[1], 30)",
-                {"jq:inflight:tenants"}, args);
+            (void)jq::redis::PublishTenantInFlight(*redis, *inflight, config.server.id,
+                                                   std::chrono::seconds(30));
           }
         }
         if (relay) {
           const auto st = relay->Stats();
-          metrics.ComponentUp("kafka", st.healthy);
           if (st.lag_events >= 0) metrics.OutboxLag(static_cast<double>(st.lag_events));
           for (const auto& [topic, n] : st.publish_errors_total) {
             metrics.KafkaPublishErrors(topic, static_cast<double>(n));
@@ -285,15 +298,6 @@ int main(int argc, char** argv) {
         }
       },
       std::max(1, config.metrics.finished_depth_seconds / 5));
-  jq::store::PgListener listener(
-      conninfo, {jq::store::kJobsChannel, jq::store::kControlChannel},
-      [&](const std::string& channel, const std::string& payload) {
-        if (channel == jq::store::kControlChannel) {
-          jq::server::DeliverControl(dispatcher, payload);
-        } else {
-          dispatcher.Wake();  // jobs became runnable, or we may have missed that they did
-        }
-      });
 
   // Group commit on the hot path: submits and worker reports, each flush one transaction.
   // Submits get two flushers, so one batch is being written while the next one gathers.
@@ -323,34 +327,13 @@ int main(int argc, char** argv) {
       inserter,
       completer,
       jobs_runnable,
-      redis.get(),
+      job_cache.get(),
+      presence.get(),
       rate_limiter,
       [&](const std::string& worker_id, int active, const std::vector<std::string>& running) {
         if (heartbeats) heartbeats->Publish(worker_id, config.server.id, active, running);
       },
-      [&] {
-        std::vector<std::tuple<std::string, bool, std::string>> components;
-        const bool listening = listener.connected();
-        components.emplace_back("notifications", listening,
-                                listening ? "LISTEN connected"
-                                          : "LISTEN disconnected; dispatch falls back to the tick");
-        if (!redis) {
-          components.emplace_back("redis", true, "not configured; limits are per replica");
-        } else {
-          auto pong = redis->Command({"PING"});
-          components.emplace_back(
-              "redis", pong.ok(),
-              pong.ok() ? "reachable at " + config.redis.addr
-                        : pong.status().message() + "; limits fall back to per-replica buckets");
-        }
-        if (!relay) {
-          components.emplace_back("kafka", true, "not configured; events stay in PostgreSQL");
-        } else {
-          const auto st = relay->Stats();
-          components.emplace_back("kafka", st.healthy, st.message);
-        }
-        return components;
-      }};
+      [&] { return health.Components(); }};
 
   const int latest_schema = jq::store::EmbeddedMigrations().back().version;
   jq::telemetry::HttpServer http({registry, process_metrics}, [&]() -> jq::Status {

@@ -9,15 +9,14 @@
 #include <map>
 #include <mutex>
 #include <string>
-#include <tuple>
 #include <vector>
 
 #include "admin_service.grpc.pb.h"
 #include "core/config.h"
 #include "core/job_store.h"
 #include "job_service.grpc.pb.h"
+#include "redis/fleet_cache.h"
 #include "redis/rate_limiter.h"
-#include "redis/redis_client.h"
 #include "server/dispatcher.h"
 #include "server/job_completer.h"
 #include "server/job_inserter.h"
@@ -25,6 +24,14 @@
 #include "worker_service.grpc.pb.h"
 
 namespace jq::server {
+
+// A part of the system the replica depends on, as GetSystemStatus reports it.
+struct HealthComponent {
+  std::string name;
+  bool healthy = false;
+  std::string message;
+  bool configured = true;  // false: optional and not set up (reported, but not as a gauge)
+};
 
 // What the services share: the store, the dispatcher and the server's settings.
 struct ServiceContext {
@@ -38,13 +45,15 @@ struct ServiceContext {
   // Jobs became runnable outside the inserter: wake this replica's dispatcher and, coalesced,
   // the others.
   std::function<void()> jobs_runnable;
-  redis::RedisClient* redis;  // null when redis.addr is empty
+  // Shared through Redis; null when redis.addr is empty.
+  redis::JobCache* job_cache;
+  redis::WorkerPresence* presence;
   redis::RateLimiter& rate_limiter;
   // Publishes each heartbeat to worker.heartbeat; empty without Kafka.
   std::function<void(const std::string& worker_id, int active, const std::vector<std::string>&)>
       publish_heartbeat;
-  // Components reported by GetSystemStatus besides the database: name -> (healthy, message).
-  std::function<std::vector<std::tuple<std::string, bool, std::string>>()> components;
+  // Components reported by GetSystemStatus besides the database.
+  std::function<std::vector<HealthComponent>()> components;
 };
 
 class JobServiceImpl final

@@ -95,12 +95,7 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::Heartbeat(grpc::CallbackServerConte
     ctx_.publish_heartbeat(req->worker_id(), req->active_job_count(),
                            {running_ids.begin(), running_ids.end()});
   }
-  if (ctx_.redis != nullptr) {
-    // Presence with a TTL: the key vanishes when heartbeats stop (the database stays the
-    // authority; this is the fast, shared view).
-    ctx_.redis->Command({"SET", "jq:worker:" + req->worker_id(), ctx_.config.server.id, "EX",
-                         std::to_string(ctx_.config.reaper.worker_timeout_seconds)});
-  }
+  if (ctx_.presence != nullptr) ctx_.presence->Mark(req->worker_id(), ctx_.config.server.id);
   bool jq_worker = !beat.running.empty();
   {
     std::lock_guard lock(mu_);

@@ -36,6 +36,12 @@ using S = JobState;
 
 constexpr const char* kUnknownId = "0190a3c4-1b2c-7d3e-8f40-123456789abc";
 
+// Another spelling of a job id: the same uuid in upper case.
+std::string Upper(std::string id) {
+  for (char& ch : id) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  return id;
+}
+
 class FakeEnv {
  public:
   static constexpr const char* kName = "Fake";
@@ -470,9 +476,7 @@ TYPED_TEST(JobStoreContract, JobLookupsAreScopedAndCheckTheId) {
   EXPECT_EQ(st.JobEventList("nope", 0).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(st.JobCancel("nope", "").status().code(), StatusCode::kInvalidArgument);
   // Ids are uuids: another spelling finds the same job, named canonically.
-  std::string upper = id;
-  for (char& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-  auto found = st.JobGet("{" + upper + "}", "");
+  auto found = st.JobGet("{" + Upper(id) + "}", "");
   ASSERT_TRUE(found.ok()) << found.status().ToString();
   EXPECT_EQ(found->id, id);
   auto events = st.JobEventList(kUnknownId, 0);
@@ -527,6 +531,36 @@ TYPED_TEST(JobStoreContract, JobListFiltersAndPagesNewestFirst) {
   auto r = st.JobList(bad);
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(r.status().message(), "JobList: malformed value");
+}
+
+TYPED_TEST(JobStoreContract, JobListRefusesANegativeLimit) {
+  auto& st = this->Store();
+  this->Submit();
+  for (int limit : {-1, -2}) {
+    auto r = st.JobList({.limit = limit});
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << limit;
+    EXPECT_EQ(r.status().message(), "limit must not be negative") << limit;
+  }
+}
+
+// Limit 0 returns no jobs; `more` says whether any job matches.
+TYPED_TEST(JobStoreContract, JobListLimitZeroOnlySaysWhetherAnyJobMatches) {
+  auto& st = this->Store();
+  auto list = [&](JobListParams p) {
+    p.limit = 0;
+    auto r = st.JobList(p);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    if (!r.ok()) return false;
+    EXPECT_TRUE(r->jobs.empty());
+    return r->more;
+  };
+  EXPECT_FALSE(list({}));
+  this->Submit();
+  this->Submit();
+  EXPECT_TRUE(list({}));
+  EXPECT_TRUE(list({.queue = "default"}));
+  EXPECT_FALSE(list({.tenant = "nobody"}));
+  EXPECT_FALSE(list({.status = S::kRunning}));
 }
 
 // ---------------------------------------------------------------------------- claims
@@ -952,6 +986,105 @@ TYPED_TEST(JobStoreContract, ReportManyWithAMalformedIdWritesNothing) {
   EXPECT_EQ(this->Get(id).status, S::kAssigned);
 }
 
+// A report names its job by any spelling of its id: an upper-case id is the same job.
+TYPED_TEST(JobStoreContract, SingleReportsAcceptAnUpperCaseJobId) {
+  auto& st = this->Store();
+  const std::string id = this->Submit();
+  ASSERT_EQ(this->ClaimOne("w1"), id);
+  ASSERT_TRUE(st.JobSetRunning({Upper(id), "w1", 1}).ok());
+  EXPECT_EQ(this->Get(id).status, S::kRunning);
+  EXPECT_TRUE(st.JobSetRunning({Upper(id), "w1", 1}).ok());  // a repeat writes nothing
+  JobCompleteParams p{{Upper(id), "w1", 1}, true, "out"};
+  p.output = JobOutputRecord{.exit_code = 0, .stdout_data = "out"};
+  auto r = st.JobComplete(p);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->final_status, S::kDone);
+  EXPECT_EQ(r->queue, "default");
+  auto j = this->Get(id);
+  EXPECT_EQ(j.status, S::kDone);
+  EXPECT_EQ(j.result, "out");
+  auto outputs = st.JobOutputList(id);
+  ASSERT_TRUE(outputs.ok());
+  ASSERT_EQ(outputs->size(), 1u);
+  EXPECT_EQ((*outputs)[0].job_id, id);
+  EXPECT_EQ((*outputs)[0].stdout_data, "out");
+  EXPECT_EQ(this->Events(id), (std::vector<Ev>{{S::kUnspecified, S::kPending, "SUBMITTED", "", 0},
+                                               {S::kPending, S::kAssigned, "ASSIGNED", "w1", 1},
+                                               {S::kAssigned, S::kRunning, "STARTED", "w1", 1},
+                                               {S::kRunning, S::kDone, "SUCCESS", "w1", 1}}));
+}
+
+TYPED_TEST(JobStoreContract, ReportManyAcceptsUpperCaseJobIds) {
+  auto& st = this->Store();
+  for (int i = 0; i < 4; ++i) this->Submit("default", 0, 0);
+  auto claimed = this->Claim("w1", 4);
+  ASSERT_EQ(claimed.size(), 4u);
+  const std::string a = claimed[0].id;  // started, then succeeds in the same batch
+  const std::string b = claimed[1].id;  // succeeds without a start report (seed worker)
+  const std::string c = claimed[2].id;  // started, then fails: no retries left
+  const std::string d = claimed[3].id;  // only started
+  JobReportBatch batch;
+  batch.started = {{Upper(a), "w1", 1}, {Upper(c), "w1", 1}, {Upper(d), "w1", 1}};
+  JobCompleteParams ok_a{{Upper(a), "w1", 1}, true, "out-a"};
+  ok_a.output = JobOutputRecord{.stdout_data = "out-a"};
+  JobCompleteParams ok_b{{Upper(b), "w1", 0}, true, "out-b"};
+  ok_b.output = JobOutputRecord{.stdout_data = "out-b"};
+  JobCompleteParams fail_c{{Upper(c), "w1", 1}, false, "", "boom"};
+  batch.results = {ok_a, ok_b, fail_c};
+  auto r = st.JobReportMany(batch);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  for (std::size_t i = 0; i < r->started.size(); ++i) {
+    EXPECT_TRUE(r->started[i].ok()) << i << ": " << r->started[i].ToString();
+  }
+  ASSERT_TRUE(r->results[0].ok()) << r->results[0].status().ToString();
+  EXPECT_EQ(r->results[0]->final_status, S::kDone);
+  EXPECT_EQ(r->results[0]->queue, "default");
+  ASSERT_TRUE(r->results[1].ok()) << r->results[1].status().ToString();
+  EXPECT_EQ(r->results[1]->final_status, S::kDone);
+  ASSERT_TRUE(r->results[2].ok()) << r->results[2].status().ToString();
+  EXPECT_EQ(r->results[2]->final_status, S::kDeadLettered);
+
+  for (const auto& [id, out] : {std::pair{a, "out-a"}, std::pair{b, "out-b"}}) {
+    auto j = this->Get(id);
+    EXPECT_EQ(j.status, S::kDone);
+    EXPECT_EQ(j.result, out);
+    EXPECT_EQ(this->Reasons(id), (Strings{"SUBMITTED", "ASSIGNED", "STARTED", "SUCCESS"}));
+    auto outputs = st.JobOutputList(id);
+    ASSERT_TRUE(outputs.ok());
+    ASSERT_EQ(outputs->size(), 1u) << id;
+    EXPECT_EQ((*outputs)[0].job_id, id);
+    EXPECT_EQ((*outputs)[0].stdout_data, out);
+  }
+  EXPECT_EQ(this->Reasons(c), (Strings{"SUBMITTED", "ASSIGNED", "STARTED", "FAILED_EXIT_CODE",
+                                       "MAX_RETRIES_EXCEEDED"}));
+  EXPECT_EQ(this->Get(c).error_message, "boom");
+  EXPECT_EQ(this->Get(d).status, S::kRunning);
+  EXPECT_EQ(this->Reasons(d), (Strings{"SUBMITTED", "ASSIGNED", "STARTED"}));
+}
+
+// Two spellings of one id in a batch are one job: its first success is the one taken, the
+// second is a report for a finished job, and a start merges with the success.
+TYPED_TEST(JobStoreContract, ReportManyTreatsTwoSpellingsOfAnIdAsOneJob) {
+  const std::string id = this->Submit();
+  ASSERT_EQ(this->ClaimOne("w1"), id);
+  JobCompleteParams first{{id, "w1", 1}, true, "first"};
+  first.output = JobOutputRecord{.stdout_data = "first"};
+  JobCompleteParams again{{Upper(id), "w1", 1}, true, "again"};
+  again.output = JobOutputRecord{.stdout_data = "again"};
+  auto r = this->Store().JobReportMany({{{Upper(id), "w1", 1}}, {first, again}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->started[0].ok()) << r->started[0].ToString();
+  ASSERT_TRUE(r->results[0].ok()) << r->results[0].status().ToString();
+  EXPECT_EQ(r->results[0]->final_status, S::kDone);
+  EXPECT_EQ(r->results[1].status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(this->Get(id).result, "first");
+  EXPECT_EQ(this->Reasons(id), (Strings{"SUBMITTED", "ASSIGNED", "STARTED", "SUCCESS"}));
+  auto outputs = this->Store().JobOutputList(id);
+  ASSERT_TRUE(outputs.ok());
+  ASSERT_EQ(outputs->size(), 1u);
+  EXPECT_EQ((*outputs)[0].stdout_data, "first");
+}
+
 // ---------------------------------------------------------------------------- cancel, retry
 
 TYPED_TEST(JobStoreContract, CancelPendingAndAssignedDeadLettersAtOnce) {
@@ -1158,6 +1291,44 @@ TYPED_TEST(JobStoreContract, HeartbeatManyRenewsLeasesAndNamesLostOnes) {
   auto none = st.WorkerHeartbeatMany({}, seconds(30));
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
+}
+
+// A renewal names its job by any spelling of its id; a lost lease is named as given.
+TYPED_TEST(JobStoreContract, LeaseRenewalAcceptsAnUpperCaseJobIdAndNamesLostOnesAsGiven) {
+  auto& st = this->Store();
+  const std::string held = this->Submit(), stale = this->Submit();
+  ASSERT_EQ(this->Claim("w1", 2).size(), 2u);  // 30 s leases
+  this->Advance(seconds(20));
+  auto lost =
+      st.JobLeaseRenew("w1", {{Upper(held), "w1", 1}, {Upper(stale), "w1", 2}}, seconds(30));
+  ASSERT_TRUE(lost.ok()) << lost.status().ToString();
+  EXPECT_EQ(*lost, Strings{Upper(stale)});  // the wrong attempt is not held
+  this->Advance(seconds(20));               // 40 s in: held's lease runs to 50 s
+  auto r = st.Reap(seconds(3600), 0);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->lease_expired, 1);
+  EXPECT_EQ(this->Get(held).status, S::kAssigned);
+  EXPECT_EQ(this->Get(stale).status, S::kPending);
+}
+
+TYPED_TEST(JobStoreContract, HeartbeatManyAcceptsAnUpperCaseJobIdAndNamesLostOnesAsGiven) {
+  auto& st = this->Store();
+  ASSERT_TRUE(st.WorkerUpsert({"w1", "h1", 2, {}, "s1"}).ok());
+  const std::string held = this->Submit(), stale = this->Submit();
+  ASSERT_EQ(this->Claim("w1", 2).size(), 2u);  // 30 s leases
+  this->Advance(seconds(20));
+  auto r = st.WorkerHeartbeatMany({{"w1", 2, {{Upper(held), "w1", 1}, {Upper(stale), "w1", 2}}}},
+                                  seconds(30));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->size(), 1u);
+  ASSERT_TRUE((*r)[0].ok()) << (*r)[0].status().ToString();
+  EXPECT_EQ(*(*r)[0], Strings{Upper(stale)});
+  this->Advance(seconds(20));  // 40 s in
+  auto reaped = st.Reap(seconds(3600), 0);
+  ASSERT_TRUE(reaped.ok());
+  EXPECT_EQ(reaped->lease_expired, 1);
+  EXPECT_EQ(this->Get(held).status, S::kAssigned);
+  EXPECT_EQ(this->Get(stale).status, S::kPending);
 }
 
 TYPED_TEST(JobStoreContract, SeedWorkerRenewAllRenewsEveryLease) {

@@ -1,19 +1,26 @@
-// Each operation follows its PgStore statement (src/store/pg_store.cpp) step by step; where
-// PostgreSQL's behaviour is an accident of how a statement is written (the order of a batch,
-// ids compared as given), the comment says so and the fake does the same.
+// Each operation follows its PgStore statements (src/store/*_table.cpp, job_transitions.cpp,
+// leases.cpp) step by step; where PostgreSQL's behaviour is an accident of how a statement
+// is written (the order of a batch), the comment says so and the fake does the same. Job ids
+// are compared canonically (as uuids), as PgStore compares them.
+//
+// What happens to a job is decided by core/transitions.h (DecideStart, DecideReport,
+// DecideFailure, DecideUndelivered, DecideCancel, DecideManualRetry), as in PgStore; Apply
+// writes each transition as job_transitions.cpp's statement for that step does. Besides
+// inserts and claims, only the batched success path of JobReportMany (report_done_many) and
+// the reaper's TTL pass (reap_ttl) write job rows themselves, as those single statements do.
 //
 // Longer than the ~700 lines a fake usually needs: it mirrors all 36 operations of the port,
 // and JobReportMany and the claim copy PgStore's batch order and limits, not a simplification
 // of them, because that order is observable. One file keeps the shared row helpers
-// (LockJob, FailLocked, AfterFailure) next to every caller, as in pg_store.cpp.
+// (LockJob, Facts, Apply) next to every caller.
 #include "support/fake_job_store.h"
 
 #include <algorithm>
 #include <cctype>
 #include <limits>
+#include <stdexcept>
 #include <tuple>
 
-#include "core/backoff.h"
 #include "core/uuid.h"
 
 namespace jq::testing {
@@ -67,9 +74,6 @@ bool Leased(JobState s) {
 bool Unfinished(JobState s) {
   return s == JobState::kPending || Leased(s) || s == JobState::kFailed;
 }
-bool AttemptMatches(const LeaseRef& lease, int attempt) {
-  return lease.attempt == 0 || lease.attempt == attempt;
-}
 double Seconds(TimePoint::duration d) {
   return std::chrono::duration<double>(d).count();
 }
@@ -77,19 +81,8 @@ double Seconds(TimePoint::duration d) {
 auto ClaimKey(const JobRecord& r) {
   return std::make_tuple(-r.priority, r.created_at, std::cref(r.id));
 }
-
-std::string Describe(const JobRecord& r) {
-  return std::string(JobStatusName(r.status)) + ", attempt " + std::to_string(r.attempt) +
-         (r.worker_id.empty() ? "" : " held by worker " + r.worker_id);
-}
-
-Status CheckLease(const JobRecord& r, const LeaseRef& lease) {
-  if (!Leased(r.status) || r.worker_id != lease.worker_id || !AttemptMatches(lease, r.attempt)) {
-    return Status::FailedPrecondition(
-        "stale lease for job " + r.id + ": report from worker " + lease.worker_id + " attempt " +
-        std::to_string(lease.attempt) + ", but the job is " + Describe(r));
-  }
-  return Status::Ok();
+LeaseClaim Claim(const LeaseRef& lease) {
+  return {lease.worker_id, lease.attempt};
 }
 
 }  // namespace
@@ -379,14 +372,12 @@ Result<JobRecord> FakeJobStore::JobGet(const std::string& id, const std::string&
 }
 
 Result<JobListResult> FakeJobStore::JobList(const JobListParams& p) {
+  if (p.limit < 0) return Status::InvalidArgument("limit must not be negative");
   std::lock_guard lock(mu_);
   std::optional<std::string> after_id;
   if (p.after_created_us) {
     after_id = CanonicalUuid(p.after_id);
     if (!after_id) return Malformed("JobList");
-  }
-  if (p.limit + 1 < 0) {
-    return Status::Internal("JobList: database error 2201W: LIMIT must not be negative");
   }
   std::vector<const JobRecord*> rows;
   for (const auto& [id, j] : jobs_) {
@@ -403,14 +394,12 @@ Result<JobListResult> FakeJobStore::JobList(const JobListParams& p) {
   std::sort(rows.begin(), rows.end(), [](const JobRecord* a, const JobRecord* b) {
     return std::tie(a->created_at, a->id) > std::tie(b->created_at, b->id);
   });
+  // PgStore asks for limit + 1 rows and drops the extra one, so limit 0 only says whether
+  // any job matches.
   JobListResult out;
-  // PgStore asks for limit + 1 rows and drops the extra one; limit -1 asks for none.
-  const auto want = static_cast<std::size_t>(p.limit + 1);
-  for (std::size_t i = 0; i < rows.size() && i < want; ++i) out.jobs.push_back(*rows[i]);
-  if (p.limit >= 0 && out.jobs.size() > static_cast<std::size_t>(p.limit)) {
-    out.jobs.pop_back();
-    out.more = true;
-  }
+  const auto limit = static_cast<std::size_t>(p.limit);
+  for (std::size_t i = 0; i < rows.size() && i < limit; ++i) out.jobs.push_back(*rows[i]);
+  out.more = rows.size() > limit;
   return out;
 }
 
@@ -502,14 +491,22 @@ Result<std::vector<ClaimedJob>> FakeJobStore::JobClaimMany(const JobClaimManyPar
   return out;
 }
 
-void FakeJobStore::StartLocked(Job& j, TimePoint now) {
-  j.rec.status = JobState::kRunning;
-  j.rec.started_at = now;
-  j.rec.updated_at = now;
-  j.expires_at.reset();  // TTL is "not started in time"
-  AddEvent(j, JobState::kAssigned, JobState::kRunning, reason::kStarted, j.rec.worker_id, now);
+JobFacts FakeJobStore::Facts(const Job& j) const {
+  JobFacts f{.id = j.rec.id,
+             .status = j.rec.status,
+             .worker_id = j.rec.worker_id,
+             .attempt = j.rec.attempt,
+             .retry_count = j.rec.retry_count,
+             .max_retries = j.rec.max_retries,
+             .cancel_requested = j.cancel_requested};
+  if (auto q = queues_.find(j.rec.queue); q != queues_.end()) {
+    f.backoff.base = milliseconds(q->second.backoff_base_ms);
+    f.backoff.max = milliseconds(q->second.backoff_max_ms);
+  }
+  return f;
 }
 
+// job_dead_letter (and reap_ttl): the message is kept when none is given.
 void FakeJobStore::DeadLetter(Job& j, std::optional<std::string> error_message, TimePoint now) {
   j.rec.status = JobState::kDeadLettered;
   j.rec.completed_at = now;
@@ -518,54 +515,63 @@ void FakeJobStore::DeadLetter(Job& j, std::optional<std::string> error_message, 
   if (error_message) j.rec.error_message = std::move(*error_message);
 }
 
-// ASSIGNED/RUNNING -> FAILED (why) -> retry or dead letter. REQUIRES: j current.
-JobState FakeJobStore::FailLocked(Job& j, std::string_view why, const std::string& error_message,
-                                  const std::string& result, double jitter01, TimePoint now) {
-  const JobState from = j.rec.status;
-  j.rec.status = JobState::kFailed;
-  j.rec.result = result;
-  j.rec.error_message = error_message;
-  j.rec.updated_at = now;
-  j.lease_expires_at.reset();
-  if (!j.rec.started_at && from == JobState::kRunning) j.rec.started_at = now;
-  AddEvent(j, from, JobState::kFailed, why, j.rec.worker_id, now);
-  return AfterFailure(j, why, jitter01, now);
-}
-
-JobState FakeJobStore::AfterFailure(Job& j, std::string_view why, double jitter01, TimePoint now) {
-  const std::string worker = j.rec.worker_id;  // the events name the worker that had it
-  if (why == reason::kUndelivered) {
-    j.rec.status = JobState::kPending;
-    j.rec.worker_id.clear();
-    j.rec.not_before = j.rec.updated_at = now;
-    AddEvent(j, JobState::kFailed, JobState::kPending, reason::kRetry, worker, now);
-    return JobState::kPending;
+void FakeJobStore::Apply(Job& j, const Decision& d, const std::string& result, TimePoint now) {
+  JobRecord& r = j.rec;
+  const std::string holder = r.worker_id;  // the events name the worker the row was locked with
+  for (const Transition& step : d.steps) {
+    if (step.from != r.status || !IsTransitionAllowed(step.from, step.to)) {
+      throw std::logic_error(
+          "job " + r.id + ": no transition " + std::string(JobStatusName(step.from)) + " -> " +
+          std::string(JobStatusName(step.to)) + " from " + std::string(JobStatusName(r.status)));
+    }
+    switch (step.to) {
+      case JobState::kRunning:  // job_set_running: a started job no longer has a TTL
+        r.started_at = now;
+        j.expires_at.reset();
+        break;
+      case JobState::kDone:  // job_set_done
+        r.result = result;
+        r.error_message.clear();
+        r.completed_at = now;
+        j.lease_expires_at.reset();
+        r.started_at = r.started_at.value_or(now);
+        break;
+      case JobState::kFailed:  // job_set_failed
+        r.result = result;
+        r.error_message = step.error_message.value_or("");
+        j.lease_expires_at.reset();
+        if (!r.started_at && step.from == JobState::kRunning) r.started_at = now;
+        break;
+      case JobState::kPending:
+        if (step.reason == reason::kManualRetry) {  // job_manual_retry
+          // attempt, started_at, result and error_message are kept.
+          r.retry_count = 0;
+          r.worker_id.clear();
+          r.not_before = now;
+          j.expires_at.reset();
+          if (r.ttl_seconds > 0) j.expires_at = now + seconds(r.ttl_seconds);
+          r.completed_at.reset();
+          j.cancel_requested = false;
+          j.lease_expires_at.reset();
+        } else {  // job_retry_after
+          r.retry_count += step.uses_retry ? 1 : 0;
+          r.worker_id.clear();
+          r.not_before = now + step.delay;
+        }
+        break;
+      case JobState::kDeadLettered: DeadLetter(j, step.error_message, now); break;
+      default: throw std::logic_error("job " + r.id + ": claims are not single transitions");
+    }
+    r.status = step.to;
+    r.updated_at = now;
+    // An operator's retry is nobody's worker's doing; every other step is the lease holder's.
+    AddEvent(j, step.from, step.to, step.reason, step.reason == reason::kManualRetry ? "" : holder,
+             now);
   }
-  if (why == reason::kInvalidPayload || j.cancel_requested) {
-    const bool invalid = why == reason::kInvalidPayload;
-    DeadLetter(j, invalid ? std::nullopt : std::optional<std::string>("cancelled"), now);
-    AddEvent(j, JobState::kFailed, JobState::kDeadLettered,
-             invalid ? reason::kInvalidPayload : reason::kCancelled, worker, now);
-    return JobState::kDeadLettered;
+  if (d.request_cancel && r.status == JobState::kRunning) {  // job_request_cancel
+    j.cancel_requested = true;
+    r.updated_at = now;
   }
-  BackoffPolicy policy;
-  if (auto q = queues_.find(j.rec.queue); q != queues_.end()) {
-    policy.base = milliseconds(q->second.backoff_base_ms);
-    policy.max = milliseconds(q->second.backoff_max_ms);
-  }
-  const RetryDecision d =
-      DecideAfterFailure(j.rec.retry_count, j.rec.max_retries, policy, jitter01, why);
-  if (d.next == JobState::kPending) {
-    j.rec.status = JobState::kPending;
-    ++j.rec.retry_count;
-    j.rec.worker_id.clear();
-    j.rec.not_before = now + d.delay;
-    j.rec.updated_at = now;
-  } else {
-    DeadLetter(j, std::nullopt, now);
-  }
-  AddEvent(j, JobState::kFailed, d.next, d.reason, worker, now);
-  return d.next;
 }
 
 void FakeJobStore::WriteOutput(const Job& j, const std::string& worker_id, const JobOutputRecord& o,
@@ -582,49 +588,31 @@ Status FakeJobStore::SetRunningLocked(const LeaseRef& lease, TimePoint now) {
   auto found = LockJob("JobSetRunning", lease.job_id);
   if (!found.ok()) return found.status();
   Job& j = **found;
-  // A start reported after the same attempt's result is no news: the job did start.
-  if (j.rec.status == JobState::kDone && j.rec.worker_id == lease.worker_id &&
-      AttemptMatches(lease, j.rec.attempt)) {
-    return Status::Ok();
-  }
-  if (Status s = CheckLease(j.rec, lease); !s.ok()) return s;
-  if (j.rec.status == JobState::kRunning) return Status::Ok();  // repeated report
-  StartLocked(j, now);
+  const Decision d = DecideStart(Facts(j), Claim(lease));
+  if (!d.refusal.ok()) return d.refusal;
+  Apply(j, d, {}, now);
   return Status::Ok();
 }
 
+// CompleteInTx: decide, record the output, write the outcome; nothing when refused.
 Result<JobCompleteResult> FakeJobStore::CompleteLocked(const JobCompleteParams& p, TimePoint now) {
   auto found = LockJob("JobComplete", p.lease.job_id);
   if (!found.ok()) return found.status();
   Job& j = **found;
-  if (Status s = CheckLease(j.rec, p.lease); !s.ok()) return s;
+  const WorkerReport report{.lease = Claim(p.lease),
+                            .success = p.success,
+                            .reason = p.reason,
+                            .error_message = p.error_message};
+  const Decision d = DecideReport(Facts(j), report, p.jitter01);
+  if (!d.refusal.ok()) return d.refusal;
   JobCompleteResult out;
   out.queue = j.rec.queue;
   // Read before the start below, as job_lock reads it: a retried job that reports without a
   // start still carries its previous attempt's started_at here.
   out.run_seconds = j.rec.started_at ? Seconds(now - *j.rec.started_at) : 0.0;
   if (p.output) WriteOutput(j, j.rec.worker_id, *p.output, now);
-  if (j.rec.status == JobState::kAssigned) StartLocked(j, now);  // a seed worker's report
-  if (p.success) {
-    j.rec.status = JobState::kDone;
-    j.rec.result = p.result;
-    j.rec.error_message.clear();
-    j.rec.completed_at = j.rec.updated_at = now;
-    j.lease_expires_at.reset();
-    AddEvent(j, JobState::kRunning, JobState::kDone, reason::kSuccess, j.rec.worker_id, now);
-    out.final_status = JobState::kDone;
-    return out;
-  }
-  std::string_view why = p.reason.empty() ? reason::kFailedExitCode : p.reason;
-  if (why == reason::kCancelled && j.cancel_requested) {
-    DeadLetter(j, p.error_message.empty() ? "cancelled" : p.error_message, now);
-    AddEvent(j, JobState::kRunning, JobState::kDeadLettered, reason::kCancelled, j.rec.worker_id,
-             now);
-    out.final_status = JobState::kDeadLettered;
-    return out;
-  }
-  if (why == reason::kCancelled) why = reason::kFailedExitCode;
-  out.final_status = FailLocked(j, why, p.error_message, p.result, p.jitter01, now);
+  Apply(j, d, p.result, now);
+  out.final_status = j.rec.status;
   return out;
 }
 
@@ -642,23 +630,28 @@ Result<JobCompleteResult> FakeJobStore::JobComplete(const JobCompleteParams& p) 
 // statement for the first start of each job, the rest one by one in job id order), a start
 // whose success is in the batch deferred to the end; then the first success of each job in
 // one statement; then every other result in job id order. So a failure and a success for
-// one lease answer the success. Ids are matched as given, as PgStore's maps do.
-Result<JobReportBatchResult> FakeJobStore::JobReportMany(const JobReportBatch& batch) {
+// one lease answer the success. Every id is taken in its canonical form first, so two
+// spellings of one id are one job.
+Result<JobReportBatchResult> FakeJobStore::JobReportMany(const JobReportBatch& given) {
+  JobReportBatch batch = given;
+  std::vector<std::string*> ids;
+  for (auto& l : batch.started) ids.push_back(&l.job_id);
+  for (auto& p : batch.results) ids.push_back(&p.lease.job_id);
+  for (std::string* id : ids) {
+    auto canonical = CanonicalUuid(*id);
+    if (!canonical) return Malformed("JobReportMany");
+    *id = std::move(*canonical);
+  }
   std::lock_guard lock(mu_);
-  for (const auto& l : batch.started) {
-    if (!CanonicalUuid(l.job_id)) return Malformed("JobReportMany");
-  }
-  for (const auto& p : batch.results) {
-    if (!CanonicalUuid(p.lease.job_id)) return Malformed("JobReportMany");
-  }
   const TimePoint now = Now();
   JobReportBatchResult out;
   out.started.assign(batch.started.size(), Status::Ok());
   out.results.assign(batch.results.size(),
                      Result<JobCompleteResult>(Status::Internal("not reported")));
+  // The batch statements' WHERE: a current lease (jq::CheckLease).
   auto current = [&](const LeaseRef& l) -> Job* {
-    auto it = jobs_.find(*CanonicalUuid(l.job_id));
-    if (it == jobs_.end() || !CheckLease(it->second.rec, l).ok()) return nullptr;
+    auto it = jobs_.find(l.job_id);
+    if (it == jobs_.end() || !CheckLease(Facts(it->second), Claim(l)).ok()) return nullptr;
     return &it->second;
   };
   const auto by_job = [](const auto& items, auto id_of) {
@@ -682,7 +675,7 @@ Result<JobReportBatchResult> FakeJobStore::JobReportMany(const JobReportBatch& b
     }
     if (!seen.insert(l.job_id).second) continue;
     if (Job* j = current(l); j != nullptr && j->rec.status == JobState::kAssigned) {
-      StartLocked(*j, now);
+      Apply(*j, DecideStart(Facts(*j), Claim(l)), {}, now);  // report_started_many's one step
       started.insert(j->rec.id);
     }
   }
@@ -748,11 +741,9 @@ Status FakeJobStore::JobReleaseUndelivered(const LeaseRef& lease) {
   auto found = LockJob("JobReleaseUndelivered", lease.job_id);
   if (!found.ok()) return found.status();
   Job& j = **found;
-  if (Status s = CheckLease(j.rec, lease); !s.ok()) return s;
-  if (j.rec.status != JobState::kAssigned) {
-    return Status::FailedPrecondition("job " + j.rec.id + " is " + Describe(j.rec));
-  }
-  FailLocked(j, reason::kUndelivered, "assignment not delivered", "", 0, Now());
+  const Decision d = DecideUndelivered(Facts(j), Claim(lease));
+  if (!d.refusal.ok()) return d.refusal;
+  Apply(j, d, {}, Now());
   return Status::Ok();
 }
 
@@ -826,7 +817,7 @@ Result<std::vector<std::string>> FakeJobStore::JobLeaseRenew(const std::string& 
   const auto held = RenewHeld(leases, lease, now);
   std::vector<std::string> lost;
   for (const auto& l : running) {
-    if (!held.contains(l.job_id)) lost.push_back(l.job_id);  // compared as given
+    if (!held.contains(*CanonicalUuid(l.job_id))) lost.push_back(l.job_id);  // named as given
   }
   return lost;
 }
@@ -837,25 +828,9 @@ Result<JobRecord> FakeJobStore::JobCancel(const std::string& id, const std::stri
   if (!found.ok()) return found.status();
   Job& j = **found;
   if (!tenant.empty() && j.rec.tenant != tenant) return Status::NotFound(JobNotFound(id));
-  const TimePoint now = Now();
-  switch (j.rec.status) {
-    case JobState::kPending:
-    case JobState::kAssigned: {
-      const JobState from = j.rec.status;
-      DeadLetter(j, "cancelled", now);
-      AddEvent(j, from, JobState::kDeadLettered, reason::kCancelled, j.rec.worker_id, now);
-      break;
-    }
-    case JobState::kRunning:  // the worker kills the process group and reports CANCELLED
-      j.cancel_requested = true;
-      j.rec.updated_at = now;
-      break;
-    default:
-      return Status::FailedPrecondition("job " + id + " is " +
-                                        std::string(JobStatusName(j.rec.status)) +
-                                        "; only PENDING, ASSIGNED or RUNNING jobs can be "
-                                        "cancelled");
-  }
+  const Decision d = DecideCancel(Facts(j));
+  if (!d.refusal.ok()) return d.refusal;
+  Apply(j, d, {}, Now());
   return j.rec;
 }
 
@@ -865,28 +840,13 @@ Result<JobRecord> FakeJobStore::JobRetry(const std::string& id, const std::strin
   if (!found.ok()) return found.status();
   Job& j = **found;
   if (!tenant.empty() && j.rec.tenant != tenant) return Status::NotFound(JobNotFound(id));
-  if (j.rec.status != JobState::kFailed && j.rec.status != JobState::kDeadLettered) {
-    return Status::FailedPrecondition("job " + id + " is " +
-                                      std::string(JobStatusName(j.rec.status)) +
-                                      "; only FAILED or DEAD_LETTERED jobs can be retried");
-  }
+  const Decision d = DecideManualRetry(Facts(j));
+  if (!d.refusal.ok()) return d.refusal;
   if (!queues_.contains(j.rec.queue)) {
     return Status::FailedPrecondition("job " + id + " belongs to queue '" + j.rec.queue +
                                       "', which no longer exists");
   }
-  const TimePoint now = Now();
-  const JobState from = j.rec.status;
-  // attempt, started_at, result and error_message are kept, as PgStore keeps them.
-  j.rec.status = JobState::kPending;
-  j.rec.retry_count = 0;
-  j.rec.worker_id.clear();
-  j.rec.not_before = j.rec.updated_at = now;
-  j.rec.completed_at.reset();
-  j.expires_at.reset();
-  if (j.rec.ttl_seconds > 0) j.expires_at = now + seconds(j.rec.ttl_seconds);
-  j.cancel_requested = false;
-  j.lease_expires_at.reset();
-  AddEvent(j, from, JobState::kPending, reason::kManualRetry, "", now);
+  Apply(j, d, {}, Now());
   return j.rec;
 }
 
@@ -905,10 +865,17 @@ Result<ReapResult> FakeJobStore::Reap(seconds worker_timeout, double jitter01) {
     }
   }
   out.workers_offline = static_cast<int>(offline.size());
+  // Fails a selected ASSIGNED/RUNNING job with `why`, then retries or dead-letters it.
+  auto reclaim = [&](Job& j, std::string_view why, std::string_view message) {
+    const Decision d = DecideFailure(Facts(j), why, message, jitter01);
+    if (!d.refusal.ok()) return false;
+    Apply(j, d, {}, now);
+    return true;
+  };
   for (const auto& w : offline) {
-    for (auto& [id, j] : jobs_) {
-      if (j.rec.worker_id == w && Leased(j.rec.status)) {
-        FailLocked(j, reason::kWorkerLost, "worker lost", "", jitter01, now);
+    for (auto& [id, j] : jobs_) {  // reap_worker_jobs: in id order
+      if (j.rec.worker_id == w && Leased(j.rec.status) &&
+          reclaim(j, reason::kWorkerLost, "worker lost")) {
         ++out.worker_jobs_reclaimed;
       }
     }
@@ -927,7 +894,7 @@ Result<ReapResult> FakeJobStore::Reap(seconds worker_timeout, double jitter01) {
   }
   oldest_first(expired);
   for (auto& [at, j] : expired) {
-    FailLocked(*j, reason::kLeaseExpired, "lease expired", "", jitter01, now);
+    if (!reclaim(*j, reason::kLeaseExpired, "lease expired")) continue;
     ++out.lease_expired_by_queue[j->rec.queue];
     ++out.lease_expired;
   }
@@ -1011,7 +978,7 @@ Result<std::vector<Result<std::vector<std::string>>>> FakeJobStore::WorkerHeartb
     }
     std::vector<std::string> lost;
     for (const auto& l : b.running) {
-      if (!held.contains(l.job_id)) lost.push_back(l.job_id);
+      if (!held.contains(*CanonicalUuid(l.job_id))) lost.push_back(l.job_id);  // as given
     }
     out.emplace_back(std::move(lost));
   }
@@ -1047,10 +1014,11 @@ Status FakeJobStore::WorkerDeregister(const std::string& id, double jitter01) {
   it->second.status = WorkerState::kOffline;
   it->second.active_job_count = 0;
   const TimePoint now = Now();
-  for (auto& [job_id, j] : jobs_) {
-    if (j.rec.worker_id == id && Leased(j.rec.status)) {
-      FailLocked(j, reason::kWorkerLost, "worker deregistered", "", jitter01, now);
-    }
+  for (auto& [job_id, j] : jobs_) {  // worker_jobs_lock: in id order
+    if (j.rec.worker_id != id || !Leased(j.rec.status)) continue;
+    const Decision d =
+        DecideFailure(Facts(j), reason::kWorkerLost, "worker deregistered", jitter01);
+    if (d.refusal.ok()) Apply(j, d, {}, now);
   }
   return Status::Ok();
 }

@@ -1,8 +1,9 @@
 // FakeJobStore: an in-memory jq::JobStore for unit tests. It answers every operation as
 // store::PgStore does on a freshly migrated database (the "default" queue exists; the same
-// statuses and messages, the same job_events rows in the same order, the same retry and
-// backoff decisions, the same lease fencing), and
+// statuses and messages, the same job_events rows in the same order), and
 // tests/integration/job_store_contract_test.cpp runs one suite against both so it stays so.
+// The job rules (lease fencing, retries, backoff, cancels) are not copied: like PgStore, the
+// fake asks core/transitions.h and only writes the transitions it returns.
 //
 // Time comes only from the clock given to the constructor, so a test can let leases,
 // backoffs, TTLs and heartbeats run out by moving its clock instead of sleeping. Timestamps
@@ -26,6 +27,7 @@
 #include <vector>
 
 #include "core/job_store.h"
+#include "core/transitions.h"
 
 namespace jq::testing {
 
@@ -107,11 +109,13 @@ class FakeJobStore final : public JobStore {
   Result<std::vector<JobInsertResult>> InsertLocked(std::string_view op,
                                                     const std::vector<const JobInsertParams*>& jobs,
                                                     TimePoint now);
-  void StartLocked(Job& j, TimePoint now);
+  // job_lock's facts: the row, and its queue's backoff (the default when the queue is gone).
+  JobFacts Facts(const Job& j) const;
+  // ApplyDecision: writes d's steps in order, each as its PgStore statement sets the row, plus
+  // one job_events row. Throws std::logic_error for a step SPEC §4 does not allow.
+  // REQUIRES: d.refusal is OK.
+  void Apply(Job& j, const Decision& d, const std::string& result, TimePoint now);
   void DeadLetter(Job& j, std::optional<std::string> error_message, TimePoint now);
-  JobState FailLocked(Job& j, std::string_view why, const std::string& error_message,
-                      const std::string& result, double jitter01, TimePoint now);
-  JobState AfterFailure(Job& j, std::string_view why, double jitter01, TimePoint now);
   void WriteOutput(const Job& j, const std::string& worker_id, const JobOutputRecord& o,
                    TimePoint now);
   Status SetRunningLocked(const LeaseRef& lease, TimePoint now);
