@@ -28,6 +28,7 @@
 #include "events/outbox_relay.h"
 #include "integration/store_fixture.h"
 #include "store/pg_outbox.h"
+#include "store/pg_rows.h"
 
 // Sanitizer builds (JQ_SANITIZE): libpqxx 6.4 leaks libpq's error result (216 bytes) when the
 // server terminates a session, as LeaderThatLosesItsSessionIsReplaced... makes it do.
@@ -345,24 +346,12 @@ class OutboxTest : public StoreTest {
     return std::move(r).value();
   }
 
+  // Every event in the database, read with the store's own column list and reader.
   std::vector<JobEventRecord> DbEvents() {
     std::vector<JobEventRecord> out;
     for (const auto& r :
-         Sql("SELECT id, job_id::text, tenant, queue, coalesce(from_status, 0), to_status, "
-             "reason, coalesce(worker_id, ''), attempt, jq_us(occurred_at) FROM job_events "
-             "ORDER BY id")) {
-      JobEventRecord e;
-      e.id = r[0].as<std::int64_t>();
-      e.job_id = r[1].as<std::string>();
-      e.tenant = r[2].as<std::string>();
-      e.queue = r[3].as<std::string>();
-      e.from_status = static_cast<JobState>(r[4].as<int>());
-      e.to_status = static_cast<JobState>(r[5].as<int>());
-      e.reason = r[6].as<std::string>();
-      e.worker_id = r[7].as<std::string>();
-      e.attempt = r[8].as<int>();
-      e.occurred_at = TimePoint(std::chrono::microseconds(r[9].as<std::int64_t>()));
-      out.push_back(std::move(e));
+         Sql(std::string("SELECT ") + store::kEventCols + " FROM job_events ORDER BY id")) {
+      out.push_back(store::EventFromRow(r));
     }
     return out;
   }
