@@ -7,7 +7,7 @@ UNIT_TESTS = core_test exec_test ctl_output_test ctl_cli_test proto_compat_test 
              server_loops_test
 
 .PHONY: all deps build test test-unit test-integration test-e2e test-asan run stack-start \
-        stack-stop format format-check bench bench-quick clean
+        stack-stop format format-check bench bench-quick diagrams clean
 
 all: build
 
@@ -69,3 +69,8 @@ format-check:
 
 clean:
 	rm -rf $(BUILD_DIR) $(BUILD_DIR)-asan
+
+# docs/img/architecture.png from docs/architecture.dot (graphviz, from Debian's archive).
+diagrams:
+	@command -v dot >/dev/null || apt-get install -y -q graphviz
+	dot -Tpng -Gdpi=110 docs/architecture.dot -o docs/img/architecture.png
