@@ -317,23 +317,18 @@ int main(int argc, char** argv) {
   jq::server::JobCompleter completer(store, {.max_batch = 2000, .flushers = 1},
                                      std::chrono::seconds(config.dispatch.lease_seconds));
 
-  std::atomic<bool> stopping{false};
-  jq::server::ServiceContext ctx{
-      store,
-      dispatcher,
-      config,
-      stopping,
-      metrics,
-      inserter,
-      completer,
-      jobs_runnable,
-      job_cache.get(),
-      presence.get(),
-      rate_limiter,
+  jq::server::Fleet fleet(
+      store, dispatcher, completer, metrics, presence.get(),
       [&](const std::string& worker_id, int active, const std::vector<std::string>& running) {
         if (heartbeats) heartbeats->Publish(worker_id, config.server.id, active, running);
       },
-      [&] { return health.Components(); }};
+      {config.server.id, std::chrono::seconds(config.worker.heartbeat_seconds)});
+
+  std::atomic<bool> stopping{false};
+  jq::server::ServiceContext ctx{store,        dispatcher,    config,
+                                 stopping,     metrics,       inserter,
+                                 completer,    jobs_runnable, job_cache.get(),
+                                 rate_limiter, fleet,         [&] { return health.Components(); }};
 
   const int latest_schema = jq::store::EmbeddedMigrations().back().version;
   jq::telemetry::HttpServer http({registry, process_metrics}, [&]() -> jq::Status {

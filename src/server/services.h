@@ -18,6 +18,7 @@
 #include "redis/fleet_cache.h"
 #include "redis/rate_limiter.h"
 #include "server/dispatcher.h"
+#include "server/fleet.h"
 #include "server/job_completer.h"
 #include "server/job_inserter.h"
 #include "server/server_metrics.h"
@@ -45,13 +46,9 @@ struct ServiceContext {
   // Jobs became runnable outside the inserter: wake this replica's dispatcher and, coalesced,
   // the others.
   std::function<void()> jobs_runnable;
-  // Shared through Redis; null when redis.addr is empty.
-  redis::JobCache* job_cache;
-  redis::WorkerPresence* presence;
+  redis::JobCache* job_cache;  // final jobs shared through Redis; null without Redis
   redis::RateLimiter& rate_limiter;
-  // Publishes each heartbeat to worker.heartbeat; empty without Kafka.
-  std::function<void(const std::string& worker_id, int active, const std::vector<std::string>&)>
-      publish_heartbeat;
+  Fleet& fleet;  // registrations, sessions, heartbeats, slots
   // Components reported by GetSystemStatus besides the database.
   std::function<std::vector<HealthComponent>()> components;
 };
@@ -118,25 +115,15 @@ class WorkerServiceImpl final : public WorkerServiceBase {
                                        jq::DeregisterResponse*) override;
 
  private:
-  struct Registration {
-    int concurrency = 1;
-    std::vector<std::string> queues;
-    bool supports_control = false;
-  };
   grpc::Status DoRegister(const jq::RegisterWorkerRequest* req, jq::RegisterWorkerResponse* resp);
   grpc::Status DoDeregister(const jq::DeregisterRequest* req);
   // Checks a report and converts it (INVALID_ARGUMENT names the field).
   // worker_id: the reporting worker (a ReportBatch item may leave its own empty).
   Status ToCompleteParams(const jq::ReportResultRequest& req, const std::string& worker_id,
                           JobCompleteParams* p) const;
-  // After a report was written: metrics, and the worker's slot is free again.
-  void OnReported(const std::string& worker_id, const std::string& job_id, bool success,
-                  const Result<JobCompleteResult>& r);
 
   class StreamReactor;
   ServiceContext ctx_;
-  std::mutex mu_;
-  std::map<std::string, Registration> registered_;  // GUARDED_BY(mu_); this replica only
 };
 
 class AdminServiceImpl final : public jq::AdminService::Service {

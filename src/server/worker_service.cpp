@@ -53,19 +53,17 @@ grpc::Status WorkerServiceImpl::DoRegister(const jq::RegisterWorkerRequest* req,
                                 " is out of range 1-4096");
   }
   if (Status s = ValidateQueues(req->queues()); !s.ok()) return rpc::ToGrpc(s);
-  Registration reg;
+  Fleet::Registration reg;
   reg.concurrency = req->concurrency() == 0 ? 1 : req->concurrency();
   reg.queues.assign(req->queues().begin(), req->queues().end());
   reg.supports_control = req->supports_control();
-  Status s = ctx_.store.WorkerUpsert(
-      {id, req->hostname(), reg.concurrency, reg.queues, ctx_.config.server.id});
+  const int concurrency = reg.concurrency;
+  const std::vector<std::string> queues = reg.queues;
+  Status s = ctx_.fleet.Register({id, req->hostname(), concurrency, queues, ctx_.config.server.id},
+                                 std::move(reg));
   if (!s.ok()) return rpc::ToGrpc(s);
-  {
-    std::lock_guard lock(mu_);
-    registered_[id] = reg;
-  }
   spdlog::info("worker {} registered from {} (concurrency {}, queues [{}])", id, req->hostname(),
-               reg.concurrency, fmt::join(reg.queues, ","));
+               concurrency, fmt::join(queues, ","));
   resp->set_worker_id(id);
   return grpc::Status::OK;
 }
@@ -81,46 +79,22 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::Heartbeat(grpc::CallbackServerConte
   WorkerHeartbeatParams beat;
   beat.worker_id = req->worker_id();
   beat.active_job_count = req->active_job_count();
-  std::set<std::string> running_ids;
   for (const auto& r : req->running_jobs()) {
     if (Status s = ValidateJobId(r.job_id(), "running_jobs.job_id"); !s.ok()) {
       reactor->Finish(rpc::ToGrpc(s));
       return reactor;
     }
     beat.running.push_back({r.job_id(), req->worker_id(), r.attempt()});
-    running_ids.insert(r.job_id());
   }
-  ctx_.metrics.WorkerConcurrency(req->worker_id(), req->active_job_count());
-  if (ctx_.publish_heartbeat) {
-    ctx_.publish_heartbeat(req->worker_id(), req->active_job_count(),
-                           {running_ids.begin(), running_ids.end()});
-  }
-  if (ctx_.presence != nullptr) ctx_.presence->Mark(req->worker_id(), ctx_.config.server.id);
-  bool jq_worker = !beat.running.empty();
-  {
-    std::lock_guard lock(mu_);
-    auto it = registered_.find(req->worker_id());
-    if (it != registered_.end()) jq_worker = jq_worker || it->second.supports_control;
-  }
-  // A seed worker names no jobs: renew every lease it holds.
-  beat.renew_all = !jq_worker;
-  ctx_.completer.Heartbeat(
-      std::move(beat),
-      [this, reactor, resp, jq_worker, worker = req->worker_id(),
-       running_ids = std::move(running_ids)](const Result<std::vector<std::string>>& lost) {
-        if (!lost.ok()) {
-          reactor->Finish(rpc::ToGrpc(lost.status()));
-          return;
-        }
-        for (const auto& id : *lost) resp->add_lost_job_ids(id);
-        if (jq_worker) {
-          if (auto session = ctx_.dispatcher.Find(worker)) {
-            session->Reconcile(running_ids,
-                               std::chrono::seconds(2 * ctx_.config.worker.heartbeat_seconds + 5));
-          }
-        }
-        reactor->Finish(grpc::Status::OK);
-      });
+  ctx_.fleet.Heartbeat(std::move(beat),
+                       [reactor, resp](const Result<std::vector<std::string>>& lost) {
+                         if (!lost.ok()) {
+                           reactor->Finish(rpc::ToGrpc(lost.status()));
+                           return;
+                         }
+                         for (const auto& id : *lost) resp->add_lost_job_ids(id);
+                         reactor->Finish(grpc::Status::OK);
+                       });
   return reactor;
 }
 
@@ -236,40 +210,13 @@ grpc::ServerWriteReactor<jq::JobAssignment>* WorkerServiceImpl::StreamJobs(
     return new RefusedStream(rpc::ToGrpc(s));
   }
   if (Status s = ValidateQueues(req->queues()); !s.ok()) return new RefusedStream(rpc::ToGrpc(s));
-  auto worker = ctx_.store.WorkerGet(req->worker_id());
-  if (!worker.ok()) {
-    if (worker.status().code() == StatusCode::kNotFound) {
-      return new RefusedStream(
-          {grpc::StatusCode::NOT_FOUND,
-           "worker " + req->worker_id() + " is not registered; call RegisterWorker first"});
-    }
-    return new RefusedStream(rpc::ToGrpc(worker.status()));
-  }
   if (ctx_.stopping) {
     return new RefusedStream({grpc::StatusCode::UNAVAILABLE, "server shutting down; reconnect"});
   }
-  Registration reg{worker->concurrency, worker->queues, false};
-  {
-    std::lock_guard lock(mu_);
-    auto it = registered_.find(req->worker_id());
-    if (it != registered_.end()) reg = it->second;
-  }
-  std::vector<std::string> queues(req->queues().begin(), req->queues().end());
-  if (queues.empty()) queues = reg.queues;
-  auto session = std::make_shared<WorkerSession>(req->worker_id(), queues, reg.concurrency,
-                                                 reg.supports_control);
-  // Jobs it already holds (it reconnected while running them) take slots.
-  if (auto held = ctx_.store.JobListHeldBy(req->worker_id()); held.ok()) {
-    std::vector<std::string> ids;
-    for (const auto& l : *held) ids.push_back(l.job_id);
-    session->AddInFlight(ids);
-  }
-  if (worker->status == WorkerState::kDraining) {
-    // A drain (or shutdown) asked for while it was connected elsewhere, or not at all.
-    session->SetDraining(true);
-    session->PushControl(jq::CONTROL_DRAIN, "");
-  }
-  return new StreamReactor(*this, std::move(session));
+  auto session = ctx_.fleet.OpenSession(
+      req->worker_id(), std::vector<std::string>(req->queues().begin(), req->queues().end()));
+  if (!session.ok()) return new RefusedStream(rpc::ToGrpc(session.status()));
+  return new StreamReactor(*this, std::move(session).value());
 }
 
 Status WorkerServiceImpl::ToCompleteParams(const jq::ReportResultRequest& req,
@@ -301,32 +248,6 @@ Status WorkerServiceImpl::ToCompleteParams(const jq::ReportResultRequest& req,
   return Status::Ok();
 }
 
-void WorkerServiceImpl::OnReported(const std::string& worker_id, const std::string& job_id,
-                                   bool success, const Result<JobCompleteResult>& r) {
-  if (r.ok()) {
-    ctx_.metrics.JobProcessed(r->queue, r->run_seconds);
-    ctx_.metrics.JobCounted(r->queue, success ? "DONE" : "FAILED");
-    if (r->final_status == JobState::kDeadLettered) {
-      ctx_.metrics.JobCounted(r->queue, "DEAD_LETTERED");
-    }
-  }
-  // The worker no longer runs this attempt: free its slot, unless the report was refused as
-  // stale, since a newer attempt of the same job may hold that slot on this worker (a stale
-  // entry is dropped by the next heartbeat's reconcile). A database error keeps it too: the
-  // worker reports again.
-  const StatusCode code = r.status().code();
-  if (code != StatusCode::kFailedPrecondition && code != StatusCode::kUnavailable) {
-    if (auto session = ctx_.dispatcher.Find(worker_id)) {
-      session->Release(job_id);
-      ctx_.dispatcher.Wake();
-    }
-  }
-  if (!r.ok()) {
-    spdlog::debug("report for job {} from worker {} refused: {}", job_id, worker_id,
-                  r.status().ToString());
-  }
-}
-
 grpc::ServerUnaryReactor* WorkerServiceImpl::ReportStarted(grpc::CallbackServerContext* context,
                                                            const jq::ReportStartedRequest* req,
                                                            jq::ReportStartedResponse*) {
@@ -356,7 +277,7 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::ReportResult(grpc::CallbackServerCo
   ctx_.completer.Completed(std::move(p),
                            [this, reactor, worker = req->worker_id(), job = req->job_id(),
                             success = req->success()](const Result<JobCompleteResult>& r) {
-                             OnReported(worker, job, success, r);
+                             ctx_.fleet.Reported(worker, job, success, r);
                              reactor->Finish(rpc::ToGrpc(r.status()));
                            });
   return reactor;
@@ -434,7 +355,7 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::ReportBatch(grpc::CallbackServerCon
     ctx_.completer.Completed(std::move(results[i]),
                              [this, resp, i, fill, one_done, worker = req->worker_id(), job,
                               success](const Result<JobCompleteResult>& r) {
-                               OnReported(worker, job, success, r);
+                               ctx_.fleet.Reported(worker, job, success, r);
                                fill(resp->mutable_results(i), r.status());
                                one_done();
                              });
@@ -452,12 +373,7 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::Deregister(grpc::CallbackServerCont
 
 grpc::Status WorkerServiceImpl::DoDeregister(const jq::DeregisterRequest* req) {
   if (Status s = ValidateWorkerId(req->worker_id()); !s.ok()) return rpc::ToGrpc(s);
-  Status s = ctx_.store.WorkerDeregister(req->worker_id(), Jitter());
-  if (auto session = ctx_.dispatcher.Find(req->worker_id())) ctx_.dispatcher.Detach(session);
-  {
-    std::lock_guard lock(mu_);
-    registered_.erase(req->worker_id());
-  }
+  Status s = ctx_.fleet.Deregister(req->worker_id(), Jitter());
   if (s.ok()) spdlog::info("worker {} deregistered", req->worker_id());
   return rpc::ToGrpc(s);
 }

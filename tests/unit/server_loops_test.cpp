@@ -3,10 +3,12 @@
 // answers. No database, no threads of their own, no sleeps.
 #include <gtest/gtest.h>
 
+#include <prometheus/registry.h>
 #include <future>
 
 #include "core/clock.h"
 #include "server/dispatcher.h"
+#include "server/fleet.h"
 #include "server/job_completer.h"
 #include "server/reaper.h"
 #include "support/fake_job_store.h"
@@ -211,6 +213,41 @@ TEST_F(ServerLoopsTest, CompleterAnswersEachReportOfABatchAfterItsCommit) {
   std::promise<Status> after;
   completer.Started({ok_id, "wa", 1}, [&](const Status& s) { after.set_value(s); });
   EXPECT_EQ(after.get_future().get().code(), StatusCode::kUnavailable);
+}
+
+TEST_F(ServerLoopsTest, FleetHeartbeatRenewsNamesLostJobsAndFreesForgottenSlots) {
+  Dispatcher d(store_, {.batch_size = 100}, clock_);
+  JobCompleter completer(store_, {.max_batch = 100, .flushers = 1}, seconds(30));
+  completer.Start();
+  ServerMetrics metrics(std::make_shared<prometheus::Registry>());
+  std::vector<std::string> published;
+  Fleet fleet(
+      store_, d, completer, metrics, nullptr,
+      [&](const std::string& w, int, const std::vector<std::string>&) { published.push_back(w); },
+      {"s1", seconds(5)}, clock_);
+  ASSERT_TRUE(fleet.Register({"wa", "host", 2, {"default"}, "s1"}, {2, {"default"}, true}).ok());
+  auto session = fleet.OpenSession("wa", {});
+  ASSERT_TRUE(session.ok()) << session.status().ToString();
+  d.Attach(*session);
+  const std::string kept = Submit();
+  const std::string forgotten = Submit();
+  d.RunOnce();
+  ASSERT_EQ(Drain(**session).size(), 2u);
+  EXPECT_EQ((*session)->FreeSlots(), 0);
+
+  // The worker runs `kept`, names a job it does not hold, and no longer mentions `forgotten`.
+  clock_.Advance(seconds(20));  // past the reconcile grace (2 beats + 5 s)
+  const std::string unknown = "0190e8d0-0000-7000-8000-0000000000ff";
+  std::promise<Result<std::vector<std::string>>> lost;
+  fleet.Heartbeat({"wa", 1, {{kept, "wa", 1}, {unknown, "wa", 1}}},
+                  [&](const auto& r) { lost.set_value(r); });
+  auto l = lost.get_future().get();
+  ASSERT_TRUE(l.ok()) << l.status().ToString();
+  EXPECT_EQ(*l, std::vector<std::string>{unknown});
+  EXPECT_EQ(published, std::vector<std::string>{"wa"});
+  EXPECT_EQ((*session)->FreeSlots(), 1);  // forgotten's slot is free again; kept's is held
+  EXPECT_EQ(fleet.OpenSession("nobody", {}).status().code(), StatusCode::kNotFound);
+  completer.Stop();
 }
 
 }  // namespace
