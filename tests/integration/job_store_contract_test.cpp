@@ -1,7 +1,7 @@
 // The JobStore contract (STYLE.md §4): one typed suite, run against the in-memory
 // FakeJobStore and against PgStore on a fresh migrated PostgreSQL database, so the fake that
 // unit tests rely on cannot drift from the real store. PostgreSQL is the truth: when the two
-// disagree, the fake is wrong.
+// disagree, the fake is wrong. Long by nature: one test per behaviour of the port.
 //
 // No test sleeps. Each environment lets time pass with Advance(): the fake's clock moves
 // forward; on PostgreSQL every stored timestamp moves back by the same amount, which to the

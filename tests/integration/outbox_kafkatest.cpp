@@ -1,5 +1,6 @@
 // The outbox relay (SPEC §3, §8) against a private PostgreSQL and an in-process librdkafka
 // mock cluster over TCP, read back with a real consumer. Also the relay's pure decisions.
+// Long by nature: one suite for the relay, one test per failure it must survive.
 #include <arpa/inet.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>

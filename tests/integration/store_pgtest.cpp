@@ -1,4 +1,7 @@
-// Contract tests of the PostgreSQL JobStore against a real server.
+// The PostgreSQL JobStore against a real server, including what only it can show: plans
+// (EXPLAIN), HOT lease renewals, concurrent claims and deadlock-free batches. The behaviours
+// every JobStore shares are in job_store_contract_test.cpp too. Long by nature: one test per
+// behaviour.
 #include <gtest/gtest.h>
 
 #include <atomic>

@@ -1,4 +1,5 @@
 // jq_exec: the payload parser and the process runner, with real processes (no servers).
+// Long by nature: one file per component under test, one test per behaviour a user sees.
 #include <dirent.h>
 #include <gtest/gtest.h>
 #include <pwd.h>
