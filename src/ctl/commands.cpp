@@ -1,18 +1,15 @@
 #include "ctl/commands.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
-#include <cstring>
-#include <fstream>
 #include <functional>
 #include <iostream>
-#include <nlohmann/json.hpp>
-#include <sstream>
 #include <thread>
 
 #include "core/job_state.h"
+#include "ctl/args.h"
 #include "ctl/errors.h"
+#include "ctl/render.h"
 
 namespace jq::ctl {
 namespace {
@@ -26,24 +23,18 @@ bool IsFinal(int status) {
   return IsTerminal(static_cast<JobState>(status));
 }
 
-bool ReadFile(const std::string& path, std::string* contents, std::string* error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    *error = "cannot read " + path + ": " + std::strerror(errno);
-    return false;
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  *contents = ss.str();
-  return true;
+// The render of a command whose reply is empty: RenderAck(key, id, result).
+auto Ack(std::string_view key, std::string id, std::string_view result) {
+  return [key, id = std::move(id), result](const auto& /*empty reply*/, OutputFormat format) {
+    return RenderAck(key, id, result, format);
+  };
 }
 
 grpc::Status GetJob(Session& s, const std::string& job_id, jq::Job* job) {
-  auto ctx = s.NewContext();
   jq::GetJobStatusRequest req;
   req.set_job_id(job_id);
   jq::GetJobStatusResponse resp;
-  grpc::Status st = s.jobs().GetJobStatus(ctx.get(), req, &resp);
+  grpc::Status st = s.Invoke(&jq::JobService::Stub::GetJobStatus, req, &resp);
   if (st.ok()) *job = resp.job();
   return st;
 }
@@ -57,11 +48,10 @@ grpc::Status Poll(Session& s, const std::string& job_id, const EventFn& on_event
     grpc::Status st = GetJob(s, job_id, final_job);
     if (!st.ok()) return st;
     if (on_event) {
-      auto ctx = s.NewContext();
       jq::GetJobLogsRequest req;
       req.set_job_id(job_id);
       jq::GetJobLogsResponse resp;
-      st = s.jobs().GetJobLogs(ctx.get(), req, &resp);
+      st = s.Invoke(&jq::JobService::Stub::GetJobLogs, req, &resp);
       if (!st.ok()) return st;
       for (const auto& e : resp.events()) {
         if (e.id() <= last_id) continue;
@@ -108,81 +98,14 @@ grpc::Status Follow(Session& s, const std::string& job_id, const EventFn& on_eve
 
 }  // namespace
 
-Session::Session(GlobalOptions options, std::ostream& out, std::ostream& err)
-    : options_(std::move(options)), out_(out), err_(err) {
-  format_ = ParseOutputFormat(options_.output).value_or(OutputFormat::kTable);
-  const char* parent = std::getenv("TRACEPARENT");
-  auto caller = parent != nullptr ? ParseTraceParent(parent) : std::nullopt;
-  trace_ = caller ? ChildOf(*caller) : NewTraceParent();
-}
-
-bool Session::Connect() {
-  std::shared_ptr<grpc::ChannelCredentials> creds;
-  if (!options_.tls_ca.empty() || !options_.tls_cert.empty() || !options_.tls_key.empty()) {
-    grpc::SslCredentialsOptions ssl;
-    std::string error;
-    if ((!options_.tls_ca.empty() && !ReadFile(options_.tls_ca, &ssl.pem_root_certs, &error)) ||
-        (!options_.tls_cert.empty() && !ReadFile(options_.tls_cert, &ssl.pem_cert_chain, &error)) ||
-        (!options_.tls_key.empty() && !ReadFile(options_.tls_key, &ssl.pem_private_key, &error))) {
-      UsageError("tls", error);
-      return false;
-    }
-    creds = grpc::SslCredentials(ssl);
-  } else {
-    creds = grpc::InsecureChannelCredentials();
-  }
-  auto channel = grpc::CreateChannel(options_.server_addr, creds);
-  jobs_ = jq::JobService::NewStub(channel);
-  admin_ = jq::AdminService::NewStub(channel);
-  return true;
-}
-
-std::unique_ptr<grpc::ClientContext> Session::NewContext(bool deadline) const {
-  auto ctx = std::make_unique<grpc::ClientContext>();
-  if (deadline) {
-    ctx->set_deadline(std::chrono::system_clock::now() +
-                      std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                          std::chrono::duration<double>(options_.timeout_seconds)));
-  }
-  if (!options_.api_key.empty()) ctx->AddMetadata("authorization", "Bearer " + options_.api_key);
-  // One trace per invocation (W3C trace context): a TRACEPARENT in jq-ctl's own environment
-  // continues the caller's trace; a submitted job's TRACEPARENT then shares its trace id.
-  ctx->AddMetadata("traceparent", trace_.ToString());
-  return ctx;
-}
-
-int Session::Fail(std::string_view what, const grpc::Status& status) {
-  err_ << ErrorLine(what, status, options_.server_addr) << "\n";
-  return ExitCodeFor(status.error_code());
-}
-
-void Session::PrintError(std::string_view what, std::string_view message) {
-  err_ << "jq-ctl: " << what << ": " << message << "\n";
-}
-
-int Session::UsageError(std::string_view what, std::string_view message) {
-  PrintError(what, message);
-  return kExitUsage;
-}
-
 int SystemStatus(Session& s) {
-  auto ctx = s.NewContext();
-  jq::GetSystemStatusResponse resp;
-  grpc::Status st = s.admin().GetSystemStatus(ctx.get(), {}, &resp);
-  if (!st.ok()) return s.Fail("status", st);
-  s.out() << RenderSystemStatus(resp, s.format());
-  return kExitOk;
+  return s.Call("status", &jq::AdminService::Stub::GetSystemStatus, {}, RenderSystemStatus);
 }
 
 int JobSubmit(Session& s, const SubmitArgs& args) {
   const std::string what = "job submit";
-  try {
-    [[maybe_unused]] auto parsed = nlohmann::json::parse(args.payload);
-  } catch (const nlohmann::json::parse_error& e) {
-    std::string reason = e.what();
-    // Drop nlohmann's "[json.exception.parse_error.101] " prefix.
-    if (auto pos = reason.find("] "); pos != std::string::npos) reason.erase(0, pos + 2);
-    return s.UsageError(what, "--payload is not valid JSON: " + reason);
+  if (auto error = JsonError(args.payload)) {
+    return s.UsageError(what, "--payload is not valid JSON: " + *error);
   }
   jq::SubmitJobRequest req;
   req.set_queue_name(args.queue);
@@ -206,9 +129,8 @@ int JobSubmit(Session& s, const SubmitArgs& args) {
   }
   req.set_idempotency_key(args.idempotency_key);
 
-  auto ctx = s.NewContext();
   jq::SubmitJobResponse resp;
-  grpc::Status st = s.jobs().SubmitJob(ctx.get(), req, &resp);
+  grpc::Status st = s.Invoke(&jq::JobService::Stub::SubmitJob, req, &resp);
   if (!st.ok()) return s.Fail(what, st);
   if (!args.wait) {
     s.out() << RenderSubmit(resp, s.format());
@@ -228,56 +150,41 @@ int JobSubmit(Session& s, const SubmitArgs& args) {
 }
 
 int JobStatus(Session& s, const std::string& job_id) {
-  jq::Job job;
-  grpc::Status st = GetJob(s, job_id, &job);
-  if (!st.ok()) return s.Fail("job status " + job_id, st);
-  s.out() << RenderJob(job, s.format());
-  return kExitOk;
+  jq::GetJobStatusRequest req;
+  req.set_job_id(job_id);
+  return s.Call("job status " + job_id, &jq::JobService::Stub::GetJobStatus, req,
+                [](const jq::GetJobStatusResponse& resp, OutputFormat format) {
+                  return RenderJob(resp.job(), format);
+                });
 }
 
 int JobLogs(Session& s, const std::string& job_id) {
-  auto ctx = s.NewContext();
   jq::GetJobLogsRequest req;
   req.set_job_id(job_id);
-  jq::GetJobLogsResponse resp;
-  grpc::Status st = s.jobs().GetJobLogs(ctx.get(), req, &resp);
-  if (!st.ok()) return s.Fail("job logs " + job_id, st);
-  s.out() << RenderJobEvents(resp, s.format());
-  return kExitOk;
+  return s.Call("job logs " + job_id, &jq::JobService::Stub::GetJobLogs, req, RenderJobEvents);
 }
 
 int JobOutput(Session& s, const std::string& job_id, int attempt) {
-  auto ctx = s.NewContext();
   jq::GetJobOutputRequest req;
   req.set_job_id(job_id);
   req.set_attempt(attempt);
-  jq::GetJobOutputResponse resp;
-  grpc::Status st = s.jobs().GetJobOutput(ctx.get(), req, &resp);
-  if (!st.ok()) return s.Fail("job output " + job_id, st);
-  s.out() << RenderJobOutputs(resp, s.format());
-  return kExitOk;
+  return s.Call("job output " + job_id, &jq::JobService::Stub::GetJobOutput, req, RenderJobOutputs);
 }
 
 int JobCancel(Session& s, const std::string& job_id) {
-  auto ctx = s.NewContext();
   jq::CancelJobRequest req;
   req.set_job_id(job_id);
-  jq::CancelJobResponse resp;
-  grpc::Status st = s.jobs().CancelJob(ctx.get(), req, &resp);
-  if (!st.ok()) return s.Fail("job cancel " + job_id, st);
-  s.out() << RenderAck("job_id", job_id, "cancel requested", s.format());
-  return kExitOk;
+  return s.Call("job cancel " + job_id, &jq::JobService::Stub::CancelJob, req,
+                Ack("job_id", job_id, "cancel requested"));
 }
 
 int JobRetry(Session& s, const std::string& job_id) {
-  auto ctx = s.NewContext();
   jq::RetryJobRequest req;
   req.set_job_id(job_id);
-  jq::RetryJobResponse resp;
-  grpc::Status st = s.jobs().RetryJob(ctx.get(), req, &resp);
-  if (!st.ok()) return s.Fail("job retry " + job_id, st);
-  s.out() << RenderJobId(resp.job_id().empty() ? job_id : resp.job_id(), s.format());
-  return kExitOk;
+  return s.Call("job retry " + job_id, &jq::JobService::Stub::RetryJob, req,
+                [&job_id](const jq::RetryJobResponse& resp, OutputFormat format) {
+                  return RenderJobId(resp.job_id().empty() ? job_id : resp.job_id(), format);
+                });
 }
 
 int JobWatch(Session& s, const std::string& job_id) {
@@ -306,12 +213,7 @@ int JobList(Session& s, const ListJobsArgs& args) {
   }
   req.set_limit(args.limit);
   req.set_page_token(args.page_token);
-  auto ctx = s.NewContext();
-  jq::ListJobsResponse resp;
-  grpc::Status st = s.jobs().ListJobs(ctx.get(), req, &resp);
-  if (!st.ok()) return s.Fail("job list", st);
-  s.out() << RenderJobList(resp, s.format());
-  return kExitOk;
+  return s.Call("job list", &jq::JobService::Stub::ListJobs, req, RenderJobList);
 }
 
 int QueueCreate(Session& s, const CreateQueueArgs& args) {
@@ -326,97 +228,63 @@ int QueueCreate(Session& s, const CreateQueueArgs& args) {
   if (args.concurrency.set) req.set_concurrency_limit(args.concurrency.value);
   if (args.backoff_base_ms.set) req.set_backoff_base_ms(args.backoff_base_ms.value);
   if (args.backoff_max_ms.set) req.set_backoff_max_ms(args.backoff_max_ms.value);
-  auto ctx = s.NewContext();
-  jq::CreateQueueResponse resp;
-  grpc::Status st = s.admin().CreateQueue(ctx.get(), req, &resp);
-  if (!st.ok()) return s.Fail("queue create " + args.name, st);
-  s.out() << RenderQueue(resp.queue(), s.format());
-  return kExitOk;
+  return s.Call("queue create " + args.name, &jq::AdminService::Stub::CreateQueue, req,
+                [](const jq::CreateQueueResponse& resp, OutputFormat format) {
+                  return RenderQueue(resp.queue(), format);
+                });
 }
 
 int QueueDelete(Session& s, const std::string& name, bool force) {
-  auto ctx = s.NewContext();
   jq::DeleteQueueRequest req;
   req.set_name(name);
   req.set_force(force);
-  jq::DeleteQueueResponse resp;
-  grpc::Status st = s.admin().DeleteQueue(ctx.get(), req, &resp);
-  if (!st.ok()) return s.Fail("queue delete " + name, st);
-  s.out() << RenderAck("name", name, "deleted", s.format());
-  return kExitOk;
+  return s.Call("queue delete " + name, &jq::AdminService::Stub::DeleteQueue, req,
+                Ack("name", name, "deleted"));
 }
 
 int QueueStats(Session& s, const std::string& name) {
-  auto ctx = s.NewContext();
   jq::GetQueueStatsRequest req;
   req.set_name(name);
-  jq::GetQueueStatsResponse resp;
-  grpc::Status st = s.admin().GetQueueStats(ctx.get(), req, &resp);
-  if (!st.ok()) return s.Fail("queue stats " + name, st);
-  s.out() << RenderQueueStats(resp.stats(), s.format());
-  return kExitOk;
+  return s.Call("queue stats " + name, &jq::AdminService::Stub::GetQueueStats, req,
+                [](const jq::GetQueueStatsResponse& resp, OutputFormat format) {
+                  return RenderQueueStats(resp.stats(), format);
+                });
 }
 
 int QueueList(Session& s) {
-  auto ctx = s.NewContext();
-  jq::ListQueuesResponse resp;
-  grpc::Status st = s.admin().ListQueues(ctx.get(), {}, &resp);
-  if (!st.ok()) return s.Fail("queue list", st);
-  s.out() << RenderQueueList(resp, s.format());
-  return kExitOk;
+  return s.Call("queue list", &jq::AdminService::Stub::ListQueues, {}, RenderQueueList);
 }
 
 int QueuePause(Session& s, const std::string& name) {
-  auto ctx = s.NewContext();
   jq::PauseQueueRequest req;
   req.set_name(name);
-  jq::PauseQueueResponse resp;
-  grpc::Status st = s.admin().PauseQueue(ctx.get(), req, &resp);
-  if (!st.ok()) return s.Fail("queue pause " + name, st);
-  s.out() << RenderAck("name", name, "paused", s.format());
-  return kExitOk;
+  return s.Call("queue pause " + name, &jq::AdminService::Stub::PauseQueue, req,
+                Ack("name", name, "paused"));
 }
 
 int QueueResume(Session& s, const std::string& name) {
-  auto ctx = s.NewContext();
   jq::ResumeQueueRequest req;
   req.set_name(name);
-  jq::ResumeQueueResponse resp;
-  grpc::Status st = s.admin().ResumeQueue(ctx.get(), req, &resp);
-  if (!st.ok()) return s.Fail("queue resume " + name, st);
-  s.out() << RenderAck("name", name, "resumed", s.format());
-  return kExitOk;
+  return s.Call("queue resume " + name, &jq::AdminService::Stub::ResumeQueue, req,
+                Ack("name", name, "resumed"));
 }
 
 int WorkerList(Session& s) {
-  auto ctx = s.NewContext();
-  jq::ListWorkersResponse resp;
-  grpc::Status st = s.admin().ListWorkers(ctx.get(), {}, &resp);
-  if (!st.ok()) return s.Fail("worker list", st);
-  s.out() << RenderWorkerList(resp, s.format());
-  return kExitOk;
+  return s.Call("worker list", &jq::AdminService::Stub::ListWorkers, {}, RenderWorkerList);
 }
 
 int WorkerDrain(Session& s, const std::string& worker_id) {
-  auto ctx = s.NewContext();
   jq::DrainWorkerRequest req;
   req.set_worker_id(worker_id);
-  jq::DrainWorkerResponse resp;
-  grpc::Status st = s.admin().DrainWorker(ctx.get(), req, &resp);
-  if (!st.ok()) return s.Fail("worker drain " + worker_id, st);
-  s.out() << RenderAck("worker_id", worker_id, "draining", s.format());
-  return kExitOk;
+  return s.Call("worker drain " + worker_id, &jq::AdminService::Stub::DrainWorker, req,
+                Ack("worker_id", worker_id, "draining"));
 }
 
 int WorkerShutdown(Session& s, const std::string& worker_id) {
-  auto ctx = s.NewContext();
   jq::ShutdownWorkerRequest req;
   req.set_worker_id(worker_id);
-  jq::ShutdownWorkerResponse resp;
-  grpc::Status st = s.admin().ShutdownWorker(ctx.get(), req, &resp);
-  if (!st.ok()) return s.Fail("worker shutdown " + worker_id, st);
-  s.out() << RenderAck("worker_id", worker_id, "shutdown requested", s.format());
-  return kExitOk;
+  return s.Call("worker shutdown " + worker_id, &jq::AdminService::Stub::ShutdownWorker, req,
+                Ack("worker_id", worker_id, "shutdown requested"));
 }
 
 }  // namespace jq::ctl

@@ -1,66 +1,15 @@
-// jq-ctl's commands: each builds a request, calls jq-server and prints the reply (SPEC §10).
+// jq-ctl's commands: each builds a request, calls jq-server and prints the reply (SPEC §10); a
+// unary command is its request plus Session::Call with the renderer of its reply (ctl/render.h).
 // Every command returns the process exit code (ctl/errors.h) and writes errors as one line on
 // the session's error stream. Calls block; streams (job watch, submit --wait) block until the
 // job is final.
 #pragma once
 
-#include <grpcpp/grpcpp.h>
-
-#include <iosfwd>
-#include <memory>
 #include <string>
 
-#include "admin_service.grpc.pb.h"
-#include "core/trace.h"
-#include "ctl/output.h"
-#include "job_service.grpc.pb.h"
+#include "ctl/session.h"
 
 namespace jq::ctl {
-
-// The options before the command.
-struct GlobalOptions {
-  std::string server_addr = "127.0.0.1:50051";
-  std::string output = "table";
-  double timeout_seconds = 10;  // deadline of each unary call
-  std::string api_key;          // sent as "authorization: Bearer <key>" when set
-  std::string tls_ca;           // PEM files; TLS is used when any is set
-  std::string tls_cert;
-  std::string tls_key;
-};
-
-// One channel to jq-server and where output goes. Not thread-safe.
-class Session {
- public:
-  Session(GlobalOptions options, std::ostream& out, std::ostream& err);
-
-  // Creates the channel; false (with the error printed) when the TLS files cannot be read.
-  bool Connect();
-
-  // A context carrying the API key, and the --timeout deadline unless `deadline` is false
-  // (streams that last as long as a job).
-  std::unique_ptr<grpc::ClientContext> NewContext(bool deadline = true) const;
-
-  jq::JobService::Stub& jobs() { return *jobs_; }
-  jq::AdminService::Stub& admin() { return *admin_; }
-  OutputFormat format() const { return format_; }
-  std::ostream& out() { return out_; }
-
-  // Prints the error line for a failed call and returns its exit code.
-  int Fail(std::string_view what, const grpc::Status& status);
-  // Prints "jq-ctl: <what>: <message>".
-  void PrintError(std::string_view what, std::string_view message);
-  // PrintError, then returns the usage exit code.
-  int UsageError(std::string_view what, std::string_view message);
-
- private:
-  GlobalOptions options_;
-  OutputFormat format_ = OutputFormat::kTable;
-  std::ostream& out_;
-  std::ostream& err_;
-  std::unique_ptr<jq::JobService::Stub> jobs_;
-  std::unique_ptr<jq::AdminService::Stub> admin_;
-  TraceParent trace_;  // this invocation's span, sent with every call
-};
 
 // A flag's value plus whether it was given.
 struct IntFlag {

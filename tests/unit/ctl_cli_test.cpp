@@ -1,5 +1,6 @@
 // jq-ctl end to end against an in-process fake jq-server on a free port: flags become the right
-// requests, replies the right output, failures the right exit codes.
+// requests, replies the right output, failures the right exit codes. Also the pure parsing of
+// flag values (ctl/args.h).
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
@@ -11,6 +12,7 @@
 #include <thread>
 
 #include "admin_service.grpc.pb.h"
+#include "ctl/args.h"
 #include "ctl/cli.h"
 #include "job_service.grpc.pb.h"
 
@@ -349,6 +351,46 @@ TEST_F(CtlCliTest, VersionAndHelp) {
   EXPECT_NE(out_.find("(build: "), std::string::npos);
   EXPECT_EQ(Ctl({"job", "submit", "--help"}, false), 0);
   EXPECT_NE(out_.find("--idempotency-key"), std::string::npos) << out_;
+}
+
+// 2024-05-01 12:00:00 UTC.
+constexpr std::int64_t kMay1Noon = 1714564800;
+
+TEST(CtlTime, ParsesRfc3339AndPlainUtc) {
+  for (const char* text :
+       {"2024-05-01T12:00:00Z", "2024-05-01 12:00:00", "2024-05-01T12:00:00",
+        "2024-05-01t12:00:00z", "2024-05-01T14:00:00+02:00", "2024-05-01 12:00:00Z"}) {
+    auto ts = jq::ctl::ParseTime(text);
+    ASSERT_TRUE(ts.has_value()) << text;
+    EXPECT_EQ(ts->seconds(), kMay1Noon) << text;
+  }
+  auto frac = jq::ctl::ParseTime("2024-05-01T12:00:00.25Z");
+  ASSERT_TRUE(frac.has_value());
+  EXPECT_EQ(frac->nanos(), 250000000);
+}
+
+TEST(CtlTime, RejectsNonTimes) {
+  for (const char* text : {"", "tomorrow", "2024-05-01", "2024-13-01 12:00:00",
+                           "2024-02-30 12:00:00", "2024-05-01 12:00:00 junk", "1714564800"}) {
+    EXPECT_FALSE(jq::ctl::ParseTime(text).has_value()) << text;
+  }
+}
+
+TEST(CtlOutputFormat, Parses) {
+  using jq::ctl::OutputFormat;
+  using jq::ctl::ParseOutputFormat;
+  EXPECT_EQ(ParseOutputFormat("table"), OutputFormat::kTable);
+  EXPECT_EQ(ParseOutputFormat("json"), OutputFormat::kJson);
+  EXPECT_EQ(ParseOutputFormat("yaml"), OutputFormat::kYaml);
+  EXPECT_FALSE(ParseOutputFormat("xml").has_value());
+}
+
+TEST(CtlJson, ErrorSaysWhyWithoutPrefix) {
+  EXPECT_FALSE(jq::ctl::JsonError(R"({"command": ["true"]})").has_value());
+  auto error = jq::ctl::JsonError("{nope");
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->find("[json.exception"), std::string::npos) << *error;
+  EXPECT_NE(error->find("syntax error"), std::string::npos) << *error;
 }
 
 }  // namespace

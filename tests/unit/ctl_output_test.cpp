@@ -6,7 +6,8 @@
 #include <sstream>
 
 #include "ctl/errors.h"
-#include "ctl/output.h"
+#include "ctl/format.h"
+#include "ctl/render.h"
 
 namespace jq::ctl {
 namespace {
@@ -53,26 +54,6 @@ TEST(CtlTime, FormatsUtc) {
   EXPECT_EQ(FormatTime(Ts(0)), "");
 }
 
-TEST(CtlTime, ParsesRfc3339AndPlainUtc) {
-  for (const char* text :
-       {"2024-05-01T12:00:00Z", "2024-05-01 12:00:00", "2024-05-01T12:00:00",
-        "2024-05-01t12:00:00z", "2024-05-01T14:00:00+02:00", "2024-05-01 12:00:00Z"}) {
-    auto ts = ParseTime(text);
-    ASSERT_TRUE(ts.has_value()) << text;
-    EXPECT_EQ(ts->seconds(), kMay1Noon) << text;
-  }
-  auto frac = ParseTime("2024-05-01T12:00:00.25Z");
-  ASSERT_TRUE(frac.has_value());
-  EXPECT_EQ(frac->nanos(), 250000000);
-}
-
-TEST(CtlTime, RejectsNonTimes) {
-  for (const char* text : {"", "tomorrow", "2024-05-01", "2024-13-01 12:00:00",
-                           "2024-02-30 12:00:00", "2024-05-01 12:00:00 junk", "1714564800"}) {
-    EXPECT_FALSE(ParseTime(text).has_value()) << text;
-  }
-}
-
 TEST(CtlBytes, PrintableUtf8IsShownAsText) {
   EXPECT_TRUE(IsPrintableUtf8(""));
   EXPECT_TRUE(IsPrintableUtf8("line 1\n\ttab\r\n"));
@@ -104,11 +85,13 @@ TEST(CtlTable, AlignsColumnsUnderHeader) {
             "3   new line\n");
 }
 
-TEST(CtlOutputFormat, Parses) {
-  EXPECT_EQ(ParseOutputFormat("table"), OutputFormat::kTable);
-  EXPECT_EQ(ParseOutputFormat("json"), OutputFormat::kJson);
-  EXPECT_EQ(ParseOutputFormat("yaml"), OutputFormat::kYaml);
-  EXPECT_FALSE(ParseOutputFormat("xml").has_value());
+TEST(CtlEnum, NamesWithUnspecifiedForZeroAndUnknown) {
+  EXPECT_EQ(EnumText(*jq::WorkerStatus_descriptor(), jq::DRAINING), "DRAINING");
+  EXPECT_EQ(EnumText(*jq::WorkerStatus_descriptor(), 0), "UNSPECIFIED");
+  EXPECT_EQ(EnumText(*jq::WorkerStatus_descriptor(), 42), "UNSPECIFIED");
+  for (int status = 0; status <= 7; ++status) {
+    EXPECT_EQ(JobStatusText(status), EnumText(*jq::JobStatus_descriptor(), status)) << status;
+  }
 }
 
 TEST(CtlRender, JobJsonHasStableSnakeCaseFields) {
@@ -129,6 +112,24 @@ TEST(CtlRender, JobJsonHasStableSnakeCaseFields) {
                           "idempotency_key", "tenant", "attempt", "updated_at"}) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
+}
+
+TEST(CtlRender, DocumentsCarryEveryFieldInDeclarationOrder) {
+  auto keys = [](const std::string& text) {
+    const auto doc = nlohmann::ordered_json::parse(text);
+    std::vector<std::string> out;
+    for (auto it = doc.begin(); it != doc.end(); ++it) out.push_back(it.key());
+    return out;
+  };
+  auto fields = [](const google::protobuf::Descriptor& d) {
+    std::vector<std::string> out;
+    for (int i = 0; i < d.field_count(); ++i) out.push_back(d.field(i)->name());
+    return out;
+  };
+  EXPECT_EQ(keys(RenderJob({}, OutputFormat::kJson)), fields(*jq::Job::descriptor()));
+  EXPECT_EQ(keys(RenderQueueStats({}, OutputFormat::kJson)), fields(*jq::QueueStats::descriptor()));
+  EXPECT_EQ(keys(RenderSystemStatus({}, OutputFormat::kJson)),
+            fields(*jq::GetSystemStatusResponse::descriptor()));
 }
 
 TEST(CtlRender, JobTableIsKeyValue) {

@@ -1,52 +1,18 @@
-// How jq-ctl shows jq's wire messages (SPEC §10): aligned tables with a header for people, JSON
-// and YAML with the proto's snake_case field names for scripts. Pure: no I/O, no RPCs; every
-// Render* function returns complete text ending in a newline. Thread-compatible.
-//
-// JSON and YAML share one document shape: timestamps are UTC "YYYY-MM-DD HH:MM:SS" or null when
-// unset, enums are their names ("DEAD_LETTERED", "ONLINE"), bytes are text when printable UTF-8
-// and "base64:<base64>" otherwise.
+// What jq-ctl prints for each reply (SPEC §10): for people, aligned tables with a header or
+// "key: value" blocks choosing and spelling the fields that matter; for scripts, the whole
+// message as a JSON or YAML document (its shape is described in ctl/document.h). Pure: no I/O,
+// no RPCs; every Render* function returns complete text ending in a newline. Thread-compatible.
 #pragma once
 
-#include <google/protobuf/timestamp.pb.h>
-
-#include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "admin_service.pb.h"
 #include "common.pb.h"
+#include "ctl/format.h"
 #include "job_service.pb.h"
 
 namespace jq::ctl {
-
-enum class OutputFormat { kTable, kJson, kYaml };
-
-// "table", "json" or "yaml".
-std::optional<OutputFormat> ParseOutputFormat(std::string_view name);
-
-// UTC "YYYY-MM-DD HH:MM:SS"; "" for an unset (all-zero) timestamp.
-std::string FormatTime(const google::protobuf::Timestamp& ts);
-// Accepts RFC 3339 ("2024-05-01T12:00:00Z", "2024-05-01T14:00:00.5+02:00") and
-// "YYYY-MM-DD HH:MM:SS" (UTC, also with 'T' and without a zone). nullopt for anything else.
-std::optional<google::protobuf::Timestamp> ParseTime(std::string_view text);
-
-// Valid UTF-8 with no control characters other than tab, CR and LF.
-bool IsPrintableUtf8(std::string_view bytes);
-// The bytes themselves when printable, else "base64:" and their base64 encoding.
-std::string BytesToText(std::string_view bytes);
-
-// Columns separated by two spaces and padded to the widest cell (in UTF-8 code points); the
-// last column is not padded. Missing cells are empty; control characters in cells become spaces.
-class Table {
- public:
-  explicit Table(std::vector<std::string> header);
-  void AddRow(std::vector<std::string> row);
-  std::string Render() const;
-
- private:
-  std::vector<std::vector<std::string>> rows_;  // rows_[0] is the header
-};
 
 std::string RenderJob(const jq::Job& job, OutputFormat format);
 // Table mode adds a "next_page_token: T" line after the table when there is a next page.

@@ -1,0 +1,86 @@
+#include "ctl/session.h"
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "ctl/args.h"
+
+namespace jq::ctl {
+namespace {
+
+bool ReadFile(const std::string& path, std::string* contents, std::string* error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    *error = "cannot read " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  *contents = ss.str();
+  return true;
+}
+
+}  // namespace
+
+Session::Session(GlobalOptions options, std::ostream& out, std::ostream& err)
+    : options_(std::move(options)), out_(out), err_(err) {
+  format_ = ParseOutputFormat(options_.output).value_or(OutputFormat::kTable);
+  const char* parent = std::getenv("TRACEPARENT");
+  auto caller = parent != nullptr ? ParseTraceParent(parent) : std::nullopt;
+  trace_ = caller ? ChildOf(*caller) : NewTraceParent();
+}
+
+bool Session::Connect() {
+  std::shared_ptr<grpc::ChannelCredentials> creds;
+  if (!options_.tls_ca.empty() || !options_.tls_cert.empty() || !options_.tls_key.empty()) {
+    grpc::SslCredentialsOptions ssl;
+    std::string error;
+    if ((!options_.tls_ca.empty() && !ReadFile(options_.tls_ca, &ssl.pem_root_certs, &error)) ||
+        (!options_.tls_cert.empty() && !ReadFile(options_.tls_cert, &ssl.pem_cert_chain, &error)) ||
+        (!options_.tls_key.empty() && !ReadFile(options_.tls_key, &ssl.pem_private_key, &error))) {
+      UsageError("tls", error);
+      return false;
+    }
+    creds = grpc::SslCredentials(ssl);
+  } else {
+    creds = grpc::InsecureChannelCredentials();
+  }
+  auto channel = grpc::CreateChannel(options_.server_addr, creds);
+  jobs_ = jq::JobService::NewStub(channel);
+  admin_ = jq::AdminService::NewStub(channel);
+  return true;
+}
+
+std::unique_ptr<grpc::ClientContext> Session::NewContext(bool deadline) const {
+  auto ctx = std::make_unique<grpc::ClientContext>();
+  if (deadline) {
+    ctx->set_deadline(std::chrono::system_clock::now() +
+                      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                          std::chrono::duration<double>(options_.timeout_seconds)));
+  }
+  if (!options_.api_key.empty()) ctx->AddMetadata("authorization", "Bearer " + options_.api_key);
+  // One trace per invocation (W3C trace context): a TRACEPARENT in jq-ctl's own environment
+  // continues the caller's trace; a submitted job's TRACEPARENT then shares its trace id.
+  ctx->AddMetadata("traceparent", trace_.ToString());
+  return ctx;
+}
+
+int Session::Fail(std::string_view what, const grpc::Status& status) {
+  err_ << ErrorLine(what, status, options_.server_addr) << "\n";
+  return ExitCodeFor(status.error_code());
+}
+
+void Session::PrintError(std::string_view what, std::string_view message) {
+  err_ << "jq-ctl: " << what << ": " << message << "\n";
+}
+
+int Session::UsageError(std::string_view what, std::string_view message) {
+  PrintError(what, message);
+  return kExitUsage;
+}
+
+}  // namespace jq::ctl
