@@ -17,11 +17,22 @@ namespace jq::redis {
 
 // Serialized final jobs by id. Only final jobs are put: the one way out of a final state is
 // a manual retry, which invalidates the entry before and after it commits.
+//
+// A reader that misses reads the database and puts what it found. Had a retry's Invalidate
+// run between its database read and its Put, a plain Put would bring the old final row back
+// for the entry's whole TTL. So every entry has a generation that Invalidate bumps: Get
+// returns the generation it saw, and Put writes only if the generation is still that one.
 class JobCache {
  public:
+  struct Lookup {
+    std::optional<std::string> hit;
+    std::string generation;  // pass to Put
+  };
   virtual ~JobCache() = default;
-  virtual std::optional<std::string> Get(const std::string& job_id) = 0;
-  virtual void Put(const std::string& job_id, const std::string& bytes) = 0;
+  virtual Lookup Get(const std::string& job_id) = 0;
+  // Writes unless the entry was invalidated since `generation` was read.
+  virtual void Put(const std::string& job_id, const std::string& bytes,
+                   const std::string& generation) = 0;
   virtual void Invalidate(const std::string& job_id) = 0;
 };
 
@@ -33,12 +44,14 @@ class WorkerPresence {
   virtual void Mark(const std::string& worker_id, const std::string& server_id) = 0;
 };
 
-// jq:job:<id>, expiring after ttl.
+// jq:job:<id>, expiring after ttl; its generation in jq:job:<id>:gen (kept an hour, far
+// longer than any read takes; a generation that expired reads as a new one, which is safe).
 class RedisJobCache final : public JobCache {
  public:
   RedisJobCache(RedisClient& redis, std::chrono::seconds ttl) : redis_(redis), ttl_(ttl) {}
-  std::optional<std::string> Get(const std::string& job_id) override;
-  void Put(const std::string& job_id, const std::string& bytes) override;
+  Lookup Get(const std::string& job_id) override;
+  void Put(const std::string& job_id, const std::string& bytes,
+           const std::string& generation) override;
   void Invalidate(const std::string& job_id) override;
 
  private:

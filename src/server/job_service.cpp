@@ -183,16 +183,17 @@ grpc::Status JobServiceImpl::CancelJob(grpc::ServerContext*, const jq::CancelJob
 grpc::Status JobServiceImpl::GetJobStatus(grpc::ServerContext*, const jq::GetJobStatusRequest* req,
                                           jq::GetJobStatusResponse* resp) {
   if (Status s = ValidateJobId(req->job_id()); !s.ok()) return rpc::ToGrpc(s);
+  redis::JobCache::Lookup cached;
   if (ctx_.job_cache != nullptr) {
-    auto cached = ctx_.job_cache->Get(req->job_id());
-    if (cached && resp->mutable_job()->ParseFromString(*cached)) return grpc::Status::OK;
+    cached = ctx_.job_cache->Get(req->job_id());
+    if (cached.hit && resp->mutable_job()->ParseFromString(*cached.hit)) return grpc::Status::OK;
     resp->Clear();
   }
   auto r = ctx_.store.JobGet(req->job_id(), kAllTenants);
   if (!r.ok()) return rpc::ToGrpc(r.status());
   rpc::ToProto(*r, resp->mutable_job());
   if (ctx_.job_cache != nullptr && IsTerminal(r->status)) {
-    ctx_.job_cache->Put(r->id, resp->job().SerializeAsString());
+    ctx_.job_cache->Put(r->id, resp->job().SerializeAsString(), cached.generation);
   }
   return grpc::Status::OK;
 }

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "e2e/e2e_support.h"
+#include "redis/fleet_cache.h"
 
 namespace jq::testing {
 namespace {
@@ -180,6 +181,36 @@ TEST(RedisE2E, RetryInvalidatesTheCachedFinalJob) {
   grpc::ClientContext rctx;
   ASSERT_TRUE(stack.Jobs()->RetryJob(&rctx, retry, &rresp).ok());
   EXPECT_EQ(stack.Get(id).status(), jq::PENDING);
+}
+
+// A GetJobStatus that missed, read the final row, and puts it after a RetryJob invalidated
+// the entry must not bring the old final row back (it would be served for the whole TTL).
+TEST(RedisE2E, ACacheFillRacingARetryCannotBringTheOldRowBack) {
+  Stack stack;
+  OwnRedis redis(stack.dir());
+  jq::redis::RedisClient client({redis.addr(), "", milliseconds(500)});
+  jq::redis::RedisJobCache cache(client, seconds(60));
+  const std::string id = "0190e8d0-0000-7000-8000-0000000000aa";
+
+  auto reader = cache.Get(id);  // a miss: the reader goes to the database...
+  ASSERT_FALSE(reader.hit.has_value());
+  cache.Invalidate(id);  // ...while a retry commits and invalidates
+  cache.Put(id, "DEAD_LETTERED row", reader.generation);  // the reader's late fill
+  EXPECT_FALSE(cache.Get(id).hit.has_value()) << "the stale final row came back";
+
+  // A fill that saw the current generation is kept, and served.
+  auto fresh = cache.Get(id);
+  cache.Put(id, "DONE row", fresh.generation);
+  EXPECT_EQ(cache.Get(id).hit.value_or(""), "DONE row");
+  cache.Invalidate(id);
+  EXPECT_FALSE(cache.Get(id).hit.has_value());
+
+  // Redis down: a lookup misses and a fill is dropped; nothing throws or hangs.
+  redis.Kill();
+  auto down = cache.Get(id);
+  EXPECT_FALSE(down.hit.has_value());
+  cache.Put(id, "row", down.generation);
+  cache.Invalidate(id);
 }
 
 }  // namespace
