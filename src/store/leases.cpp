@@ -13,27 +13,22 @@ namespace jq::store {
 namespace {
 
 // The claim for many workers (SPEC §5): $1 = one worker id per free slot, in fill order;
-// $2 = queues; $3 = lease seconds. Queues with a concurrency limit get `room` = limit - jobs
-// ASSIGNED or RUNNING, and a claim takes at most `room` from each (ranked per queue in claim
-// order). $2 lists only queues that may be claimed from (claim_allowed_queues): paused and
-// full queues were filtered out per row before, as anti joins, which made the planner
-// expect one row; once the table had statistics it chose a scan of every ready row plus a
-// sort (690 ms instead of 4 ms for 100 of 95k ready jobs).
-std::string ClaimSql(const std::string& queue_filter, const std::string& order) {
+// $2 = queues; $3 = lease seconds. `candidates` selects and locks up to cardinality($1) ready
+// jobs in claim order. Queues with a concurrency limit get `room` = limit - jobs ASSIGNED or
+// RUNNING, and a claim takes at most `room` from each (ranked per queue in claim order). $2
+// lists only queues that may be claimed from (claim_allowed_queues): paused and full queues
+// were filtered out per row before, as anti joins, which made the planner expect one row;
+// once the table had statistics it chose a scan of every ready row plus a sort (690 ms
+// instead of 4 ms for 100 of 95k ready jobs).
+std::string ClaimSql(const std::string& candidates) {
   return Sql(
       "WITH lim AS ("
       "  SELECT q.name, q.concurrency_limit - (SELECT count(*) FROM jobs r"
       "    WHERE r.queue = q.name AND r.status IN ({ASSIGNED}, {RUNNING})) AS room"
       "  FROM queues q WHERE q.concurrency_limit > 0),"
-      " cand AS ("
-      "  SELECT j.id, j.queue, j.priority, j.created_at FROM jobs j"
-      "  WHERE j.status = {PENDING} AND " +
-      queue_filter +
-      "    AND j.not_before <= now()"
-      "    AND (j.expires_at IS NULL OR j.expires_at > now())"
-      "  ORDER BY " +
-      order +
-      "  LIMIT cardinality($1::text[]) FOR UPDATE SKIP LOCKED),"
+      " cand AS (" +
+      candidates +
+      "),"
       " pick AS ("
       "  SELECT c.id, row_number() OVER (ORDER BY c.priority DESC, c.created_at, c.id) AS slot"
       "  FROM (SELECT c.*, row_number() OVER (PARTITION BY c.queue"
@@ -53,6 +48,28 @@ std::string ClaimSql(const std::string& queue_filter, const std::string& order) 
       "  ORDER BY id)"
       "SELECT " +
       kClaimedCols + " FROM upd ORDER BY priority DESC, created_at, id");
+}
+
+// The ready jobs of queue `q`, in claim order: an ordered walk of jobs_ready_idx (queue,
+// priority DESC, created_at, id) WHERE status = PENDING from its first entry.
+std::string ReadyJobsOf(const std::string& q) {
+  return "SELECT j.id, j.queue, j.priority, j.created_at FROM jobs j"
+         " WHERE j.status = {PENDING} AND j.queue = " +
+         q +
+         "  AND j.not_before <= now() AND (j.expires_at IS NULL OR j.expires_at > now())"
+         " ORDER BY j.priority DESC, j.created_at, j.id"
+         " LIMIT cardinality($1::text[]) FOR UPDATE SKIP LOCKED";
+}
+
+// Several queues: the first n of each queue's own walk, then the first n of those. One scan
+// over `queue = ANY($2)` returns rows out of claim order, so it sorted the whole backlog, or
+// walked a global index through other queues' backlogs (100k rows filtered for 10 taken). The
+// price: up to n locked rows per queue, held until the claim commits (SKIP LOCKED never waits).
+std::string ManyQueueCandidates() {
+  return "SELECT c.id, c.queue, c.priority, c.created_at"
+         " FROM unnest($2::text[]) AS q(name) CROSS JOIN LATERAL (" +
+         ReadyJobsOf("q.name") +
+         ") c ORDER BY c.priority DESC, c.created_at, c.id LIMIT cardinality($1::text[])";
 }
 
 }  // namespace
@@ -88,19 +105,14 @@ const std::vector<Statement>& LeaseStatements() {
            " ORDER BY id FOR UPDATE SKIP LOCKED)"
            "UPDATE jobs j SET lease_expires_at = now() + $2::int * interval '1 second' "
            "FROM due WHERE j.id = due.id")},
-      // "priority >= 0" (always true) lets this claim, and only this one, use
-      // jobs_pending_all_idx (see db/migrations/0005).
-      {"job_claim_many", ClaimSql("j.queue = ANY($2::text[]) AND j.priority >= 0",
-                                  "j.priority DESC, j.created_at, j.id")},
+      {"job_claim_many", ClaimSql(ManyQueueCandidates())},
       // The queues a claim may take from now ($1: the worker's queues; empty: all).
       {"claim_allowed_queues",
        Sql("SELECT q.name FROM queues q WHERE NOT q.paused"
            " AND (cardinality($1::text[]) = 0 OR q.name = ANY($1::text[]))"
            " AND (q.concurrency_limit = 0 OR q.concurrency_limit > (SELECT count(*) FROM jobs r"
            "  WHERE r.queue = q.name AND r.status IN ({ASSIGNED}, {RUNNING})))")},
-      // One queue: the claim walks jobs_ready_idx in claim order from the start.
-      {"job_claim_queue",
-       ClaimSql("j.queue = ($2::text[])[1]", "j.priority DESC, j.created_at, j.id")},
+      {"job_claim_queue", ClaimSql(ReadyJobsOf("($2::text[])[1]"))},
       {"reap_silent_workers",
        Sql("UPDATE workers SET status = {OFFLINE} WHERE status IN ({ONLINE}, {DRAINING})"
            " AND last_heartbeat < now() - $1::int * interval '1 second' RETURNING id")},
@@ -155,11 +167,7 @@ Result<std::vector<ClaimedJob>> PgStore::JobClaimMany(const JobClaimManyParams& 
         // claims that may take from one (the lock ends with the transaction; the claim's
         // snapshot is taken after it, so it sees the other claimers' assignments).
         tx.exec_prepared("claim_lock_limited", PgArray(p.queues));
-        // The generic plan of the claim cannot know its LIMIT or which queue it reads, and
-        // picks a scan of every ready row of the queue plus a sort (measured: 58 ms instead
-        // of 3 ms for 100 jobs of a 20k backlog). Plan it for its parameters each time
-        // (~0.4 ms), which walks the ready index in claim order.
-        tx.exec("SET LOCAL plan_cache_mode = force_custom_plan");
+        tx.exec(kClaimPlanSettings);
         std::vector<std::string> allowed;
         for (const auto& row : tx.exec_prepared("claim_allowed_queues", PgArray(p.queues))) {
           allowed.push_back(row[0].as<std::string>());

@@ -78,6 +78,18 @@ class PgStore final : public JobStore {
   std::unique_ptr<ConnectionPool> pool_;
 };
 
+// The planner settings every claim transaction runs with (plan tests use them too):
+// - force_custom_plan: the generic plan cannot know the LIMIT or the queue, and scanned every
+//   ready row of the queue plus a sort (58 ms instead of 3 ms for 100 jobs of a 20k backlog);
+//   planning for the parameters costs ~0.4 ms.
+// - enable_bitmapscan off: until jobs has column statistics (a new install, before autovacuum
+//   first analyzes it, up to autovacuum_naptime later) `status = PENDING AND queue = $q` is
+//   estimated at ~1 row, and a bitmap scan plus a sort of the whole backlog (under LockRows,
+//   so not a top-N sort: 200 ms for 100k ready jobs) beat the ordered index walk by 1%. No
+//   claim plan needs a bitmap scan, so once statistics exist this changes nothing.
+inline constexpr const char* kClaimPlanSettings =
+    "SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL enable_bitmapscan = off";
+
 // The claim statement (for plan tests): one_queue selects the single-queue variant.
 // Parameters: $1 text[] worker id per slot, $2 text[] queues, $3 int lease seconds.
 std::string JobClaimSql(bool one_queue);
