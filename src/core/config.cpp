@@ -278,4 +278,10 @@ std::string DbConnectionString(const Config::Db& db) {
   return s;
 }
 
+int GrpcMaxMessageBytes(const Config& c) {
+  const long long largest =
+      std::max({2LL * c.jobs.max_payload_bytes, 2LL * c.worker.output_cap_bytes, 8LL << 20});
+  return static_cast<int>(largest + (1 << 20));  // both are at most 64 MiB: no overflow
+}
+
 }  // namespace jq

@@ -100,4 +100,9 @@ Status ValidateConfig(const Config& config);
 // The db.* settings as one libpq connection string.
 std::string DbConnectionString(const Config::Db& db);
 
+// The largest gRPC message any jq process receives, the one limit every side sets: a job's
+// payload (twice jobs.max_payload_bytes, for a batch), or a report with its two output tails
+// (worker.output_cap_bytes each), at least 8 MiB, plus 1 MiB for the rest of the message.
+int GrpcMaxMessageBytes(const Config& c);
+
 }  // namespace jq

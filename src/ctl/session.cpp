@@ -49,7 +49,11 @@ bool Session::Connect() {
   } else {
     creds = grpc::InsecureChannelCredentials();
   }
-  auto channel = grpc::CreateChannel(options_.server_addr, creds);
+  // An operator asked for what comes back (a noisy job's output over every attempt can pass
+  // gRPC's default 4 MiB): accept any size; the server bounds what it stores.
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(-1);
+  auto channel = grpc::CreateCustomChannel(options_.server_addr, creds, args);
   jobs_ = jq::JobService::NewStub(channel);
   admin_ = jq::AdminService::NewStub(channel);
   return true;

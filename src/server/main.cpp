@@ -352,9 +352,8 @@ int main(int argc, char** argv) {
   builder.RegisterService(&worker_service);
   builder.RegisterService(&admin_service);
   // Payloads are checked against jobs.max_payload_bytes by the services; reports carry up to
-  // two capped output tails (worker.output_cap_bytes each, default 1 MiB).
-  builder.SetMaxReceiveMessageSize(std::max(config.jobs.max_payload_bytes * 2, 8 << 20) +
-                                   (1 << 20));
+  // two capped output tails. jq-worker receives with the same limit.
+  builder.SetMaxReceiveMessageSize(jq::GrpcMaxMessageBytes(config));
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(std::make_unique<jq::server::GrpcMetricsInterceptorFactory>(metrics));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));

@@ -72,10 +72,12 @@ void JobThreads::Join() {
   }
 }
 
-WorkerAgent::WorkerAgent(Config::Worker config, std::string worker_id, std::string hostname)
+WorkerAgent::WorkerAgent(Config::Worker config, std::string worker_id, std::string hostname,
+                         int max_message_bytes)
     : config_(std::move(config)),
       worker_id_(std::move(worker_id)),
       hostname_(std::move(hostname)),
+      max_message_bytes_(max_message_bytes),
       heartbeats_({.name = "jq-heartbeat",
                    .interval = std::chrono::seconds(config_.heartbeat_seconds),
                    .run_at_start = false},
@@ -92,6 +94,9 @@ void WorkerAgent::Reconnect() {
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  // gRPC's default of 4 MiB would refuse a large payload: the job could never be delivered.
+  args.SetMaxReceiveMessageSize(max_message_bytes_);
+  args.SetMaxSendMessageSize(max_message_bytes_);
   auto channel =
       grpc::CreateCustomChannel(config_.server_addr, grpc::InsecureChannelCredentials(), args);
   std::lock_guard lock(mu_);

@@ -56,7 +56,9 @@ class JobThreads {
 
 class WorkerAgent {
  public:
-  WorkerAgent(Config::Worker config, std::string worker_id, std::string hostname);
+  // max_message_bytes: the largest message it accepts from the server (GrpcMaxMessageBytes).
+  WorkerAgent(Config::Worker config, std::string worker_id, std::string hostname,
+              int max_message_bytes = 9 << 20);
   ~WorkerAgent();
 
   // Blocks: connects, takes jobs, and returns once stopped and every job is settled.
@@ -111,6 +113,7 @@ class WorkerAgent {
   const Config::Worker config_;
   const std::string worker_id_;
   const std::string hostname_;
+  const int max_message_bytes_;
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -119,7 +119,8 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  jq::worker::WorkerAgent agent(config.worker, config.worker.id, host);
+  jq::worker::WorkerAgent agent(config.worker, config.worker.id, host,
+                                jq::GrpcMaxMessageBytes(config));
   jq::telemetry::HttpServer http(
       {std::make_shared<WorkerCollector>(agent, config.worker.id),
        std::make_shared<jq::telemetry::ProcessCollector>()},

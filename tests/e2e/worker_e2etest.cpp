@@ -48,6 +48,25 @@ class WorkerE2E : public ::testing::Test {
   Stack stack_;
 };
 
+// A payload above gRPC's default 4 MiB message limit, within jobs.max_payload_bytes, reaches
+// the worker and runs (before, the worker refused the assignment and the job burnt its retries).
+TEST_F(WorkerE2E, APayloadNearTheConfiguredLimitIsDelivered) {
+  Stack big;
+  const std::map<std::string, std::string> env = {{"JQ_JOBS_MAX_PAYLOAD_BYTES", "6291456"}};
+  big.StartServer({.env = env});
+  big.StartWorker({.id = "w-big", .env = env});
+  jq::SubmitJobRequest req;
+  req.set_queue_name("default");
+  const std::string pad(5 << 20, 'x');  // 5 MiB; unknown payload keys are ignored
+  req.set_payload(R"({"command":["true"],"pad":")" + pad + R"("})");
+  jq::SubmitJobResponse resp;
+  grpc::ClientContext ctx;
+  ASSERT_TRUE(big.Jobs()->SubmitJob(&ctx, req, &resp).ok());
+  auto job = big.WaitFor(resp.job_id(), jq::DONE);
+  EXPECT_EQ(job.attempt(), 1);
+  EXPECT_EQ(job.worker_id(), "w-big");
+}
+
 TEST_F(WorkerE2E, EchoHelloRunsToDoneWithItsOutput) {
   stack_.StartWorker({.id = "w1"});
   const std::string id = stack_.Submit({"echo", "hello"});

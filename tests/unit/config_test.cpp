@@ -149,3 +149,22 @@ TEST_F(ConfigTest, ConnectionStringCarriesPasswordFromEnvironment) {
 
 }  // namespace
 }  // namespace jq
+
+namespace jq {
+namespace {
+
+// One gRPC message limit for every side: large enough for the largest payload (a batch of
+// them) and for a report with both output tails.
+TEST(GrpcMaxMessageBytesTest, CoversPayloadsAndOutputTails) {
+  Config c;
+  EXPECT_EQ(GrpcMaxMessageBytes(c), (8 << 20) + (1 << 20));  // defaults: 1 MiB payload and tails
+  c.jobs.max_payload_bytes = 6 << 20;
+  EXPECT_EQ(GrpcMaxMessageBytes(c), (12 << 20) + (1 << 20));
+  c.worker.output_cap_bytes = 10 << 20;
+  EXPECT_EQ(GrpcMaxMessageBytes(c), (20 << 20) + (1 << 20));
+  c.jobs.max_payload_bytes = 64 << 20;  // the largest allowed: no overflow
+  EXPECT_EQ(GrpcMaxMessageBytes(c), (128 << 20) + (1 << 20));
+}
+
+}  // namespace
+}  // namespace jq
