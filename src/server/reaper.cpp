@@ -2,18 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
-#include <random>
+#include "core/jitter.h"
 
 namespace jq::server {
-namespace {
-
-std::function<double()> UniformJitter() {
-  return [rng = std::mt19937_64{std::random_device{}()}]() mutable {
-    return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
-  };
-}
-
-}  // namespace
 
 Reaper::Reaper(JobStore& store, ReaperConfig config, std::function<void(const ReapResult&)> on_reap)
     : store_(store),

@@ -8,6 +8,7 @@
 #include <functional>
 
 #include "core/background_loop.h"
+#include "core/jitter.h"
 #include "core/job_store.h"
 
 namespace jq::server {
@@ -16,7 +17,7 @@ struct ReaperConfig {
   std::chrono::milliseconds interval{1000};
   std::chrono::seconds worker_timeout{30};
   // The retry backoff's jitter in [0, 1); empty: uniformly random.
-  std::function<double()> jitter01;
+  JitterSource jitter01;
 };
 
 class Reaper {

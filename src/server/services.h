@@ -13,6 +13,7 @@
 
 #include "admin_service.grpc.pb.h"
 #include "core/config.h"
+#include "core/jitter.h"
 #include "core/job_store.h"
 #include "job_service.grpc.pb.h"
 #include "redis/fleet_cache.h"
@@ -51,6 +52,7 @@ struct ServiceContext {
   Fleet& fleet;  // registrations, sessions, heartbeats, slots
   // Components reported by GetSystemStatus besides the database.
   std::function<std::vector<HealthComponent>()> components;
+  JitterSource jitter01 = UniformJitter();  // the retry backoff's jitter
 };
 
 class JobServiceImpl final

@@ -1,7 +1,6 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
-#include <random>
 #include <set>
 
 #include "core/uuid.h"
@@ -14,11 +13,6 @@ namespace jq::server {
 namespace {
 
 constexpr std::size_t kMaxWorkerIdLength = 128;
-
-double Jitter() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
-}
 
 Status ValidateWorkerId(const std::string& id) {
   return ValidateToken(id, "worker_id", kMaxWorkerIdLength);
@@ -235,7 +229,7 @@ Status WorkerServiceImpl::ToCompleteParams(const jq::ReportResultRequest& req,
   p->result = req.result().empty() && req.attempt() != 0 ? req.stdout() : req.result();
   p->error_message = req.error_message();
   p->reason = req.reason();
-  p->jitter01 = Jitter();
+  p->jitter01 = ctx_.jitter01();
   if (req.attempt() != 0) {  // jq workers send their output; seed workers only a result
     JobOutputRecord o;
     o.exit_code = req.exit_code();
@@ -373,7 +367,7 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::Deregister(grpc::CallbackServerCont
 
 grpc::Status WorkerServiceImpl::DoDeregister(const jq::DeregisterRequest* req) {
   if (Status s = ValidateWorkerId(req->worker_id()); !s.ok()) return rpc::ToGrpc(s);
-  Status s = ctx_.fleet.Deregister(req->worker_id(), Jitter());
+  Status s = ctx_.fleet.Deregister(req->worker_id(), ctx_.jitter01());
   if (s.ok()) spdlog::info("worker {} deregistered", req->worker_id());
   return rpc::ToGrpc(s);
 }
