@@ -2,16 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
-#include "core/jitter.h"
-
 namespace jq::server {
 
 Reaper::Reaper(JobStore& store, ReaperConfig config, std::function<void(const ReapResult&)> on_reap)
     : store_(store),
-      config_([&] {
-        if (!config.jitter01) config.jitter01 = UniformJitter();
-        return config;
-      }()),
+      config_(std::move(config)),
       on_reap_(std::move(on_reap)),
       loop_({.name = "jq-reaper", .interval = config_.interval, .run_at_start = false}, [this] {
         RunOnce();

@@ -16,8 +16,7 @@ namespace jq::server {
 struct ReaperConfig {
   std::chrono::milliseconds interval{1000};
   std::chrono::seconds worker_timeout{30};
-  // The retry backoff's jitter in [0, 1); empty: uniformly random.
-  JitterSource jitter01;
+  JitterSource jitter01 = UniformJitter();  // the retry backoff's jitter in [0, 1)
 };
 
 class Reaper {

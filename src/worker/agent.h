@@ -58,7 +58,7 @@ class WorkerAgent {
  public:
   // max_message_bytes: the largest message it accepts from the server (GrpcMaxMessageBytes).
   WorkerAgent(Config::Worker config, std::string worker_id, std::string hostname,
-              int max_message_bytes = 9 << 20);
+              int max_message_bytes);
   ~WorkerAgent();
 
   // Blocks: connects, takes jobs, and returns once stopped and every job is settled.
