@@ -19,13 +19,41 @@ constexpr std::size_t kErrorTail = 4096;  // stderr kept in error_message
 // call the server writes as one row update. Also how late a refused start stops the job.
 constexpr std::chrono::milliseconds kStartedLinger{20};
 
-bool Retryable(const grpc::Status& s) {
-  return s.error_code() == grpc::StatusCode::UNAVAILABLE ||
-         s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
-}
-
 std::string Tail(const std::string& s, std::size_t n) {
   return s.size() <= n ? s : s.substr(s.size() - n);
+}
+
+// The server refused the report itself, not the lease (a lost lease is FAILED_PRECONDITION
+// or NOT_FOUND, and the job is someone else's now): e.g. it is above the server's message
+// limit. Dropping it would leave the job RUNNING until its lease ran out and then re-run it.
+bool ReportRefused(const grpc::Status& s) {
+  return !s.ok() && !RetryableStatus(s) &&
+         s.error_code() != grpc::StatusCode::FAILED_PRECONDITION &&
+         s.error_code() != grpc::StatusCode::NOT_FOUND &&
+         s.error_code() != grpc::StatusCode::CANCELLED;
+}
+
+// What is reported instead of a refused result: a failure small enough for any server.
+jq::ReportResultRequest RefusedReportFailure(const jq::ReportResultRequest& refused,
+                                             const grpc::Status& why) {
+  constexpr std::size_t kKeep = 4096;
+  jq::ReportResultRequest r;
+  r.set_worker_id(refused.worker_id());
+  r.set_job_id(refused.job_id());
+  r.set_attempt(refused.attempt());
+  r.set_success(false);
+  r.set_reason(std::string(reason::kFailedExitCode));
+  r.set_exit_code(refused.exit_code());
+  r.set_stdout(Tail(refused.stdout(), kKeep));
+  r.set_stderr(Tail(refused.stderr(), kKeep));
+  r.set_stdout_truncated(refused.stdout_truncated() || refused.stdout().size() > kKeep);
+  r.set_stderr_truncated(refused.stderr_truncated() || refused.stderr().size() > kKeep);
+  r.set_error_message(ToValidUtf8("the server refused this attempt's report (" +
+                                  std::to_string(why.error_code()) + ": " + why.error_message() +
+                                  "); the job " + (refused.success() ? "succeeded" : "failed") +
+                                  " with exit status " + std::to_string(refused.exit_code()) +
+                                  " and only the last 4 KiB of each output stream are kept"));
+  return r;
 }
 
 }  // namespace
@@ -132,7 +160,7 @@ grpc::Status WorkerAgent::CallWithRetry(const char* what, Fn&& fn, std::chrono::
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     grpc::Status s = fn(&ctx);
-    if (s.ok() || !Retryable(s) || std::chrono::steady_clock::now() + backoff >= deadline) {
+    if (s.ok() || !RetryableStatus(s) || std::chrono::steady_clock::now() + backoff >= deadline) {
       if (!s.ok())
         spdlog::warn("{}: {} ({})", what, s.error_message(), static_cast<int>(s.error_code()));
       return s;
@@ -378,7 +406,7 @@ void WorkerAgent::OnStarted(const std::shared_ptr<StartReport>& r, const grpc::S
     r->process->Cancel();
     return;
   }
-  if (Retryable(s) && std::chrono::steady_clock::now() + r->backoff < r->give_up_at) {
+  if (RetryableStatus(s) && std::chrono::steady_clock::now() + r->backoff < r->give_up_at) {
     const auto delay = r->backoff;
     r->backoff = std::min(r->backoff * 2, std::chrono::milliseconds(2000));
     SendStarted(r, delay);
@@ -405,11 +433,20 @@ void WorkerAgent::RunJob(jq::JobAssignment a) {
       abandon = running_[id].abandon;
     }
     if (!abandon) {
-      CallWithRetry(
-          "report result", [&](grpc::ClientContext*) { return reports_->Result(report); },
-          // While it is in running_ its lease is renewed: keep trying (e.g. through a database
-          // outage) rather than let a finished job run again.
-          std::chrono::hours(1));
+      // While it is in running_ its lease is renewed: keep trying (e.g. through a database
+      // outage) rather than let a finished job run again.
+      const auto send = [&](const jq::ReportResultRequest& r) {
+        return CallWithRetry(
+            "report result", [&](grpc::ClientContext*) { return reports_->Result(r); },
+            std::chrono::hours(1));
+      };
+      if (grpc::Status s = send(report); ReportRefused(s)) {
+        spdlog::error(
+            "job {} attempt {}: the server refused its result ({}); reporting a failure "
+            "instead",
+            id, a.attempt(), s.error_message());
+        send(RefusedReportFailure(report, s));
+      }
     }
     std::lock_guard lock(mu_);
     auto it = running_.find(id);

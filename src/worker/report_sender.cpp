@@ -15,6 +15,11 @@ constexpr auto kCallTimeout = std::chrono::seconds(10);
 
 }  // namespace
 
+bool RetryableStatus(const grpc::Status& s) {
+  return s.error_code() == grpc::StatusCode::UNAVAILABLE ||
+         s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
+}
+
 ReportSender::ReportSender(std::string worker_id, StubFn stub)
     : worker_id_(std::move(worker_id)), stub_(std::move(stub)) {
   thread_ = std::thread([this] { Run(); });
@@ -148,14 +153,7 @@ void ReportSender::SendBatch(std::vector<Pending>& batch) {
       *req.add_results() = std::move(std::get<jq::ReportResultRequest>(p.report));
     }
   }
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
-  jq::ReportBatchResponse resp;
-  grpc::Status s = stub_()->ReportBatch(&ctx, req, &resp);
-  if (s.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
-    spdlog::info("server has no ReportBatch; reporting one call per report");
-    unary_ = true;
-    // Put the reports back as they were and send them the old way.
+  const auto put_back = [&] {
     for (std::size_t i = 0; i < batch.size(); ++i) {
       if (where[i].first) {
         batch[i].report = std::move(*req.mutable_results(where[i].second));
@@ -163,7 +161,29 @@ void ReportSender::SendBatch(std::vector<Pending>& batch) {
         batch[i].report = std::move(*req.mutable_started(where[i].second));
       }
     }
+  };
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + kCallTimeout);
+  jq::ReportBatchResponse resp;
+  grpc::Status s = stub_()->ReportBatch(&ctx, req, &resp);
+  if (s.error_code() == grpc::StatusCode::UNIMPLEMENTED) {
+    spdlog::info("server has no ReportBatch; reporting one call per report");
+    unary_ = true;
+    put_back();
     SendUnary(batch);
+    return;
+  }
+  if (!s.ok() && !RetryableStatus(s) && batch.size() > 1) {
+    // The whole call was refused (e.g. one report above the server's message limit): send
+    // each report alone, so only the one at fault gets the refusal and its neighbours land.
+    spdlog::warn("report batch of {} refused: {} ({}); sending its reports one by one",
+                 batch.size(), s.error_message(), static_cast<int>(s.error_code()));
+    put_back();
+    for (auto& p : batch) {
+      std::vector<Pending> one;
+      one.push_back(std::move(p));
+      SendBatch(one);
+    }
     return;
   }
   const bool complete = s.ok() && resp.started_size() == req.started_size() &&

@@ -21,6 +21,9 @@
 
 namespace jq::worker {
 
+// The server is unreachable or slow (restarting, failing over): try the call again.
+bool RetryableStatus(const grpc::Status& s);
+
 class ReportSender {
  public:
   using StubFn = std::function<std::shared_ptr<jq::WorkerService::Stub>()>;
@@ -32,7 +35,9 @@ class ReportSender {
   ReportSender& operator=(const ReportSender&) = delete;
 
   // Block until the report's batch is answered: OK, the report's own refusal, or the call's
-  // error (e.g. UNAVAILABLE, for the caller to retry). After Stop: UNAVAILABLE at once.
+  // error (e.g. UNAVAILABLE, for the caller to retry). A batch the server refuses whole for
+  // any other reason is sent again report by report, so one bad report fails alone.
+  // After Stop: UNAVAILABLE at once.
   grpc::Status Started(const jq::ReportStartedRequest& report);
   // A delayed StartedAsync of the same attempt is sent first, in the same batch.
   grpc::Status Result(const jq::ReportResultRequest& report);

@@ -319,4 +319,14 @@ std::vector<std::string> Stack::Reasons(const std::string& job_id) {
   return out;
 }
 
+std::vector<jq::JobOutput> Stack::Outputs(const std::string& job_id) {
+  jq::GetJobOutputRequest req;
+  req.set_job_id(job_id);
+  jq::GetJobOutputResponse resp;
+  grpc::ClientContext ctx;
+  auto st = Jobs()->GetJobOutput(&ctx, req, &resp);
+  EXPECT_TRUE(st.ok()) << st.error_message();
+  return {resp.outputs().begin(), resp.outputs().end()};
+}
+
 }  // namespace jq::testing

@@ -94,6 +94,8 @@ class Stack {
   jq::Job WaitFor(const std::string& job_id, jq::JobStatus status,
                   std::chrono::milliseconds timeout = std::chrono::seconds(20));
   std::vector<std::string> Reasons(const std::string& job_id);
+  // Every attempt's output, oldest first (fails the test on error).
+  std::vector<jq::JobOutput> Outputs(const std::string& job_id);
 
   const std::string& conninfo() const { return conninfo_; }
   const std::string& dir() const { return dir_; }

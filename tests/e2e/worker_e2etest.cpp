@@ -67,6 +67,34 @@ TEST_F(WorkerE2E, APayloadNearTheConfiguredLimitIsDelivered) {
   EXPECT_EQ(job.worker_id(), "w-big");
 }
 
+TEST_F(WorkerE2E, AResultTheServerRefusesBecomesAFailureAndSparesItsBatch) {
+  // The worker keeps 24 MiB of output, the server accepts 9 MiB messages: the big job's report
+  // is refused. Its neighbours finish at the same moment, often in the same batch (the
+  // deterministic version of that is worker_test's).
+  auto& worker = stack_.StartWorker(
+      {.id = "w1", .concurrency = 4, .env = {{"JQ_WORKER_OUTPUT_CAP_BYTES", "25165824"}}});
+  const std::string big = stack_.Submit({"sh", "-c", "sleep 1; head -c 12582912 /dev/zero"},
+                                        "default", [](jq::SubmitJobRequest& r) {
+                                          r.set_max_retries(0);
+                                          r.set_max_retries_set(true);
+                                        });
+  std::vector<std::string> small;
+  for (int i = 0; i < 3; ++i) small.push_back(stack_.Submit({"sh", "-c", "sleep 1; echo ok"}));
+  for (const auto& id : small) {
+    auto job = stack_.WaitFor(id, jq::DONE, std::chrono::seconds(10));
+    EXPECT_EQ(job.attempt(), 1) << "a neighbour of the refused report was re-run";
+    EXPECT_EQ(job.result(), "ok\n");
+  }
+  auto job = stack_.WaitFor(big, jq::DEAD_LETTERED, std::chrono::seconds(10));
+  EXPECT_EQ(job.attempt(), 1);
+  EXPECT_NE(job.error_message().find("the server refused this attempt's report"), std::string::npos)
+      << job.error_message();
+  EXPECT_NE(job.error_message().find("succeeded with exit status 0"), std::string::npos)
+      << job.error_message();
+  EXPECT_EQ(stack_.Reasons(big).back(), "MAX_RETRIES_EXCEEDED");
+  EXPECT_NE(worker.Log().find("refused its result"), std::string::npos);
+}
+
 TEST_F(WorkerE2E, EchoHelloRunsToDoneWithItsOutput) {
   stack_.StartWorker({.id = "w1"});
   const std::string id = stack_.Submit({"echo", "hello"});
@@ -75,15 +103,11 @@ TEST_F(WorkerE2E, EchoHelloRunsToDoneWithItsOutput) {
   EXPECT_EQ(job.worker_id(), "w1");
   EXPECT_EQ(stack_.Reasons(id),
             (std::vector<std::string>{"SUBMITTED", "ASSIGNED", "STARTED", "SUCCESS"}));
-  jq::GetJobOutputRequest req;
-  req.set_job_id(id);
-  jq::GetJobOutputResponse out;
-  grpc::ClientContext ctx;
-  ASSERT_TRUE(stack_.Jobs()->GetJobOutput(&ctx, req, &out).ok());
-  ASSERT_EQ(out.outputs_size(), 1);
-  EXPECT_EQ(out.outputs(0).stdout(), "hello\n");
-  EXPECT_EQ(out.outputs(0).exit_code(), 0);
-  EXPECT_EQ(out.outputs(0).attempt(), 1);
+  const auto outputs = stack_.Outputs(id);
+  ASSERT_EQ(outputs.size(), 1u);
+  EXPECT_EQ(outputs[0].stdout(), "hello\n");
+  EXPECT_EQ(outputs[0].exit_code(), 0);
+  EXPECT_EQ(outputs[0].attempt(), 1);
 }
 
 TEST_F(WorkerE2E, TraceparentReachesTheJobAndTheLogs) {
@@ -120,16 +144,33 @@ TEST_F(WorkerE2E, HugeOutputOnBothStreamsIsCappedAndReported) {
        "head -c 2097152 /dev/zero | tr '\\0' o; head -c 2097152 /dev/zero | tr '\\0' e >&2"});
   auto job = stack_.WaitFor(id, jq::DONE);
   EXPECT_EQ(job.result().size(), 1u << 20);
-  jq::GetJobOutputRequest req;
-  req.set_job_id(id);
-  jq::GetJobOutputResponse out;
-  grpc::ClientContext ctx;
-  ASSERT_TRUE(stack_.Jobs()->GetJobOutput(&ctx, req, &out).ok());
-  ASSERT_EQ(out.outputs_size(), 1);
-  EXPECT_TRUE(out.outputs(0).stdout_truncated());
-  EXPECT_TRUE(out.outputs(0).stderr_truncated());
-  EXPECT_EQ(out.outputs(0).stderr().size(), 1u << 20);
+  const auto outputs = stack_.Outputs(id);
+  ASSERT_EQ(outputs.size(), 1u);
+  EXPECT_TRUE(outputs[0].stdout_truncated());
+  EXPECT_TRUE(outputs[0].stderr_truncated());
+  EXPECT_EQ(outputs[0].stderr().size(), 1u << 20);
   EXPECT_EQ(job.attempt(), 1);
+}
+
+TEST_F(WorkerE2E, OutputThatIsNotUtf8IsKeptAsBytesAndTheFailureIsReportedOnce) {
+  // A 7-byte cap cuts the two-byte 'é's of stderr in half; \xff\xfe is never text.
+  stack_.StartWorker({.id = "w1", .env = {{"JQ_WORKER_OUTPUT_CAP_BYTES", "7"}}});
+  const std::string id = stack_.Submit(
+      {"sh", "-c",
+       "printf 'out\\377\\376'; printf '\\303\\251\\303\\251\\303\\251\\303\\251' >&2; exit 3"},
+      "default", [](jq::SubmitJobRequest& r) {
+        r.set_max_retries(0);
+        r.set_max_retries_set(true);
+      });
+  auto job = stack_.WaitFor(id, jq::DEAD_LETTERED, std::chrono::seconds(10));
+  EXPECT_EQ(job.attempt(), 1) << "the report was refused and the job re-run";
+  EXPECT_EQ(stack_.Reasons(id).back(), "MAX_RETRIES_EXCEEDED");
+  EXPECT_NE(job.error_message().find("exit status 3"), std::string::npos) << job.error_message();
+  const auto outputs = stack_.Outputs(id);
+  ASSERT_EQ(outputs.size(), 1u);
+  EXPECT_EQ(outputs[0].stdout(), "out\xff\xfe");  // bytes, exactly as written
+  EXPECT_EQ(outputs[0].stderr(), "\xa9\xc3\xa9\xc3\xa9\xc3\xa9");
+  EXPECT_TRUE(outputs[0].stderr_truncated());
 }
 
 TEST_F(WorkerE2E, FailingJobIsRetriedWithBackoffThenDeadLettered) {
