@@ -190,6 +190,10 @@ class JobStore {
 
   // Maintenance: expired leases, TTLs, silent workers. jitter01 feeds the retry backoff.
   virtual Result<ReapResult> Reap(std::chrono::seconds worker_timeout, double jitter01) = 0;
+  // After the store was unreachable: every lease held gets `lease` from now and every live
+  // worker counts as heard from now, so nothing is reaped for the time in which nobody could
+  // renew (a healthy worker renews within the new term). Returns how many leases it renewed.
+  virtual Result<int> RenewAllAfterOutage(std::chrono::seconds lease) = 0;
 
   // Workers.
   virtual Status WorkerUpsert(const WorkerUpsertParams& p) = 0;

@@ -201,7 +201,8 @@ int main(int argc, char** argv) {
   jq::server::Dispatcher dispatcher(store, dispatch_config);
   jq::server::Reaper reaper(store,
                             {std::chrono::milliseconds(config.reaper.interval_ms),
-                             std::chrono::seconds(config.reaper.worker_timeout_seconds)},
+                             std::chrono::seconds(config.reaper.worker_timeout_seconds),
+                             std::chrono::seconds(config.dispatch.lease_seconds)},
                             [&](const jq::ReapResult& r) {
                               for (const auto& [queue, n] : r.lease_expired_by_queue) {
                                 metrics.LeaseExpired(queue, n);

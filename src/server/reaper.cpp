@@ -14,8 +14,21 @@ Reaper::Reaper(JobStore& store, ReaperConfig config, std::function<void(const Re
       }) {}
 
 Result<ReapResult> Reaper::RunOnce() {
+  if (store_was_unreachable_) {
+    auto renewed = store_.RenewAllAfterOutage(config_.lease);
+    if (!renewed.ok()) {
+      spdlog::warn("reaper: {}", renewed.status().ToString());
+      return renewed.status();
+    }
+    store_was_unreachable_ = false;
+    spdlog::warn(
+        "reaper: the store is reachable again; {} leases renewed for {} s before anything is "
+        "reaped",
+        *renewed, config_.lease.count());
+  }
   auto r = store_.Reap(config_.worker_timeout, config_.jitter01());
   if (!r.ok()) {
+    if (r.status().retryable()) store_was_unreachable_ = true;
     spdlog::warn("reaper: {}", r.status().ToString());
     return r;
   }

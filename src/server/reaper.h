@@ -1,6 +1,9 @@
 // The reaper: every interval, returns jobs with expired leases and jobs of silent workers
 // through FAILED to the retry logic, and dead-letters jobs whose TTL passed (SPEC §4, §5).
 // Every replica runs one; the store's SKIP LOCKED claims keep them from colliding.
+// An outage of the store is nobody's fault: once a pass could not reach it, the next pass that
+// can first gives every lease a fresh term (RenewAllAfterOutage), so a database failover
+// longer than the lease re-runs no job whose worker kept heartbeating.
 // Start/Stop idempotent (core/background_loop.h); RunOnce is one pass, for tests too.
 #pragma once
 
@@ -16,6 +19,7 @@ namespace jq::server {
 struct ReaperConfig {
   std::chrono::milliseconds interval{1000};
   std::chrono::seconds worker_timeout{30};
+  std::chrono::seconds lease{30};           // the term every lease gets once the store is back
   JitterSource jitter01 = UniformJitter();  // the retry backoff's jitter in [0, 1)
 };
 
@@ -31,7 +35,8 @@ class Reaper {
   JobStore& store_;
   const ReaperConfig config_;
   std::function<void(const ReapResult&)> on_reap_;
-  BackgroundLoop loop_;  // last: stopped before the members its passes use go away
+  bool store_was_unreachable_ = false;  // RunOnce's thread only (the loop's, or a test's)
+  BackgroundLoop loop_;                 // last: stopped before the members its passes use go away
 };
 
 }  // namespace jq::server

@@ -127,6 +127,13 @@ const std::vector<Statement>& LeaseStatements() {
            " AND lease_expires_at < now() ORDER BY lease_expires_at LIMIT 1000"
            " FOR UPDATE SKIP LOCKED")},
       // Not started within its TTL: PENDING/ASSIGNED -> DEAD_LETTERED, many at once.
+      {"renew_all_leases",
+       Sql("UPDATE jobs SET lease_expires_at = now() + $1::int * interval '1 second'"
+           " WHERE status IN ({ASSIGNED}, {RUNNING})"
+           " AND lease_expires_at < now() + $1::int * interval '1 second'")},
+      {"renew_all_workers",
+       Sql("UPDATE workers SET last_heartbeat = now() WHERE status IN ({ONLINE}, {DRAINING})"
+           " AND last_heartbeat < now()")},
       {"reap_ttl",
        Sql("WITH old AS (SELECT id, status FROM jobs WHERE status IN ({PENDING}, {ASSIGNED})"
            "  AND expires_at < now() ORDER BY expires_at LIMIT 1000 FOR UPDATE SKIP LOCKED),"
@@ -265,6 +272,14 @@ Result<ReapResult> PgStore::Reap(std::chrono::seconds worker_timeout, double jit
   if (!ttl.ok()) return ttl.status();
   out.ttl_expired = *ttl;
   return out;
+}
+
+Result<int> PgStore::RenewAllAfterOutage(std::chrono::seconds lease) {
+  return RunTx<int>(*pool_, config_, "RenewAllAfterOutage", [&](pqxx::work& tx) -> Result<int> {
+    auto r = tx.exec_prepared("renew_all_leases", static_cast<int>(lease.count()));
+    tx.exec_prepared("renew_all_workers");
+    return static_cast<int>(r.affected_rows());
+  });
 }
 
 }  // namespace jq::store

@@ -60,6 +60,7 @@ class PgStore final : public JobStore {
   Result<JobRecord> JobCancel(const std::string& id, const std::string& tenant) override;
   Result<JobRecord> JobRetry(const std::string& id, const std::string& tenant) override;
   Result<ReapResult> Reap(std::chrono::seconds worker_timeout, double jitter01) override;
+  Result<int> RenewAllAfterOutage(std::chrono::seconds lease) override;
 
   Status WorkerUpsert(const WorkerUpsertParams& p) override;
   Status WorkerHeartbeat(const std::string& id, int active_job_count) override;

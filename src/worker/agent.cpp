@@ -501,7 +501,9 @@ void WorkerAgent::RunJob(jq::JobAssignment a) {
     start->request.set_job_id(id);
     start->request.set_attempt(a.attempt());
     start->process = process;
-    start->give_up_at = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    // As long as its result: the job runs on through a database outage, and its start must
+    // land (a job left ASSIGNED can be dead-lettered by its TTL while it runs).
+    start->give_up_at = std::chrono::steady_clock::now() + std::chrono::hours(1);
     SendStarted(start, kStartedLinger);
   }
   const exec::RunResult r = process->Wait();

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <pqxx/pqxx>
@@ -56,6 +57,38 @@ TEST(ReliabilityE2E, PostgresRestartLosesNothing) {
     EXPECT_EQ(Successes(stack.conninfo(), id), 1) << id << " completed more than once";
   }
   EXPECT_TRUE(stack.server(0).running());
+}
+
+// Longer than the lease (4 s) and the worker timeout (4 s): a managed database's failover.
+TEST(ReliabilityE2E, ADatabaseOutageLongerThanTheLeaseRerunsNoJobOfAHealthyWorker) {
+  Stack stack;
+  stack.StartServer();
+  stack.StartWorker({.id = "w1", .concurrency = 4});
+  const std::string runs = stack.dir() + "/runs";
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    ids.push_back(stack.Submit({"sh", "-c", "echo $JQ_JOB_ID >> " + runs + "; sleep 12"}, "default",
+                               [](jq::SubmitJobRequest& r) {
+                                 r.set_max_retries(0);  // a re-run would dead-letter it
+                                 r.set_max_retries_set(true);
+                               }));
+  }
+  for (const auto& id : ids) stack.WaitFor(id, jq::RUNNING);
+  auto& servers = TestServers::Get();
+  const std::string cmd = SourcePath("scripts/test-servers.sh") + " restart-pg " + servers.dir() +
+                          " " + std::to_string(servers.pg_port()) + " 8";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  for (const auto& id : ids) {
+    auto job = stack.WaitFor(id, jq::DONE, seconds(40));
+    EXPECT_EQ(job.attempt(), 1) << id;
+    const auto reasons = stack.Reasons(id);
+    EXPECT_EQ(std::count(reasons.begin(), reasons.end(), "STARTED"), 1) << id;
+  }
+  std::map<std::string, int> executions;
+  std::ifstream in(runs);
+  for (std::string line; std::getline(in, line);) ++executions[line];
+  for (const auto& id : ids) EXPECT_EQ(executions[id], 1) << id << " ran more than once";
+  EXPECT_NE(stack.server(0).Log().find("the store is reachable again"), std::string::npos);
 }
 
 TEST(ReliabilityE2E, FrozenWorkersJobIsTakenOverAndItsLateReportRefused) {

@@ -1414,6 +1414,31 @@ TYPED_TEST(JobStoreContract, ReapTakesSilentWorkersOfflineAndRetriesTheirJobs) {
   EXPECT_EQ(st.WorkerGet("w1")->status, WorkerState::kOnline);
 }
 
+TYPED_TEST(JobStoreContract, RenewAllAfterOutageGivesEveryLeaseAndLiveWorkerAFreshTerm) {
+  auto& st = this->Store();
+  ASSERT_TRUE(st.WorkerUpsert({"w1", "h1", 4, {}, "s1"}).ok());
+  const std::string a = this->Submit();
+  ASSERT_EQ(this->ClaimOne("w1", seconds(10)), a);
+  ASSERT_TRUE(st.JobSetRunning({a, "w1", 1}).ok());
+  const std::string b = this->Submit();
+  ASSERT_EQ(this->ClaimOne("w1", seconds(300)), b);
+  this->Advance(seconds(40));  // nobody could renew: a's lease and w1's heartbeat are stale
+  auto n = st.RenewAllAfterOutage(seconds(30));
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, 1);  // b's lease still runs 260 s: left as it is
+  auto r = st.Reap(seconds(30), 0);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->lease_expired + r->workers_offline + r->worker_jobs_reclaimed, 0);
+  EXPECT_EQ(this->Get(a).status, S::kRunning);
+  EXPECT_EQ(st.WorkerGet("w1")->status, WorkerState::kOnline);
+  this->Advance(seconds(31));  // still silent a term later: lost after all
+  r = st.Reap(seconds(30), 0);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->workers_offline, 1);
+  EXPECT_EQ(r->worker_jobs_reclaimed, 2);
+  EXPECT_EQ(this->Get(a).status, S::kPending);
+}
+
 TYPED_TEST(JobStoreContract, ReapDeadLettersJobsNotStartedWithinTheirTtl) {
   auto& st = this->Store();
   JobInsertParams p;

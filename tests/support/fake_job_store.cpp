@@ -804,6 +804,7 @@ Result<std::vector<std::string>> FakeJobStore::JobLeaseRenew(const std::string& 
                                                              const std::vector<LeaseRef>& running,
                                                              seconds lease, bool renew_all) {
   std::lock_guard lock(mu_);
+  if (!reachable_) return Status::Unavailable("fake store unreachable");
   const TimePoint now = Now();
   if (renew_all) {
     RenewAll({worker_id}, lease, now);
@@ -854,6 +855,7 @@ Result<JobRecord> FakeJobStore::JobRetry(const std::string& id, const std::strin
 // 1000), then TTLs (at most 1000), so a job can lose its lease and then its TTL in one call.
 Result<ReapResult> FakeJobStore::Reap(seconds worker_timeout, double jitter01) {
   std::lock_guard lock(mu_);
+  if (!reachable_) return Status::Unavailable("fake store unreachable");
   const TimePoint now = Now();
   ReapResult out;
   std::vector<std::string> offline;
@@ -915,6 +917,31 @@ Result<ReapResult> FakeJobStore::Reap(seconds worker_timeout, double jitter01) {
   return out;
 }
 
+Result<int> FakeJobStore::RenewAllAfterOutage(seconds lease) {
+  std::lock_guard lock(mu_);
+  if (!reachable_) return Status::Unavailable("fake store unreachable");
+  const TimePoint now = Now();
+  int n = 0;
+  for (auto& [id, j] : jobs_) {
+    if (Leased(j.rec.status) && j.lease_expires_at && *j.lease_expires_at < now + lease) {
+      j.lease_expires_at = now + lease;
+      ++n;
+    }
+  }
+  for (auto& [id, w] : workers_) {
+    if ((w.status == WorkerState::kOnline || w.status == WorkerState::kDraining) &&
+        w.last_heartbeat < now) {
+      w.last_heartbeat = now;
+    }
+  }
+  return n;
+}
+
+void FakeJobStore::SetReachable(bool reachable) {
+  std::lock_guard lock(mu_);
+  reachable_ = reachable;
+}
+
 // ---------------------------------------------------------------------------- workers
 
 Status FakeJobStore::WorkerUpsert(const WorkerUpsertParams& p) {
@@ -935,6 +962,7 @@ Status FakeJobStore::WorkerUpsert(const WorkerUpsertParams& p) {
 
 Status FakeJobStore::WorkerHeartbeat(const std::string& id, int active_job_count) {
   std::lock_guard lock(mu_);
+  if (!reachable_) return Status::Unavailable("fake store unreachable");
   auto it = workers_.find(id);
   if (it == workers_.end()) return Status::NotFound("worker " + id + " is not registered");
   it->second.last_heartbeat = Now();
@@ -950,6 +978,7 @@ Result<std::vector<Result<std::vector<std::string>>>> FakeJobStore::WorkerHeartb
   using Out = std::vector<Result<std::vector<std::string>>>;
   if (beats.empty()) return Out{};
   std::lock_guard lock(mu_);
+  if (!reachable_) return Status::Unavailable("fake store unreachable");
   const TimePoint now = Now();
   std::vector<HeldLease> leases;
   std::set<std::string> seed_workers;
@@ -1028,6 +1057,8 @@ Status FakeJobStore::Notify(const std::string& /*channel*/, const std::string& /
 }
 
 Status FakeJobStore::Ping() {
+  std::lock_guard lock(mu_);
+  if (!reachable_) return Status::Unavailable("fake store unreachable");
   return Status::Ok();
 }
 

@@ -70,6 +70,7 @@ class FakeJobStore final : public JobStore {
   Result<JobRecord> JobCancel(const std::string& id, const std::string& tenant) override;
   Result<JobRecord> JobRetry(const std::string& id, const std::string& tenant) override;
   Result<ReapResult> Reap(std::chrono::seconds worker_timeout, double jitter01) override;
+  Result<int> RenewAllAfterOutage(std::chrono::seconds lease) override;
 
   Status WorkerUpsert(const WorkerUpsertParams& p) override;
   Status WorkerHeartbeat(const std::string& id, int active_job_count) override;
@@ -82,6 +83,10 @@ class FakeJobStore final : public JobStore {
 
   Status Notify(const std::string& channel, const std::string& payload) override;
   Status Ping() override;
+
+  // An outage: while unreachable, the calls that keep leases alive or reap them (Reap,
+  // RenewAllAfterOutage, JobLeaseRenew, WorkerHeartbeat[Many], Ping) fail UNAVAILABLE.
+  void SetReachable(bool reachable);
 
  private:
   // A jobs row: what JobGet shows plus the columns it does not.
@@ -126,6 +131,7 @@ class FakeJobStore final : public JobStore {
 
   const std::function<TimePoint()> now_;
   std::mutex mu_;
+  bool reachable_ = true;                                            // GUARDED_BY(mu_)
   std::map<std::string, QueueRecord> queues_;                        // GUARDED_BY(mu_)
   std::map<std::string, Job> jobs_;                                  // GUARDED_BY(mu_), by id
   std::map<std::pair<std::string, std::string>, std::string> idem_;  // GUARDED_BY(mu_)

@@ -171,6 +171,32 @@ TEST_F(ServerLoopsTest, ReaperTakesASilentWorkerOfflineAndReclaimsItsJobs) {
   EXPECT_NE(std::find(reasons.begin(), reasons.end(), "WORKER_LOST"), reasons.end());
 }
 
+TEST_F(ServerLoopsTest, AStoreOutageLongerThanTheLeaseReapsNothingOnceTheStoreIsBack) {
+  Reaper reaper(
+      store_, {.worker_timeout = seconds(30), .lease = seconds(30), .jitter01 = [] { return 0.0; }},
+      nullptr);
+  const std::string id = Submit();
+  ASSERT_TRUE(store_.WorkerUpsert({"wa", "host", 1, {"default"}, "s1"}).ok());
+  ASSERT_EQ(store_.JobClaimAvailable({"wa", {}, 1, seconds(30)})->size(), 1u);
+  store_.SetReachable(false);
+  clock_.Advance(seconds(20));
+  EXPECT_EQ(reaper.RunOnce().status().code(), StatusCode::kUnavailable);
+  clock_.Advance(seconds(40));  // 60 s unrenewed: past the lease and the worker timeout
+  store_.SetReachable(true);
+  auto r = reaper.RunOnce();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->lease_expired + r->workers_offline + r->worker_jobs_reclaimed, 0);
+  EXPECT_EQ(Get(id).status, JobState::kAssigned);
+  EXPECT_EQ(store_.WorkerGet("wa")->status, WorkerState::kOnline);
+
+  // A fresh term, not forever: a worker still silent a term later has lost its job.
+  clock_.Advance(seconds(31));
+  r = reaper.RunOnce();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->workers_offline, 1);
+  EXPECT_EQ(Get(id).status, JobState::kPending);
+}
+
 TEST_F(ServerLoopsTest, CompleterAnswersEachReportOfABatchAfterItsCommit) {
   JobCompleter completer(store_, {.max_batch = 100, .flushers = 1}, seconds(30));
   const std::string ok_id = Submit();
