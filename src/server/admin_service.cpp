@@ -126,9 +126,11 @@ grpc::Status AdminServiceImpl::GetSystemStatus(grpc::ServerContext*,
       comp->set_name(component.name);
       comp->set_healthy(component.healthy);
       comp->set_message(component.message);
+      if (component.essential) healthy = healthy && component.healthy;
     }
   }
-  // Redis and Kafka being down degrades jq but loses nothing: only the database decides.
+  // Redis and Kafka being down degrades jq but loses nothing: only the database (its
+  // reachability and its schema) decides.
   resp->set_healthy(healthy);
   if (!db.ok()) return grpc::Status::OK;
   auto workers = ctx_.store.WorkerList();

@@ -2,8 +2,28 @@
 
 namespace jq::server {
 
+void SchemaCheck::Refresh() {
+  auto state = inspect_();
+  Status s = state.ok()
+                 ? store::CheckSchemaVersion(*state, required_)
+                 : Status::Unavailable("schema version unknown: " + state.status().message());
+  std::lock_guard lock(mu_);
+  status_ = std::move(s);
+}
+
+Status SchemaCheck::status() const {
+  std::lock_guard lock(mu_);
+  return status_;
+}
+
 std::vector<HealthComponent> Health::Components() const {
   std::vector<HealthComponent> out;
+  if (schema_ != nullptr) {
+    const Status s = schema_->status();
+    out.push_back({"schema", s.ok(),
+                   s.ok() ? "version " + std::to_string(schema_->required()) : s.message(), true,
+                   true});
+  }
   const bool listening = listener_.connected();
   out.push_back(
       {"notifications", listening,

@@ -4,24 +4,57 @@
 // Thread-safe (each check is a call to a thread-safe client).
 #pragma once
 
+#include <functional>
+#include <mutex>
 #include <string>
 #include <vector>
 
 #include "events/outbox_relay.h"
 #include "redis/redis_client.h"
 #include "server/services.h"
+#include "store/migrator.h"
 #include "store/pg_listener.h"
 
 namespace jq::server {
 
+// Whether the database's schema is the one this binary runs against (store::
+// CheckSchemaVersion: jq's, at exactly the highest embedded migration). A newer jq-server may
+// migrate it ahead, or an operator restore one behind, while this replica runs. Refresh()
+// reads it (a connection and a few small queries) and is called on the stats poller's
+// cadence; status() returns the last reading, so /readyz probes and GetSystemStatus never
+// query for it. Thread-safe.
+class SchemaCheck {
+ public:
+  using Inspect = std::function<Result<store::SchemaState>()>;
+  SchemaCheck(Inspect inspect, int required_version)
+      : inspect_(std::move(inspect)), required_(required_version) {}
+
+  void Refresh();
+  int required() const { return required_; }
+  // OK, or why this replica cannot serve the database. UNAVAILABLE before the first Refresh.
+  Status status() const;
+
+ private:
+  const Inspect inspect_;
+  const int required_;
+  mutable std::mutex mu_;
+  Status status_ = Status::Unavailable("schema not checked yet");  // guarded by mu_
+};
+
 class Health {
  public:
-  // redis and relay may be null (not configured). All must outlive the Health.
+  // redis, relay and schema may be null (not configured / not checked). All must outlive the
+  // Health.
   Health(const store::PgListener& listener, redis::RedisClient* redis, std::string redis_addr,
-         const events::OutboxRelay* relay)
-      : listener_(listener), redis_(redis), redis_addr_(std::move(redis_addr)), relay_(relay) {}
+         const events::OutboxRelay* relay, const SchemaCheck* schema = nullptr)
+      : listener_(listener),
+        redis_(redis),
+        redis_addr_(std::move(redis_addr)),
+        relay_(relay),
+        schema_(schema) {}
 
-  // notifications (LISTEN), redis (PING), kafka (the relay's own view), in that order.
+  // schema (the last SchemaCheck reading), notifications (LISTEN), redis (PING), kafka (the
+  // relay's own view), in that order.
   std::vector<HealthComponent> Components() const;
 
  private:
@@ -29,6 +62,7 @@ class Health {
   redis::RedisClient* const redis_;
   const std::string redis_addr_;
   const events::OutboxRelay* const relay_;
+  const SchemaCheck* const schema_;
 };
 
 }  // namespace jq::server

@@ -86,14 +86,22 @@ bool TcpReachable(const std::string& host_port, std::chrono::seconds timeout) {
 int DryRun(const jq::Config& config) {
   const std::string conninfo = jq::DbConnectionString(config.db);
   bool ok = true;
-  auto version = jq::store::CurrentSchemaVersion(conninfo);
-  if (version.ok()) {
-    const int latest = jq::store::EmbeddedMigrations().back().version;
-    std::cout << "database: ok (schema version " << *version << ", this build applies up to "
-              << latest << ")\n";
+  auto schema = jq::store::InspectSchema(conninfo);
+  jq::Status usable = schema.ok() ? jq::store::CheckSchemaVersion(*schema) : schema.status();
+  // Behind is fine: starting applies the missing migrations. Ahead, the seed's or foreign is not.
+  const bool behind =
+      schema.ok() && (schema->history == jq::store::SchemaHistory::kNone ||
+                      (schema->history == jq::store::SchemaHistory::kJq &&
+                       (schema->versions.empty() ||
+                        schema->versions.back() <= jq::store::RequiredSchemaVersion())));
+  if (behind) usable = jq::Status::Ok();
+  if (usable.ok()) {
+    const int version = schema->versions.empty() ? 0 : schema->versions.back();
+    std::cout << "database: ok (schema version " << version << ", this build applies up to "
+              << jq::store::RequiredSchemaVersion() << ")\n";
   } else {
     ok = false;
-    std::cout << "database: FAILED: " << version.status().message() << "\n";
+    std::cout << "database: FAILED: " << usable.message() << "\n";
   }
   if (config.redis.addr.empty()) {
     std::cout << "redis: not configured (limits per replica)\n";
@@ -121,6 +129,37 @@ int DryRun(const jq::Config& config) {
   return ok ? 0 : 1;
 }
 
+// Retries while the database is unreachable (it may still be starting), for up to 30 s.
+jq::Result<jq::store::MigrateResult> MigrateWhenReachable(const std::string& conninfo,
+                                                          const jq::store::MigrateOptions& opts) {
+  auto migrated = jq::store::Migrate(conninfo, opts);
+  for (int i = 0; !migrated.ok() && migrated.status().retryable() && i < 30; ++i) {
+    spdlog::warn("database not ready ({}); retrying", migrated.status().message());
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    migrated = jq::store::Migrate(conninfo, opts);
+  }
+  return migrated;
+}
+
+// jq-server migrate [--from-seed]: the schema (or a seed database converted) and exit.
+int RunMigrate(const jq::Config& config, bool from_seed) {
+  auto migrated = MigrateWhenReachable(jq::DbConnectionString(config.db), {.from_seed = from_seed});
+  if (!migrated.ok()) {
+    std::cerr << "jq-server migrate: " << migrated.status().message() << "\n";
+    return 1;
+  }
+  if (migrated->converted_from_seed) {
+    const auto& n = migrated->seed;
+    std::cout << "converted the seed database: " << n.queues << " queues, " << n.jobs << " jobs, "
+              << n.events << " events, " << n.workers << " workers\n";
+  } else if (from_seed) {
+    std::cout << "already a jq database: nothing to convert\n";
+  }
+  std::cout << "schema at version " << migrated->current_version << " (" << migrated->applied.size()
+            << " migrations applied now)\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -138,6 +177,13 @@ int main(int argc, char** argv) {
   app.add_flag("--dry-run", dry_run, "check the configuration and the database, then exit");
   app.add_flag("--strict", strict, "refuse secrets found in the configuration file");
   app.add_flag("--version", version, "print the version and exit");
+  bool from_seed = false;
+  CLI::App* migrate = app.add_subcommand(
+      "migrate", "apply the schema migrations, or convert a seed database, and exit");
+  migrate->add_flag("--from-seed", from_seed,
+                    "convert a database the seed system (distributed-job-queue) created, in "
+                    "place, keeping its queues, jobs and events");
+  migrate->fallthrough();  // `migrate --config FILE` as well as `--config FILE migrate`
   CLI11_PARSE(app, argc, argv);
   if (version) {
     std::cout << jq::VersionString() << "\n";
@@ -157,6 +203,7 @@ int main(int argc, char** argv) {
   jq::telemetry::InitLogging("jq-server", config.log.level);
   for (const auto& w : loaded->warnings) spdlog::warn("configuration: {}", w);
   if (dry_run) return DryRun(config);
+  if (*migrate) return RunMigrate(config, from_seed);
 
   // Signals are taken by a sigwait below, not by whichever thread they land on.
   sigset_t signals;
@@ -166,14 +213,10 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   const std::string conninfo = jq::DbConnectionString(config.db);
-  auto migrated = jq::store::Migrate(conninfo);
-  for (int i = 0; !migrated.ok() && migrated.status().retryable() && i < 30; ++i) {
-    spdlog::warn("database not ready ({}); retrying", migrated.status().message());
-    std::this_thread::sleep_for(std::chrono::seconds(1));
-    migrated = jq::store::Migrate(conninfo);
-  }
+  auto migrated = MigrateWhenReachable(conninfo, {});
   if (!migrated.ok()) {
     spdlog::critical("migrations failed: {}", migrated.status().ToString());
+    std::cerr << "jq-server: " << migrated.status().message() << "\n";
     return 1;
   }
   spdlog::info("schema at version {} ({} migrations applied now)", migrated->current_version,
@@ -269,11 +312,16 @@ int main(int argc, char** argv) {
           dispatcher.Wake();  // jobs became runnable, or we may have missed that they did
         }
       });
-  const jq::server::Health health(listener, redis.get(), config.redis.addr, relay.get());
+  jq::server::SchemaCheck schema([conninfo] { return jq::store::InspectSchema(conninfo); },
+                                 jq::store::RequiredSchemaVersion());
+  schema.Refresh();
+  if (jq::Status s = schema.status(); !s.ok()) spdlog::warn("not ready: {}", s.message());
+  const jq::server::Health health(listener, redis.get(), config.redis.addr, relay.get(), &schema);
   jq::server::StatsPoller stats(
       store, metrics, std::chrono::seconds(5),
       [&] {
         metrics.ComponentUp("database", store.Ping().ok());
+        schema.Refresh();
         malloc_trim(0);
         for (const auto& c : health.Components()) {
           if (c.configured) metrics.ComponentUp(c.name, c.healthy);
@@ -331,14 +379,10 @@ int main(int argc, char** argv) {
                                  completer,    jobs_runnable, job_cache.get(),
                                  rate_limiter, fleet,         [&] { return health.Components(); }};
 
-  const int latest_schema = jq::store::EmbeddedMigrations().back().version;
   jq::telemetry::HttpServer http({registry, process_metrics}, [&]() -> jq::Status {
     if (stopping) return jq::Status::Unavailable("shutting down");
     if (jq::Status s = store.Ping(); !s.ok()) return s;
-    if (migrated->current_version < latest_schema) {
-      return jq::Status::Unavailable("schema not migrated");
-    }
-    return jq::Status::Ok();
+    return schema.status();  // the stats poller's last reading: no query per probe
   });
   jq::server::JobServiceImpl job_service(ctx);
   jq::server::WorkerServiceImpl worker_service(ctx);

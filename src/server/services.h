@@ -33,6 +33,7 @@ struct HealthComponent {
   bool healthy = false;
   std::string message;
   bool configured = true;  // false: optional and not set up (reported, but not as a gauge)
+  bool essential = false;  // unhealthy makes the whole system unhealthy (GetSystemStatus)
 };
 
 // What the services share: the store, the dispatcher and the server's settings.

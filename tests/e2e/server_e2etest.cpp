@@ -7,11 +7,16 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
+#include <fstream>
 #include <mutex>
+#include <pqxx/pqxx>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "e2e/e2e_support.h"
+#include "support/test_servers.h"
 
 namespace jq::testing {
 namespace {
@@ -338,6 +343,149 @@ TEST(ServerE2E, StaleReportIsRefusedWithFailedPrecondition) {
   EXPECT_EQ(stack.Get(id).status(), jq::DONE);
   sctx.TryCancel();
   reader->Finish();
+}
+
+// --- A seed system's database (issue 12) ----------------------------------------------------
+
+void Sql(const std::string& db, const std::string& sql) {
+  pqxx::connection c(db);
+  pqxx::work tx(c);
+  tx.exec(sql);
+  tx.commit();
+}
+
+std::string HttpGet(const std::string& url) {
+  std::string out;
+  FILE* p = popen(("curl -s --max-time 5 " + url).c_str(), "r");
+  if (p == nullptr) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  pclose(p);
+  return out;
+}
+
+// jq-server with these arguments on the stack's database, to its exit.
+std::pair<int, std::string> RunServer(Stack& stack, const std::vector<std::string>& args,
+                                      const std::string& log_name) {
+  std::vector<std::string> argv = {BinaryPath("jq-server")};
+  argv.insert(argv.end(), args.begin(), args.end());
+  Process p(argv,
+            {{"JQ_DB_URL", stack.conninfo()},
+             {"JQ_SERVER_ADDR", "127.0.0.1:" + std::to_string(FreePort())},
+             {"JQ_METRICS_ADDR", "127.0.0.1:" + std::to_string(FreePort())}},
+            stack.dir() + "/" + log_name + ".log");
+  auto code = p.Wait(seconds(60));
+  if (!code) p.Kill();
+  return {code.value_or(-999), p.Log()};
+}
+
+TEST(ServerE2E, SeedDatabaseIsRefusedUntilMigrateFromSeedConvertsIt) {
+  Stack stack;
+  std::ifstream f(SourcePath("tests/integration/data/seed_schema_v1_v5.sql"));
+  std::stringstream ddl;
+  ddl << f.rdbuf();
+  Sql(stack.conninfo(), ddl.str());
+  const std::string done_id = "20000000-0000-4000-8000-000000000001";
+  const std::string pending_id = "20000000-0000-4000-8000-000000000002";
+  // As the seed leaves a finished job and a waiting one.
+  Sql(stack.conninfo(),
+      "INSERT INTO jobs (job_id, queue_name, payload, status, result, error_message,"
+      " started_at, completed_at) VALUES ('" +
+          done_id +
+          "', 'default', 'x', 'DONE', 'seed output', '', now(), now()),"
+          " ('" +
+          pending_id +
+          "', 'default', convert_to('{\"command\":[\"true\"]}', 'UTF8'), 'PENDING', NULL, NULL,"
+          " NULL, NULL);"
+          "INSERT INTO job_events (job_id, from_status, to_status, reason) VALUES"
+          " ('" +
+          done_id + "', NULL, 'PENDING', 'SUBMITTED'), ('" + done_id +
+          "', 'PENDING', 'ASSIGNED', 'ASSIGNED'), ('" + done_id +
+          "', 'ASSIGNED', 'RUNNING', 'STARTED'), ('" + done_id +
+          "', 'RUNNING', 'DONE', 'SUCCESS'), ('" + pending_id + "', NULL, 'PENDING', 'SUBMITTED')");
+
+  const std::string way_out = "jq-server migrate --from-seed";
+  auto [dry_code, dry_log] = RunServer(stack, {"--dry-run"}, "dry-run-seed");
+  EXPECT_NE(dry_code, 0) << dry_log;
+  EXPECT_NE(dry_log.find("database: FAILED"), std::string::npos) << dry_log;
+  EXPECT_NE(dry_log.find(way_out), std::string::npos) << dry_log;
+
+  auto [start_code, start_log] = RunServer(stack, {}, "start-seed");
+  EXPECT_NE(start_code, 0) << start_log;
+  EXPECT_NE(start_log.find(way_out), std::string::npos) << start_log;
+
+  auto [plain_code, plain_log] = RunServer(stack, {"migrate"}, "migrate-plain");
+  EXPECT_NE(plain_code, 0) << plain_log;
+  EXPECT_NE(plain_log.find(way_out), std::string::npos) << plain_log;
+
+  auto [conv_code, conv_log] = RunServer(stack, {"migrate", "--from-seed"}, "migrate-from-seed");
+  ASSERT_EQ(conv_code, 0) << conv_log;
+  EXPECT_NE(conv_log.find("converted the seed database: 1 queues, 2 jobs, 5 events"),
+            std::string::npos)
+      << conv_log;
+
+  auto [again_code, again_log] = RunServer(stack, {"--dry-run"}, "dry-run-converted");
+  EXPECT_EQ(again_code, 0) << again_log;
+
+  const int metrics_port = FreePort();
+  stack.StartServer({.env = {{"JQ_METRICS_ADDR", "127.0.0.1:" + std::to_string(metrics_port)}}});
+  const auto done = stack.Get(done_id);
+  EXPECT_EQ(done.status(), jq::DONE);
+  EXPECT_EQ(done.result(), "seed output");
+  EXPECT_EQ(stack.Reasons(done_id),
+            (std::vector<std::string>{"SUBMITTED", "ASSIGNED", "STARTED", "SUCCESS"}));
+  // Submits failed with INTERNAL before; the seed's waiting job runs too.
+  const std::string fresh = stack.Submit({"true"});
+  SeedWorker worker(stack.server_addr(0), "seed-after-upgrade");
+  stack.WaitFor(pending_id, jq::DONE);
+  stack.WaitFor(fresh, jq::DONE);
+  EXPECT_EQ(HttpGet("http://127.0.0.1:" + std::to_string(metrics_port) + "/readyz"), "ok\n");
+  jq::GetSystemStatusResponse status;
+  auto admin = stack.Admin();
+  ASSERT_TRUE(Invoke([&](grpc::ClientContext* c) {
+                return admin->GetSystemStatus(c, jq::GetSystemStatusRequest(), &status);
+              }).ok());
+  EXPECT_TRUE(status.healthy());
+}
+
+TEST(ServerE2E, SchemaAheadOfTheBinaryFailsReadinessAndStatusWithTheReason) {
+  Stack stack;
+  const int metrics_port = FreePort();
+  stack.StartServer({.env = {{"JQ_METRICS_ADDR", "127.0.0.1:" + std::to_string(metrics_port)}}});
+  const std::string readyz = "http://127.0.0.1:" + std::to_string(metrics_port) + "/readyz";
+  // The HTTP port opens just after the gRPC one.
+  for (int i = 0; i < 40 && HttpGet(readyz) != "ok\n"; ++i) {
+    std::this_thread::sleep_for(milliseconds(250));
+  }
+  ASSERT_EQ(HttpGet(readyz), "ok\n");
+  // A newer jq-server migrated the database under this one.
+  Sql(stack.conninfo(),
+      "INSERT INTO schema_migrations (version, name) VALUES (9999, 'from_a_newer_build')");
+  std::string body;
+  const auto deadline = std::chrono::steady_clock::now() + seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    body = HttpGet(readyz);
+    if (body != "ok\n") break;
+    std::this_thread::sleep_for(milliseconds(250));
+  }
+  EXPECT_NE(body.find("schema version 9999 is newer than this jq-server's"), std::string::npos)
+      << body;
+
+  jq::GetSystemStatusResponse status;
+  auto admin = stack.Admin();
+  ASSERT_TRUE(Invoke([&](grpc::ClientContext* c) {
+                return admin->GetSystemStatus(c, jq::GetSystemStatusRequest(), &status);
+              }).ok());
+  EXPECT_FALSE(status.healthy());
+  bool found = false;
+  for (const auto& c : status.components()) {
+    if (c.name() != "schema") continue;
+    found = true;
+    EXPECT_FALSE(c.healthy());
+    EXPECT_NE(c.message().find("9999"), std::string::npos) << c.message();
+  }
+  EXPECT_TRUE(found);
 }
 
 }  // namespace
