@@ -44,7 +44,6 @@ Result<std::unique_ptr<HeartbeatPublisher>> HeartbeatPublisher::Create(
   auto producer = NewProducer(conf->get(), [&](rd_kafka_conf_t* c) {
     rd_kafka_conf_set_opaque(c, impl.get());
     rd_kafka_conf_set_dr_msg_cb(c, &Impl::OnDelivery);
-    rd_kafka_conf_set_log_cb(c, &OnKafkaLog);
   });
   if (!producer.ok()) return producer.status();
   impl->producer = std::move(producer).value();

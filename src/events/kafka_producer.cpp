@@ -5,10 +5,25 @@
 #include <array>
 
 namespace jq::events {
+namespace {
+
+// librdkafka's log lines (syslog levels) onto spdlog. Runs on librdkafka's threads.
+void OnKafkaLog(const rd_kafka_t* /*rk*/, int level, const char* facility, const char* message) {
+  if (level <= 4) {
+    spdlog::warn("kafka: {} {}", facility, message);
+  } else if (level <= 6) {
+    spdlog::info("kafka: {} {}", facility, message);
+  } else {
+    spdlog::debug("kafka: {} {}", facility, message);
+  }
+}
+
+}  // namespace
 
 Result<ConfPtr> BuildProducerConf(const KafkaClientConfig& client, const std::string& client_id,
                                   const KafkaProperties& role) {
   ConfPtr conf(rd_kafka_conf_new());
+  rd_kafka_conf_set_log_cb(conf.get(), &OnKafkaLog);
   KafkaProperties props = {{"bootstrap.servers", client.brokers}, {"client.id", client_id}};
   props.insert(props.end(), role.begin(), role.end());
   if (!client.sasl_username.empty()) {
@@ -30,17 +45,6 @@ Result<ConfPtr> BuildProducerConf(const KafkaClientConfig& client, const std::st
     }
   }
   return conf;
-}
-
-// Runs on librdkafka's threads: spdlog only.
-void OnKafkaLog(const rd_kafka_t* /*rk*/, int level, const char* facility, const char* message) {
-  if (level <= 4) {
-    spdlog::warn("kafka: {} {}", facility, message);
-  } else if (level <= 6) {
-    spdlog::info("kafka: {} {}", facility, message);
-  } else {
-    spdlog::debug("kafka: {} {}", facility, message);
-  }
 }
 
 }  // namespace jq::events

@@ -28,13 +28,15 @@ using ProducerPtr = std::unique_ptr<rd_kafka_t, ProducerDeleter>;
 using KafkaProperties = std::vector<std::pair<std::string, std::string>>;
 
 // A producer configuration: client.id, the role's properties, the connection's (brokers,
-// security), then the user's producer_properties. INVALID_ARGUMENT names the property
-// librdkafka rejects.
+// security), then the user's producer_properties; and librdkafka's log lines routed to jq's
+// logger (spdlog), so that no producer writes librdkafka's plain-text lines to stderr.
+// INVALID_ARGUMENT names the property librdkafka rejects.
 Result<ConfPtr> BuildProducerConf(const KafkaClientConfig& client, const std::string& client_id,
                                   const KafkaProperties& role);
 
-// Creates a producer from a copy of conf (conf stays usable). The caller sets the opaque and
-// callbacks on the copy through `prepare`. INVALID_ARGUMENT with librdkafka's reason.
+// Creates a producer from a copy of conf (conf stays usable; callbacks set on it, the log
+// callback among them, are copied). The caller sets the opaque and its own callbacks on the
+// copy through `prepare`. INVALID_ARGUMENT with librdkafka's reason.
 template <typename Prepare>
 Result<ProducerPtr> NewProducer(const rd_kafka_conf_t* conf, Prepare&& prepare) {
   ConfPtr copy(rd_kafka_conf_dup(conf));
@@ -45,8 +47,5 @@ Result<ProducerPtr> NewProducer(const rd_kafka_conf_t* conf, Prepare&& prepare) 
   copy.release();  // rd_kafka_new took it over
   return ProducerPtr(rk);
 }
-
-// librdkafka's log lines onto spdlog (set with rd_kafka_conf_set_log_cb).
-void OnKafkaLog(const rd_kafka_t* rk, int level, const char* facility, const char* message);
 
 }  // namespace jq::events

@@ -2,24 +2,34 @@
 
 #include <chrono>
 
-#include "events.pb.h"
+#include "common.pb.h"
 
 namespace jq::events {
 
-std::string_view EventTopic(JobState from, JobState to, std::string_view reason) {
+std::span<const std::string_view> EventTopics(JobState from, JobState to, std::string_view reason) {
+  static constexpr std::string_view kSubmitted[] = {kTopicSubmitted};
+  static constexpr std::string_view kRetried[] = {kTopicRetried};
+  static constexpr std::string_view kAssigned[] = {kTopicAssigned, kTopicSubmitted};
+  static constexpr std::string_view kStarted[] = {kTopicStarted};
+  static constexpr std::string_view kCompleted[] = {kTopicCompleted};
+  static constexpr std::string_view kFailed[] = {kTopicFailed};
+  static constexpr std::string_view kCancelled[] = {kTopicCancelled, kTopicDeadLettered};
+  static constexpr std::string_view kDeadLettered[] = {kTopicDeadLettered};
+  static constexpr std::string_view kUnknown[] = {kTopicUnknown};
   switch (to) {
     case JobState::kPending:
-      return from == JobState::kUnspecified || reason == reason::kSubmitted ? kTopicSubmitted
-                                                                            : kTopicRetried;
-    case JobState::kAssigned: return kTopicAssigned;
-    case JobState::kRunning: return kTopicStarted;
-    case JobState::kDone: return kTopicCompleted;
-    case JobState::kFailed: return kTopicFailed;
+      if (from == JobState::kUnspecified || reason == reason::kSubmitted) return kSubmitted;
+      return kRetried;
+    case JobState::kAssigned: return kAssigned;
+    case JobState::kRunning: return kStarted;
+    case JobState::kDone: return kCompleted;
+    case JobState::kFailed: return kFailed;
     case JobState::kDeadLettered:
-      return reason == reason::kCancelled ? kTopicCancelled : kTopicDeadLettered;
+      if (reason == reason::kCancelled) return kCancelled;
+      return kDeadLettered;
     case JobState::kUnspecified: break;
   }
-  return kTopicUnknown;
+  return kUnknown;
 }
 
 const std::vector<std::string>& AllTopics() {
@@ -36,16 +46,17 @@ const std::vector<std::string>& AllTopics() {
 }
 
 std::string SerializeJobEvent(const JobEventRecord& e) {
-  JobEventMessage m;
-  m.set_event_id(e.id);
+  // Fields 1-7 are the seed's message (a seed consumer reads those), 8-10 jq's extensions.
+  JobEvent m;
+  m.set_id(e.id);
   m.set_job_id(e.job_id);
-  m.set_queue(e.queue);
-  m.set_tenant(e.tenant);
   m.set_from_status(static_cast<JobStatus>(static_cast<int>(e.from_status)));
   m.set_to_status(static_cast<JobStatus>(static_cast<int>(e.to_status)));
-  m.set_reason(e.reason);
   m.set_worker_id(e.worker_id);
+  m.set_reason(e.reason);
   m.set_attempt(e.attempt);
+  m.set_queue_name(e.queue);
+  m.set_tenant(e.tenant);
   const auto us =
       std::chrono::duration_cast<std::chrono::microseconds>(e.occurred_at.time_since_epoch())
           .count();

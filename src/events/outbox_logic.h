@@ -15,22 +15,29 @@
 
 namespace jq::events {
 
-// Topics (SPEC §8). Every transition is published, so each to_status has a topic:
+// Topics (SPEC §8). Every transition is published, so each to_status has a topic; some
+// events also go to the topic the seed system published them on, so that a consumer written
+// for the seed still receives every event it used to:
 //
-//   to_status       reason                       topic
+//   to_status       reason                       topics (jq's own first)
 //   PENDING         SUBMITTED (no from_status)   job.submitted
 //   PENDING         RETRY, MANUAL_RETRY, ...     job.retried
-//   ASSIGNED        ASSIGNED                     job.assigned   (not named in SPEC §8; added
-//                                                                so that no transition is lost)
+//   ASSIGNED        ASSIGNED                     job.assigned, job.submitted (seed)
 //   RUNNING         STARTED                      job.started
 //   DONE            SUCCESS                      job.completed
 //   FAILED          any                          job.failed
-//   DEAD_LETTERED   CANCELLED                    job.cancelled
+//   DEAD_LETTERED   CANCELLED                    job.cancelled, job.dead-lettered (seed)
 //   DEAD_LETTERED   any other                    job.dead-lettered
 //   anything else (a status this build does not know)   job.unknown
 //
+// The seed put submissions and assignments on job.submitted, successes on job.completed, and
+// every dead-lettering (cancelled, TTL expired, retries exhausted) on job.dead-lettered; it
+// published nothing on job.started, job.failed or worker.heartbeat. job.assigned is not named
+// in SPEC §8; it is there so that no transition is lost.
+//
 // Key: the job id, so one job's events land on one partition, in order. Value: a serialized
-// jq.JobEventMessage (proto/events.proto); consumers de-duplicate on its event_id.
+// jq.JobEvent (proto/common.proto: the seed's message, fields 1-7, plus attempt, queue_name and
+// tenant). An event on two topics is the same message twice; consumers de-duplicate on its id.
 inline constexpr std::string_view kTopicSubmitted = "job.submitted";
 inline constexpr std::string_view kTopicRetried = "job.retried";
 inline constexpr std::string_view kTopicAssigned = "job.assigned";
@@ -43,16 +50,17 @@ inline constexpr std::string_view kTopicUnknown = "job.unknown";
 // Not written by the outbox relay (worker heartbeats are not job_events rows).
 inline constexpr std::string_view kTopicWorkerHeartbeat = "worker.heartbeat";
 
-std::string_view EventTopic(JobState from, JobState to, std::string_view reason);
-inline std::string_view EventTopic(const JobEventRecord& e) {
-  return EventTopic(e.from_status, e.to_status, e.reason);
+// The topics of the table above, one or two, jq's own first. The views are static.
+std::span<const std::string_view> EventTopics(JobState from, JobState to, std::string_view reason);
+inline std::span<const std::string_view> EventTopics(const JobEventRecord& e) {
+  return EventTopics(e.from_status, e.to_status, e.reason);
 }
 
 // Every topic jq publishes to, worker.heartbeat included (job.unknown is not): what a cluster
 // should have created before jq runs (jq-kafka-mock creates these).
 const std::vector<std::string>& AllTopics();
 
-// The Kafka message value for an event: jq.JobEventMessage in protobuf binary form.
+// The Kafka message value for an event: jq.JobEvent in protobuf binary form.
 std::string SerializeJobEvent(const JobEventRecord& e);
 
 // Gap handling. Event ids come from a sequence, so a transaction may commit id 12 while id 11

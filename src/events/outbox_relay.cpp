@@ -41,10 +41,18 @@ Result<ConfPtr> BuildConf(const OutboxRelayConfig& c) {
 
 enum class Delivery { kPending, kDelivered, kFailed };
 
-// Events handed to the producer, waiting for their delivery reports.
+// One Kafka message: an event on one of its topics (events/outbox_logic.h).
+struct Message {
+  std::size_t event = 0;   // index into Batch::events
+  std::string_view topic;  // a NUL-terminated literal of outbox_logic.h
+  Delivery result = Delivery::kPending;
+};
+
+// Events handed to the producer, waiting for their delivery reports. An event counts as
+// delivered once all of its messages are.
 struct Batch {
   std::vector<JobEventRecord> events;
-  std::vector<Delivery> results;
+  std::vector<Message> messages;  // in production order, an event's messages side by side
   std::size_t outstanding = 0;
   Clock::time_point started;
 };
@@ -237,37 +245,46 @@ class OutboxRelay::Impl {
     Produce(std::move(page->events));
   }
 
-  // Hands events to the producer. On a local refusal the rest of the batch is not sent (it
-  // would overtake the refused event) and is read again later.
+  // Hands events to the producer, each to each of its topics. On a local refusal the rest of
+  // the batch is not sent (it would overtake the refused event) and is read again later.
   void Produce(std::vector<JobEventRecord> events) {
     auto batch = std::make_unique<Batch>();
     batch->started = Clock::now();
+    bool refused = false;
     bool fatal = false;
-    for (std::size_t i = 0; i < events.size(); ++i) {
-      const auto& e = events[i];
-      const std::string topic(EventTopic(e));
+    for (auto& e : events) {
       const std::string value = SerializeJobEvent(e);
       const auto ts_ms =
           std::chrono::duration_cast<milliseconds>(e.occurred_at.time_since_epoch()).count();
-      const rd_kafka_resp_err_t err =
-          rd_kafka_producev(producer_.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
-                            RD_KAFKA_V_KEY(e.job_id.data(), e.job_id.size()),
-                            RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-                            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(ts_ms),
-                            RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(i)), RD_KAFKA_V_END);
-      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        CountError(topic, rd_kafka_err2str(err));
-        spdlog::warn("outbox relay: producing event {} to {} failed: {}", e.id, topic,
-                     rd_kafka_err2str(err));
-        retry_after_ = Clock::now() + milliseconds(1000);
-        fatal = err == RD_KAFKA_RESP_ERR__FATAL;
-        break;
+      const std::size_t event = batch->events.size();
+      batch->events.push_back(std::move(e));
+      const JobEventRecord& ev = batch->events.back();
+      for (std::string_view topic : EventTopics(ev)) {
+        const std::size_t index = batch->messages.size();
+        batch->messages.push_back({.event = event, .topic = topic});
+        const rd_kafka_resp_err_t err =
+            rd_kafka_producev(producer_.get(), RD_KAFKA_V_TOPIC(topic.data()),
+                              RD_KAFKA_V_KEY(ev.job_id.data(), ev.job_id.size()),
+                              RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(ts_ms),
+                              RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(index)), RD_KAFKA_V_END);
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+          // Kept as failed, so that an event whose other topic took it is not counted as
+          // delivered.
+          batch->messages.back().result = Delivery::kFailed;
+          CountError(std::string(topic), rd_kafka_err2str(err));
+          spdlog::warn("outbox relay: producing event {} to {} failed: {}", ev.id, topic,
+                       rd_kafka_err2str(err));
+          retry_after_ = Clock::now() + milliseconds(1000);
+          fatal = err == RD_KAFKA_RESP_ERR__FATAL;
+          refused = true;
+          break;
+        }
+        ++batch->outstanding;
       }
-      batch->events.push_back(e);
-      batch->results.push_back(Delivery::kPending);
-      ++batch->outstanding;
+      if (refused) break;
     }
-    if (!batch->events.empty()) batch_ = std::move(batch);
+    if (batch->outstanding > 0) batch_ = std::move(batch);
     if (fatal) ResetProducer();  // fails the batch's messages too
   }
 
@@ -290,28 +307,34 @@ class OutboxRelay::Impl {
     }
   }
 
-  // The delivered prefix moves the cursor; anything after the first failure is read again.
+  // The delivered prefix of events moves the cursor; anything after the first event not
+  // delivered is read again.
   void FinishBatch() {
     auto batch = std::move(batch_);
-    std::size_t prefix = 0;
-    while (prefix < batch->results.size() && batch->results[prefix] == Delivery::kDelivered) {
-      ++prefix;
+    std::vector<bool> delivered(batch->events.size(), true);
+    std::uint64_t delivered_messages = 0;
+    for (const Message& m : batch->messages) {
+      if (m.result == Delivery::kDelivered) {
+        ++delivered_messages;
+      } else {
+        delivered[m.event] = false;
+      }
     }
-    const auto delivered_count = static_cast<std::uint64_t>(
-        std::count(batch->results.begin(), batch->results.end(), Delivery::kDelivered));
+    std::size_t prefix = 0;
+    while (prefix < delivered.size() && delivered[prefix]) ++prefix;
     if (prefix > 0) {
       delivered_ = std::max(delivered_, batch->events[prefix - 1].id);
       kafka_down_ = false;
     }
     position_ = delivered_;
-    if (prefix < batch->results.size()) {
+    if (prefix < delivered.size()) {
       spdlog::warn("outbox relay: {} of {} events not delivered (first: event {}); resending",
-                   batch->results.size() - prefix, batch->results.size(), batch->events[prefix].id);
+                   delivered.size() - prefix, delivered.size(), batch->events[prefix].id);
       retry_after_ = Clock::now() + milliseconds(1000);
     }
     {
       std::lock_guard lock(stats_mu_);
-      stats_.published_total += delivered_count;
+      stats_.published_total += delivered_messages;
     }
     PersistCursor();
     UpdateHealth(std::nullopt);
@@ -351,7 +374,6 @@ class OutboxRelay::Impl {
       rd_kafka_conf_set_opaque(conf, this);
       rd_kafka_conf_set_dr_msg_cb(conf, &Impl::OnDelivery);
       rd_kafka_conf_set_error_cb(conf, &Impl::OnError);
-      rd_kafka_conf_set_log_cb(conf, &OnKafkaLog);
     });
     if (!created.ok()) {
       spdlog::error("outbox relay: cannot create the {}", created.status().message());
@@ -389,10 +411,10 @@ class OutboxRelay::Impl {
     producer_.reset();
     fatal_ = false;
     if (batch_) {
-      for (std::size_t i = 0; i < batch_->results.size(); ++i) {
-        if (batch_->results[i] == Delivery::kPending) {
-          batch_->results[i] = Delivery::kFailed;
-          CountError(std::string(EventTopic(batch_->events[i])), "producer destroyed");
+      for (Message& m : batch_->messages) {
+        if (m.result == Delivery::kPending) {
+          m.result = Delivery::kFailed;
+          CountError(std::string(m.topic), "producer destroyed");
         }
       }
       batch_->outstanding = 0;
@@ -423,17 +445,18 @@ class OutboxRelay::Impl {
 
   void Delivered(const rd_kafka_message_t* m) {
     const auto i = reinterpret_cast<std::size_t>(m->_private);
-    if (!batch_ || i >= batch_->results.size() || batch_->results[i] != Delivery::kPending) {
+    if (!batch_ || i >= batch_->messages.size() ||
+        batch_->messages[i].result != Delivery::kPending) {
       return;  // cannot happen: a batch ends only when every report is in
     }
+    Message& sent = batch_->messages[i];
     --batch_->outstanding;
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      batch_->results[i] = Delivery::kDelivered;
+      sent.result = Delivery::kDelivered;
       return;
     }
-    batch_->results[i] = Delivery::kFailed;
-    const char* topic = m->rkt != nullptr ? rd_kafka_topic_name(m->rkt) : "";
-    CountError(topic, rd_kafka_err2str(m->err));
+    sent.result = Delivery::kFailed;
+    CountError(std::string(sent.topic), rd_kafka_err2str(m->err));
   }
 
   void KafkaError(rd_kafka_resp_err_t err, const char* reason) {

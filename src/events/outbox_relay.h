@@ -8,10 +8,11 @@
 // idempotent librdkafka producer (acks=all), waits for the delivery reports, and only then
 // moves the cursor past the delivered prefix. Delivery is therefore at least once: a crash
 // between delivery and the cursor update, a lost leadership or a failed delivery re-sends
-// events, and consumers de-duplicate on JobEventMessage.event_id. Events of one job keep their
-// order: they share a key (partition), and a batch is sent only after the previous one is
-// delivered. Ids missing from the sequence hold the relay back until they are provably
-// permanent (see events/outbox_logic.h).
+// events, and consumers de-duplicate on jq.JobEvent.id. An event goes to one or two topics
+// (events/outbox_logic.h) and is delivered once every one of them has it. Events of one job
+// keep their order within a topic: they share a key (partition), and a batch is sent only after
+// the previous one is delivered. Ids missing from the sequence hold the relay back until they are
+// provably permanent (see events/outbox_logic.h).
 //
 // It is a background service only: job transitions never wait for it. When Kafka is down,
 // events accumulate in PostgreSQL and go out when it returns; when PostgreSQL is down, the
@@ -74,9 +75,10 @@ struct OutboxRelayStats {
   // max(job_events.id) - cursor, refreshed every loop; -1 until first read. Ids lost to
   // rolled-back transactions count until the relay passes them.
   std::int64_t lag_events = -1;
-  std::int64_t cursor = 0;              // last cursor this replica read or wrote
-  std::uint64_t published_total = 0;    // messages delivered by this replica (duplicates too)
-  std::uint64_t skipped_ids_total = 0;  // ids skipped as permanent gaps
+  std::int64_t cursor = 0;  // last cursor this replica read or wrote
+  // Messages delivered by this replica (duplicates too; an event on two topics is two).
+  std::uint64_t published_total = 0;
+  std::uint64_t skipped_ids_total = 0;                        // ids skipped as permanent gaps
   std::map<std::string, std::uint64_t> publish_errors_total;  // failed deliveries, by topic
 };
 

@@ -1,14 +1,22 @@
-// Events through real processes: jq-server replicas publishing to jq-kafka-mock (SPEC §8).
+// Events through real processes: jq-server replicas publishing to jq-kafka-mock (SPEC §8),
+// read as a consumer written for the seed system reads them; and jq-server's output while
+// Kafka is unreachable.
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 
 #include <fstream>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 #include <set>
+#include <sstream>
 #include <thread>
+#include <utility>
 
 #include "e2e/e2e_support.h"
 #include "events.pb.h"
+#include "seed_job_event.pb.h"
 #include "support/test_servers.h"
 
 namespace jq::testing {
@@ -49,11 +57,20 @@ class Consumer {
   std::set<std::int64_t> CollectUntil(const std::set<std::int64_t>& want,
                                       std::chrono::milliseconds timeout,
                                       const std::string& heartbeat_from = "") {
+    PollUntil(
+        [&] {
+          bool all = heartbeat_from.empty() || heartbeat_workers_.contains(heartbeat_from);
+          for (auto id : want) all = all && seen_.contains(id);
+          return all;
+        },
+        timeout);
+    return seen_;
+  }
+  // Polls until done() holds or the timeout passes; returns done().
+  bool PollUntil(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      bool all = heartbeat_from.empty() || heartbeat_workers_.contains(heartbeat_from);
-      for (auto id : want) all = all && seen_.contains(id);
-      if (all) break;
+    while (!done()) {
+      if (std::chrono::steady_clock::now() >= deadline) return false;
       rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, 100);
       if (m == nullptr) continue;
       if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR &&
@@ -63,22 +80,31 @@ class Consumer {
           heartbeat_workers_.insert(hb.worker_id());
         }
       } else if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        jq::JobEventMessage msg;
+        // Decoded with the seed's definition of the message, as its consumers do.
+        seedcompat::JobEvent msg;
         if (msg.ParseFromArray(m->payload, static_cast<int>(m->len))) {
-          seen_.insert(msg.event_id());
+          seen_.insert(msg.id());
+          by_topic_[rd_kafka_topic_name(m->rkt)].emplace(msg.job_id(), msg.reason());
           EXPECT_EQ(std::string(static_cast<const char*>(m->key), m->key_len), msg.job_id());
+        } else {
+          ADD_FAILURE() << "not a JobEvent on " << rd_kafka_topic_name(m->rkt);
         }
       }
       rd_kafka_message_destroy(m);
     }
-    return seen_;
+    return true;
   }
   const std::set<std::string>& heartbeat_workers() const { return heartbeat_workers_; }
+  // (job_id, reason) of the events each topic carried.
+  const std::map<std::string, std::set<std::pair<std::string, std::string>>>& by_topic() const {
+    return by_topic_;
+  }
 
  private:
   std::set<std::string> heartbeat_workers_;
   rd_kafka_t* rk_ = nullptr;
   std::set<std::int64_t> seen_;
+  std::map<std::string, std::set<std::pair<std::string, std::string>>> by_topic_;
 };
 
 std::string KafkaComponent(Stack& stack, int server) {
@@ -163,6 +189,61 @@ TEST(KafkaE2E, EveryEventArrivesAcrossAKilledPublisher) {
   EXPECT_TRUE(consumer.heartbeat_workers().contains("w1")) << "no worker.heartbeat from w1";
   EXPECT_NE(KafkaComponent(stack, 1).find("publishing"), std::string::npos)
       << "server 1 did not take over: " << KafkaComponent(stack, 1);
+  // Where the seed's consumers look for them: submissions and assignments on job.submitted,
+  // successes on job.completed.
+  auto on = [&](const std::string& topic, const std::string& id, const std::string& reason) {
+    auto it = consumer.by_topic().find(topic);
+    return it != consumer.by_topic().end() && it->second.contains({id, reason});
+  };
+  auto seed_view_complete = [&] {
+    for (const auto& id : ids) {
+      if (!on("job.submitted", id, "SUBMITTED") || !on("job.submitted", id, "ASSIGNED") ||
+          !on("job.completed", id, "SUCCESS")) {
+        return false;
+      }
+    }
+    return true;
+  };
+  EXPECT_TRUE(consumer.PollUntil(seed_view_complete, seconds(30)));
+  for (const auto& id : ids) {
+    EXPECT_TRUE(on("job.submitted", id, "SUBMITTED")) << id;
+    EXPECT_TRUE(on("job.submitted", id, "ASSIGNED")) << id;
+    EXPECT_TRUE(on("job.completed", id, "SUCCESS")) << id;
+  }
+}
+
+// Every line jq-server prints is JSON (SPEC §11), also while Kafka is unreachable: librdkafka's
+// reports from the outbox relay and the heartbeat publisher go through jq's logger.
+TEST(KafkaE2E, ServerPrintsOnlyJsonLinesWhileKafkaIsUnreachable) {
+  Stack stack;
+  const std::string brokers = "127.0.0.1:" + std::to_string(FreePort());  // nothing listens
+  stack.StartServer({.env = {{"JQ_KAFKA_BROKERS", brokers}}});
+  stack.StartWorker({.id = "w1"});
+  const std::string id = stack.Submit({"true"});
+  stack.WaitFor(id, jq::DONE);
+  // Until both producers have reported the refused connection (the heartbeat publisher's
+  // client id names it), or 20 s.
+  const auto deadline = std::chrono::steady_clock::now() + seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    const std::string log = stack.server(0).Log();
+    if (log.find("jq-heartbeats") != std::string::npos && log.find(brokers) != std::string::npos) {
+      break;
+    }
+    std::this_thread::sleep_for(milliseconds(200));
+  }
+  const std::string log = stack.server(0).Log();
+  int kafka_lines = 0;
+  std::istringstream lines(log);
+  for (std::string line; std::getline(lines, line);) {
+    const auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    ASSERT_TRUE(j.is_object()) << "not a JSON line: " << line;
+    const std::string message = j.value("message", "");
+    if (message.starts_with("kafka: ") && message.find(brokers) != std::string::npos) {
+      ++kafka_lines;
+    }
+  }
+  EXPECT_GT(kafka_lines, 0) << "no kafka report of the refused connection:\n" << log;
+  EXPECT_NE(log.find("jq-heartbeats"), std::string::npos) << log;
 }
 
 }  // namespace

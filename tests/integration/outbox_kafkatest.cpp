@@ -1,6 +1,8 @@
 // The outbox relay (SPEC §3, §8) against a private PostgreSQL and an in-process librdkafka
-// mock cluster over TCP, read back with a real consumer. Also the relay's pure decisions.
-// Long by nature: one suite for the relay, one test per failure it must survive.
+// mock cluster over TCP, read back with a real consumer, as jq's type and as the seed system's
+// consumers decode it; and the producers' logging while Kafka is unreachable. (The relay's pure
+// decisions are tested in unit/outbox_logic_test.cpp.) Long by nature: one suite for the relay,
+// one test per failure it must survive.
 #include <arpa/inet.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -12,24 +14,33 @@
 #include <unistd.h>
 
 #include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cstdio>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "events.pb.h"
+#include "common.pb.h"
+#include "events/heartbeat_publisher.h"
+#include "events/kafka_producer.h"
 #include "events/outbox_logic.h"
 #include "events/outbox_relay.h"
 #include "integration/store_fixture.h"
+#include "seed_job_event.pb.h"
 #include "store/pg_outbox.h"
 #include "store/pg_rows.h"
+#include "telemetry/log.h"
 
 // Sanitizer builds (JQ_SANITIZE): libpqxx 6.4 leaks libpq's error result (216 bytes) when the
 // server terminates a session, as LeaderThatLosesItsSessionIsReplaced... makes it do.
@@ -43,145 +54,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 using Clock = std::chrono::steady_clock;
-
-// ------------------------------------------------------------------------- pure decisions
-
-TEST(OutboxDecide, ContiguousIdsArePublishedInFull) {
-  const std::vector<std::int64_t> ids = {11, 12, 13};
-  auto d = events::DecideOutboxBatch(10, ids, 100, std::nullopt);
-  EXPECT_EQ(d.publish_count, 3u);
-  EXPECT_EQ(d.end_position, 13);
-  EXPECT_FALSE(d.blocked_at.has_value());
-  EXPECT_FALSE(d.need_horizon);
-  EXPECT_TRUE(d.skipped.empty());
-}
-
-TEST(OutboxDecide, NothingVisibleIsNotAGap) {
-  auto d = events::DecideOutboxBatch(10, {}, 100, std::nullopt);
-  EXPECT_EQ(d.publish_count, 0u);
-  EXPECT_EQ(d.end_position, 10);
-  EXPECT_FALSE(d.blocked_at.has_value());
-  EXPECT_FALSE(d.need_horizon);
-}
-
-TEST(OutboxDecide, GapWithoutHorizonBlocksAndAsksForOne) {
-  const std::vector<std::int64_t> ids = {11, 13, 14};
-  auto d = events::DecideOutboxBatch(10, ids, 100, std::nullopt);
-  EXPECT_EQ(d.publish_count, 1u);
-  EXPECT_EQ(d.end_position, 11);
-  EXPECT_EQ(d.blocked_at, 12);
-  EXPECT_TRUE(d.need_horizon);
-
-  const std::vector<std::int64_t> at_start = {12};
-  d = events::DecideOutboxBatch(10, at_start, 100, std::nullopt);
-  EXPECT_EQ(d.publish_count, 0u);
-  EXPECT_EQ(d.end_position, 10);
-  EXPECT_EQ(d.blocked_at, 11);
-  EXPECT_TRUE(d.need_horizon);
-}
-
-TEST(OutboxDecide, CoveredGapWaitsUntilEveryOlderTransactionEnded) {
-  const std::vector<std::int64_t> ids = {11, 13};
-  const events::GapHorizon h{.xid = 500, .covers_through_id = 13};
-  // A transaction older than the horizon may still commit id 12.
-  auto d = events::DecideOutboxBatch(10, ids, 499, h);
-  EXPECT_EQ(d.publish_count, 1u);
-  EXPECT_EQ(d.blocked_at, 12);
-  EXPECT_FALSE(d.need_horizon);
-  // All of them ended (xmin == xid counts) and 12 is still missing: it never will appear.
-  for (std::uint64_t xmin : {500u, 501u, 9000u}) {
-    d = events::DecideOutboxBatch(10, ids, xmin, h);
-    EXPECT_EQ(d.publish_count, 2u);
-    EXPECT_EQ(d.end_position, 13);
-    EXPECT_FALSE(d.blocked_at.has_value());
-    ASSERT_EQ(d.skipped.size(), 1u);
-    EXPECT_EQ(d.skipped[0], std::make_pair(std::int64_t{12}, std::int64_t{12}));
-  }
-}
-
-TEST(OutboxDecide, HorizonTakenBeforeTheMissingIdsExistedDoesNotCoverThem) {
-  // Horizon taken when the max id was 11; 12..14 may have been taken by transactions that
-  // got their transaction ids after it.
-  const events::GapHorizon h{.xid = 500, .covers_through_id = 11};
-  const std::vector<std::int64_t> ids = {15};
-  auto d = events::DecideOutboxBatch(11, ids, 10'000, h);
-  EXPECT_EQ(d.publish_count, 0u);
-  EXPECT_EQ(d.blocked_at, 12);
-  EXPECT_TRUE(d.need_horizon);
-}
-
-TEST(OutboxDecide, SkipsCoveredGapsAndStopsAtTheFirstUncoveredOne) {
-  const events::GapHorizon h{.xid = 500, .covers_through_id = 20};
-  const std::vector<std::int64_t> ids = {13, 14, 18, 25, 26};
-  auto d = events::DecideOutboxBatch(10, ids, 600, h);
-  EXPECT_EQ(d.publish_count, 3u);  // 13, 14, 18
-  EXPECT_EQ(d.end_position, 18);
-  EXPECT_EQ(d.blocked_at, 19);  // 19..24: 24 > 20, not covered
-  EXPECT_TRUE(d.need_horizon);
-  const std::vector<std::pair<std::int64_t, std::int64_t>> want = {{11, 12}, {15, 17}};
-  EXPECT_EQ(d.skipped, want);
-}
-
-TEST(OutboxDecide, OutOfOrderInputPublishesNothingOutOfOrder) {
-  const std::vector<std::int64_t> ids = {11, 11, 12};
-  auto d = events::DecideOutboxBatch(10, ids, 100, std::nullopt);
-  EXPECT_EQ(d.publish_count, 1u);
-  EXPECT_EQ(d.end_position, 11);
-}
-
-TEST(OutboxTopics, EveryTransitionHasItsTopic) {
-  using S = JobState;
-  EXPECT_EQ(events::EventTopic(S::kUnspecified, S::kPending, "SUBMITTED"), "job.submitted");
-  EXPECT_EQ(events::EventTopic(S::kFailed, S::kPending, "RETRY"), "job.retried");
-  EXPECT_EQ(events::EventTopic(S::kDeadLettered, S::kPending, "MANUAL_RETRY"), "job.retried");
-  EXPECT_EQ(events::EventTopic(S::kFailed, S::kPending, "MANUAL_RETRY"), "job.retried");
-  EXPECT_EQ(events::EventTopic(S::kPending, S::kAssigned, "ASSIGNED"), "job.assigned");
-  EXPECT_EQ(events::EventTopic(S::kAssigned, S::kRunning, "STARTED"), "job.started");
-  EXPECT_EQ(events::EventTopic(S::kRunning, S::kDone, "SUCCESS"), "job.completed");
-  EXPECT_EQ(events::EventTopic(S::kRunning, S::kFailed, "FAILED_EXIT_CODE"), "job.failed");
-  EXPECT_EQ(events::EventTopic(S::kAssigned, S::kFailed, "LEASE_EXPIRED"), "job.failed");
-  EXPECT_EQ(events::EventTopic(S::kFailed, S::kDeadLettered, "MAX_RETRIES_EXCEEDED"),
-            "job.dead-lettered");
-  EXPECT_EQ(events::EventTopic(S::kPending, S::kDeadLettered, "TTL_EXPIRED"), "job.dead-lettered");
-  EXPECT_EQ(events::EventTopic(S::kPending, S::kDeadLettered, "CANCELLED"), "job.cancelled");
-  EXPECT_EQ(events::EventTopic(S::kRunning, S::kDeadLettered, "CANCELLED"), "job.cancelled");
-  EXPECT_EQ(events::EventTopic(S::kRunning, static_cast<S>(42), "X"), "job.unknown");
-  // Every topic the relay can pick (but job.unknown) exists in jq-kafka-mock's list.
-  const auto& all = events::AllTopics();
-  for (auto to : {S::kPending, S::kAssigned, S::kRunning, S::kDone, S::kFailed, S::kDeadLettered}) {
-    for (const char* why : {"SUBMITTED", "RETRY", "CANCELLED"}) {
-      const std::string t(events::EventTopic(S::kRunning, to, why));
-      EXPECT_NE(std::find(all.begin(), all.end(), t), all.end()) << t;
-    }
-  }
-}
-
-TEST(OutboxTopics, MessageCarriesEveryField) {
-  JobEventRecord e;
-  e.id = 77;
-  e.job_id = "0190a0a0-0000-7000-8000-000000000001";
-  e.tenant = "acme";
-  e.queue = "reports";
-  e.from_status = JobState::kRunning;
-  e.to_status = JobState::kFailed;
-  e.reason = "TIMEOUT";
-  e.worker_id = "w-1";
-  e.attempt = 3;
-  e.occurred_at = TimePoint(std::chrono::microseconds(1'700'000'000'123'456));
-  JobEventMessage m;
-  ASSERT_TRUE(m.ParseFromString(events::SerializeJobEvent(e)));
-  EXPECT_EQ(m.event_id(), 77);
-  EXPECT_EQ(m.job_id(), e.job_id);
-  EXPECT_EQ(m.tenant(), "acme");
-  EXPECT_EQ(m.queue(), "reports");
-  EXPECT_EQ(m.from_status(), jq::RUNNING);
-  EXPECT_EQ(m.to_status(), jq::FAILED);
-  EXPECT_EQ(m.reason(), "TIMEOUT");
-  EXPECT_EQ(m.worker_id(), "w-1");
-  EXPECT_EQ(m.attempt(), 3);
-  EXPECT_EQ(m.occurred_at().seconds(), 1'700'000'000);
-  EXPECT_EQ(m.occurred_at().nanos(), 123'456'000);
-}
 
 TEST(OutboxConfig, RejectsBadSettingsWithoutConnecting) {
   events::OutboxRelayConfig c;
@@ -240,13 +112,16 @@ struct Received {
   std::int32_t partition = 0;
   std::int64_t offset = 0;
   std::string key;
-  JobEventMessage msg;
+  jq::JobEvent msg;           // as jq's consumers decode it
+  seedcompat::JobEvent seed;  // as the seed system's consumers decode it
 };
 
-// Reads every partition of every jq topic from the beginning (no group, no commits).
+// Reads every partition of the given topics (default: every jq topic) from the beginning (no
+// group, no commits).
 class Consumer {
  public:
-  Consumer(const std::string& brokers, int partitions) {
+  Consumer(const std::string& brokers, int partitions,
+           const std::vector<std::string>& topics = events::AllTopics()) {
     std::array<char, 256> err{};
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
     for (const auto& [k, v] : std::map<std::string, std::string>{
@@ -261,7 +136,7 @@ class Consumer {
     rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err.data(), err.size());
     rd_kafka_poll_set_consumer(rk_);
     rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(32);
-    for (const auto& t : events::AllTopics()) {
+    for (const auto& t : topics) {
       for (int p = 0; p < partitions; ++p) {
         rd_kafka_topic_partition_list_add(parts, t.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
       }
@@ -290,6 +165,7 @@ class Consumer {
         r.offset = m->offset;
         r.key.assign(static_cast<const char*>(m->key), m->key_len);
         EXPECT_TRUE(r.msg.ParseFromArray(m->payload, static_cast<int>(m->len)));
+        EXPECT_TRUE(r.seed.ParseFromArray(m->payload, static_cast<int>(m->len)));
         messages_.push_back(std::move(r));
       }
       rd_kafka_message_destroy(m);
@@ -308,8 +184,15 @@ class Consumer {
 
 std::set<std::int64_t> EventIds(const std::vector<Received>& msgs) {
   std::set<std::int64_t> out;
-  for (const auto& m : msgs) out.insert(m.msg.event_id());
+  for (const auto& m : msgs) out.insert(m.msg.id());
   return out;
+}
+
+// How many Kafka messages these events make: one per topic of each.
+std::size_t MessageCount(const std::vector<JobEventRecord>& events) {
+  std::size_t n = 0;
+  for (const auto& e : events) n += events::EventTopics(e).size();
+  return n;
 }
 
 bool WaitUntil(const std::function<bool()>& pred, Clock::duration timeout) {
@@ -363,13 +246,16 @@ class OutboxTest : public StoreTest {
     return Sql("SELECT last_event_id FROM outbox_cursors WHERE name = 'kafka'")[0][0]
         .as<std::int64_t>();
   }
-  // Consumes until every event in the database arrived at least once.
+  // Consumes until every event in the database arrived at least once on each of its topics.
   bool AllArrive(Clock::duration timeout = seconds(30)) {
-    std::set<std::int64_t> want;
-    for (const auto& e : DbEvents()) want.insert(e.id);
+    std::set<std::pair<std::int64_t, std::string>> want;
+    for (const auto& e : DbEvents()) {
+      for (std::string_view t : events::EventTopics(e)) want.emplace(e.id, t);
+    }
     return consumer_->PollUntil(
         [&](const std::vector<Received>& got) {
-          auto have = EventIds(got);
+          std::set<std::pair<std::int64_t, std::string>> have;
+          for (const auto& m : got) have.emplace(m.msg.id(), m.topic);
           return std::includes(have.begin(), have.end(), want.begin(), want.end());
         },
         timeout);
@@ -436,26 +322,40 @@ TEST_F(OutboxTest, PublishesEveryTransitionOnceInOrderPerJob) {
   consumer_->PollFor(milliseconds(500));  // anything extra would be a duplicate
 
   const auto& got = consumer_->messages();
-  EXPECT_EQ(got.size(), db.size()) << "no faults, so no duplicates";
-  std::map<std::int64_t, const Received*> by_id;
-  for (const auto& m : got) by_id[m.msg.event_id()] = &m;
+  EXPECT_EQ(got.size(), MessageCount(db)) << "no faults, so no duplicates";
+  std::map<std::int64_t, std::vector<const Received*>> by_id;
+  for (const auto& m : got) by_id[m.msg.id()].push_back(&m);
   for (const auto& e : db) {
     ASSERT_TRUE(by_id.contains(e.id)) << "event " << e.id;
-    const Received& m = *by_id[e.id];
-    EXPECT_EQ(m.topic, events::EventTopic(e)) << e.id;
-    EXPECT_EQ(m.key, e.job_id);
-    EXPECT_EQ(m.msg.job_id(), e.job_id);
-    EXPECT_EQ(m.msg.tenant(), e.tenant);
-    EXPECT_EQ(m.msg.queue(), e.queue);
-    EXPECT_EQ(static_cast<int>(m.msg.from_status()), static_cast<int>(e.from_status));
-    EXPECT_EQ(static_cast<int>(m.msg.to_status()), static_cast<int>(e.to_status));
-    EXPECT_EQ(m.msg.reason(), e.reason);
-    EXPECT_EQ(m.msg.worker_id(), e.worker_id);
-    EXPECT_EQ(m.msg.attempt(), e.attempt);
-    const auto us =
-        std::chrono::duration_cast<std::chrono::microseconds>(e.occurred_at.time_since_epoch())
-            .count();
-    EXPECT_EQ(m.msg.occurred_at().seconds() * 1'000'000 + m.msg.occurred_at().nanos() / 1000, us);
+    std::multiset<std::string> want_topics, got_topics;
+    for (std::string_view t : events::EventTopics(e)) want_topics.emplace(t);
+    for (const Received* m : by_id[e.id]) {
+      got_topics.insert(m->topic);
+      EXPECT_EQ(m->key, e.job_id);
+      EXPECT_EQ(m->msg.job_id(), e.job_id);
+      EXPECT_EQ(m->msg.tenant(), e.tenant);
+      EXPECT_EQ(m->msg.queue_name(), e.queue);
+      EXPECT_EQ(static_cast<int>(m->msg.from_status()), static_cast<int>(e.from_status));
+      EXPECT_EQ(static_cast<int>(m->msg.to_status()), static_cast<int>(e.to_status));
+      EXPECT_EQ(m->msg.reason(), e.reason);
+      EXPECT_EQ(m->msg.worker_id(), e.worker_id);
+      EXPECT_EQ(m->msg.attempt(), e.attempt);
+      const auto us =
+          std::chrono::duration_cast<std::chrono::microseconds>(e.occurred_at.time_since_epoch())
+              .count();
+      EXPECT_EQ(m->msg.occurred_at().seconds() * 1'000'000 + m->msg.occurred_at().nanos() / 1000,
+                us);
+      // The same bytes through the seed's definition of the message.
+      EXPECT_EQ(m->seed.id(), e.id);
+      EXPECT_EQ(m->seed.job_id(), e.job_id);
+      EXPECT_EQ(static_cast<int>(m->seed.from_status()), static_cast<int>(e.from_status));
+      EXPECT_EQ(static_cast<int>(m->seed.to_status()), static_cast<int>(e.to_status));
+      EXPECT_EQ(m->seed.worker_id(), e.worker_id);
+      EXPECT_EQ(m->seed.reason(), e.reason);
+      EXPECT_EQ(m->seed.occurred_at().seconds(), m->msg.occurred_at().seconds());
+      EXPECT_EQ(m->seed.occurred_at().nanos(), m->msg.occurred_at().nanos());
+    }
+    EXPECT_EQ(got_topics, want_topics) << "event " << e.id;
   }
 
   // Per job: the key puts all of a job's events on the same partition number of every topic,
@@ -465,8 +365,9 @@ TEST_F(OutboxTest, PublishesEveryTransitionOnceInOrderPerJob) {
   for (const auto& m : got) per_job[m.key].push_back(&m);
   int same_topic_pairs = 0;
   for (auto& [job, msgs] : per_job) {
-    std::sort(msgs.begin(), msgs.end(),
-              [](auto* a, auto* b) { return a->msg.event_id() < b->msg.event_id(); });
+    std::sort(msgs.begin(), msgs.end(), [](auto* a, auto* b) {
+      return std::pair(a->msg.id(), a->topic) < std::pair(b->msg.id(), b->topic);
+    });
     for (std::size_t i = 0; i < msgs.size(); ++i) {
       EXPECT_EQ(msgs[i]->partition, msgs[0]->partition) << job;
       for (std::size_t j = 0; j < i; ++j) {
@@ -478,36 +379,123 @@ TEST_F(OutboxTest, PublishesEveryTransitionOnceInOrderPerJob) {
   }
   EXPECT_GE(same_topic_pairs, 4);  // the twice-failed job: assigned, started, failed, retried
 
+  // A job's events in order, each as the topics it went to ("a+b" for two).
   auto topics = [&](const std::string& job) {
     std::vector<std::string> out;
-    for (const auto* m : per_job[job]) out.push_back(m->topic);
+    std::int64_t last = -1;
+    for (const auto* m : per_job[job]) {
+      if (m->msg.id() == last) {
+        out.back() += "+" + m->topic;
+      } else {
+        out.push_back(m->topic);
+      }
+      last = m->msg.id();
+    }
     return out;
   };
   using V = std::vector<std::string>;
-  EXPECT_EQ(topics(done_early[0]),
-            (V{"job.submitted", "job.assigned", "job.started", "job.completed"}));
-  EXPECT_EQ(topics(done_late[3]),
-            (V{"job.submitted", "job.assigned", "job.started", "job.completed"}));
+  const std::string assigned = "job.assigned+job.submitted";
+  const std::string cancel = "job.cancelled+job.dead-lettered";
+  EXPECT_EQ(topics(done_early[0]), (V{"job.submitted", assigned, "job.started", "job.completed"}));
+  EXPECT_EQ(topics(done_late[3]), (V{"job.submitted", assigned, "job.started", "job.completed"}));
   EXPECT_EQ(topics(dead[0]),
-            (V{"job.submitted", "job.assigned", "job.started", "job.failed", "job.dead-lettered"}));
+            (V{"job.submitted", assigned, "job.started", "job.failed", "job.dead-lettered"}));
   EXPECT_EQ(topics(retried[1]),
-            (V{"job.submitted", "job.assigned", "job.started", "job.failed", "job.retried"}));
+            (V{"job.submitted", assigned, "job.started", "job.failed", "job.retried"}));
   EXPECT_EQ(topics(retried[0]),
-            (V{"job.submitted", "job.assigned", "job.started", "job.failed", "job.retried",
-               "job.assigned", "job.started", "job.failed", "job.retried"}));
-  EXPECT_EQ(topics(cancelled), (V{"job.submitted", "job.cancelled"}));
-  EXPECT_EQ(topics(cancelled_then_retried), (V{"job.submitted", "job.cancelled", "job.retried"}));
+            (V{"job.submitted", assigned, "job.started", "job.failed", "job.retried", assigned,
+               "job.started", "job.failed", "job.retried"}));
+  EXPECT_EQ(topics(cancelled), (V{"job.submitted", cancel}));
+  EXPECT_EQ(topics(cancelled_then_retried), (V{"job.submitted", cancel, "job.retried"}));
 
   ASSERT_TRUE(WaitUntil([&] { return relay->outbox_lag_events() == 0; }, seconds(5)));
   const auto stats = relay->Stats();
   EXPECT_TRUE(stats.leader);
   EXPECT_TRUE(stats.healthy) << stats.message;
   EXPECT_EQ(stats.message, "publishing, lag 0");
-  EXPECT_EQ(stats.published_total, db.size());
+  EXPECT_EQ(stats.published_total, MessageCount(db));
   EXPECT_TRUE(stats.publish_errors_total.empty());
   relay->Stop();
   relay->Stop();  // idempotent
   EXPECT_FALSE(relay->is_leader());
+}
+
+// A consumer written for the seed system, on the seed's topics and decoding the seed's message,
+// gets every event the seed published there: submissions and assignments on job.submitted,
+// successes on job.completed, and every dead-lettering (cancelled, TTL expired, out of
+// retries) on job.dead-lettered. The seed published nothing else, so neither does jq there.
+TEST_F(OutboxTest, SeedConsumersGetWhatTheSeedPublishedOnEachOfItsTopics) {
+  Consumer seed(kafka_->brokers(), kPartitions,
+                {"job.submitted", "job.completed", "job.dead-lettered"});
+  auto relay = NewRelay();
+  relay->Start();
+
+  const std::string done = RunJobs(1, "w1")[0];
+  const std::string cancelled_pending = Submit();
+  ASSERT_TRUE(store_->JobCancel(cancelled_pending, "").ok());
+  const std::string cancelled_assigned = Submit();
+  ASSERT_EQ(Claim("w1", 1).size(), 1u);
+  ASSERT_TRUE(store_->JobCancel(cancelled_assigned, "").ok());
+  const std::string expired = Submit();
+  Sql("UPDATE jobs SET expires_at = now() - interval '1 second' WHERE id = '" + expired + "'");
+  ASSERT_TRUE(store_->Reap(seconds(30), 0).ok());
+  const std::string out_of_retries = Submit("default", 0, 0);
+  const auto claimed = Claim("w2", 1);
+  ASSERT_EQ(claimed.size(), 1u);
+  ASSERT_TRUE(store_->JobSetRunning({out_of_retries, "w2", claimed[0].attempt}).ok());
+  JobCompleteParams fail;
+  fail.lease = {out_of_retries, "w2", claimed[0].attempt};
+  ASSERT_TRUE(store_->JobComplete(fail).ok());
+
+  // topic, key (= job_id), from_status, to_status, reason
+  using Seen = std::tuple<std::string, std::string, int, int, std::string>;
+  const int kNone = seedcompat::JOB_STATUS_UNSPECIFIED, kPending = seedcompat::PENDING,
+            kAssigned = seedcompat::ASSIGNED, kRunning = seedcompat::RUNNING,
+            kDone = seedcompat::DONE, kFailed = seedcompat::FAILED,
+            kDead = seedcompat::DEAD_LETTERED;
+  const std::string kSubmitted = "job.submitted", kCompleted = "job.completed",
+                    kDeadLettered = "job.dead-lettered";
+  const std::set<Seen> want = {
+      {kSubmitted, done, kNone, kPending, "SUBMITTED"},
+      {kSubmitted, done, kPending, kAssigned, "ASSIGNED"},
+      {kCompleted, done, kRunning, kDone, "SUCCESS"},
+      {kSubmitted, cancelled_pending, kNone, kPending, "SUBMITTED"},
+      {kDeadLettered, cancelled_pending, kPending, kDead, "CANCELLED"},
+      {kSubmitted, cancelled_assigned, kNone, kPending, "SUBMITTED"},
+      {kSubmitted, cancelled_assigned, kPending, kAssigned, "ASSIGNED"},
+      {kDeadLettered, cancelled_assigned, kAssigned, kDead, "CANCELLED"},
+      {kSubmitted, expired, kNone, kPending, "SUBMITTED"},
+      {kDeadLettered, expired, kPending, kDead, "TTL_EXPIRED"},
+      {kSubmitted, out_of_retries, kNone, kPending, "SUBMITTED"},
+      {kSubmitted, out_of_retries, kPending, kAssigned, "ASSIGNED"},
+      {kDeadLettered, out_of_retries, kFailed, kDead, "MAX_RETRIES_EXCEEDED"},
+  };
+  auto seen = [](const std::vector<Received>& got) {
+    std::set<Seen> out;
+    for (const auto& m : got) {
+      out.emplace(m.topic, m.key, m.seed.from_status(), m.seed.to_status(), m.seed.reason());
+    }
+    return out;
+  };
+  ASSERT_TRUE(seed.PollUntil(
+      [&](const std::vector<Received>& got) {
+        auto have = seen(got);
+        return std::includes(have.begin(), have.end(), want.begin(), want.end());
+      },
+      seconds(30)))
+      << seed.messages().size() << " messages";
+  ASSERT_TRUE(WaitUntil([&] { return Cursor() == MaxEventId(); }, seconds(10)));
+  seed.PollFor(milliseconds(500));
+  EXPECT_EQ(seen(seed.messages()), want);
+  EXPECT_EQ(seed.messages().size(), want.size());
+  for (const auto& m : seed.messages()) {
+    EXPECT_EQ(m.seed.job_id(), m.key);
+    EXPECT_GT(m.seed.id(), 0);  // the seed left id and occurred_at empty on Kafka; jq fills them
+    EXPECT_GT(m.seed.occurred_at().seconds(), 0);
+    if (m.seed.reason() == "SUCCESS" || m.seed.reason() == "MAX_RETRIES_EXCEEDED") {
+      EXPECT_FALSE(m.seed.worker_id().empty()) << m.seed.reason();
+    }
+  }
 }
 
 TEST_F(OutboxTest, KafkaDownDelaysEventsButLosesNoneAndNeverBlocksJobs) {
@@ -585,7 +573,7 @@ TEST_F(OutboxTest, OneRelayPublishesAtATimeAndAnotherTakesOverWithoutGaps) {
   EXPECT_NE(b->health_message().find("standby"), std::string::npos) << b->health_message();
   EXPECT_EQ(b->Stats().published_total, 0u);
   const auto a_published = a->Stats().published_total;
-  EXPECT_EQ(a_published, DbEvents().size());
+  EXPECT_EQ(a_published, MessageCount(DbEvents()));
 
   // The leader goes away in the middle of a stream of transitions.
   std::thread load([&] { RunJobs(20, "w2"); });
@@ -598,11 +586,15 @@ TEST_F(OutboxTest, OneRelayPublishesAtATimeAndAnotherTakesOverWithoutGaps) {
   ASSERT_TRUE(WaitUntil([&] { return Cursor() == MaxEventId(); }, seconds(10)));
   EXPECT_GT(b->Stats().published_total, 0u);
 
-  std::map<std::int64_t, int> copies;
-  for (const auto& m : consumer_->messages()) ++copies[m.msg.event_id()];
+  std::map<std::pair<std::int64_t, std::string>, int> copies;  // (event, topic)
+  for (const auto& m : consumer_->messages()) ++copies[{m.msg.id(), m.topic}];
   int duplicates = 0;
-  for (const auto& [id, n] : copies) duplicates += n - 1;
-  for (const auto& e : DbEvents()) EXPECT_GE(copies[e.id], 1) << e.id;
+  for (const auto& [message, n] : copies) duplicates += n - 1;
+  for (const auto& e : DbEvents()) {
+    for (std::string_view t : events::EventTopics(e)) {
+      EXPECT_GE((copies[{e.id, std::string(t)}]), 1) << e.id << " " << t;
+    }
+  }
   std::cout << "[ info     ] " << DbEvents().size() << " events, " << duplicates
             << " duplicates after the takeover\n";
 }
@@ -716,6 +708,145 @@ TEST_F(StoreTest, KafkaRestartedEmptyAtTheSameAddressGetsEverythingNotYetDeliver
   ASSERT_TRUE(WaitUntil([&] { return cursor() == max_id(); }, seconds(10)));
 }
 
+// ------------------------------------------------------------------------- logging
+
+// What this process writes on stdout and stderr (file descriptors 1 and 2) from construction
+// to Stop(). Assert nothing in between: gtest would print into the capture.
+class CapturedOutput {
+ public:
+  CapturedOutput() {
+    std::fflush(stdout);
+    std::fflush(stderr);
+    for (int i = 0; i < 2; ++i) {
+      std::string path = ::testing::TempDir() + "jq-captured-XXXXXX";
+      const int fd = mkstemp(path.data());
+      paths_[i] = path;
+      saved_[i] = dup(i + 1);
+      dup2(fd, i + 1);
+      close(fd);
+    }
+  }
+  ~CapturedOutput() {
+    Stop();
+    for (const auto& p : paths_) std::remove(p.c_str());
+  }
+  void Stop() {
+    if (stopped_) return;
+    stopped_ = true;
+    std::fflush(stdout);
+    std::fflush(stderr);
+    for (int i = 0; i < 2; ++i) {
+      dup2(saved_[i], i + 1);
+      close(saved_[i]);
+    }
+  }
+  std::string out() const { return Read(paths_[0]); }
+  std::string err() const { return Read(paths_[1]); }
+
+ private:
+  static std::string Read(const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+  std::array<std::string, 2> paths_;
+  std::array<int, 2> saved_{};
+  bool stopped_ = false;
+};
+
+// A producer against an address where no broker listens, with jq's JSON logger installed as
+// the binaries install it: every line printed must be JSON on stdout, librdkafka's reports of
+// the refused connection included (SPEC §11), and nothing may go to stderr.
+class KafkaLoggingTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    previous_ = spdlog::default_logger();
+    brokers_ = "127.0.0.1:" + std::to_string(FreePort());
+  }
+  void TearDown() override {
+    spdlog::set_default_logger(previous_);
+    spdlog::drop("jq");
+  }
+
+  // start() makes the producer; what it returns keeps the producer alive (null: it failed, and
+  // says why in start_error_). Runs it until the output names the broker (librdkafka reported
+  // the refused connection) or 15 s pass.
+  void RunUnreachable(const std::function<std::shared_ptr<void>()>& start) {
+    CapturedOutput captured;
+    telemetry::InitLogging("jq-server", "info");
+    {
+      auto producer = start();
+      if (producer == nullptr) return;
+      WaitUntil(
+          [&] {
+            return captured.out().find(brokers_) != std::string::npos ||
+                   captured.err().find(brokers_) != std::string::npos;
+          },
+          seconds(15));
+    }
+    captured.Stop();
+    out_ = captured.out();
+    err_ = captured.err();
+  }
+
+  void ExpectOnlyJsonLinesThatNameTheBroker() {
+    ASSERT_EQ(start_error_, "");
+    EXPECT_EQ(err_, "") << "stderr";
+    int naming_broker = 0;
+    std::istringstream lines(out_);
+    for (std::string line; std::getline(lines, line);) {
+      const auto j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+      ASSERT_TRUE(j.is_object()) << "not a JSON line: " << line;
+      EXPECT_EQ(j.value("service", ""), "jq-server") << line;
+      EXPECT_TRUE(j.contains("level")) << line;
+      const std::string message = j.value("message", "");
+      if (message.starts_with("kafka: ") && message.find(brokers_) != std::string::npos) {
+        ++naming_broker;
+      }
+    }
+    EXPECT_GT(naming_broker, 0) << "librdkafka's report of the refused connection is missing:\n"
+                                << out_;
+  }
+
+  std::shared_ptr<spdlog::logger> previous_;
+  std::string brokers_;
+  std::string out_, err_;
+  std::string start_error_;
+};
+
+// The shared construction installs the log callback: a producer of a role that sets no
+// callbacks of its own still logs through jq's logger.
+TEST_F(KafkaLoggingTest, EveryProducerLogsThroughJqsLogger) {
+  RunUnreachable([&]() -> std::shared_ptr<void> {
+    auto conf = events::BuildProducerConf({.brokers = brokers_}, "jq-test", {});
+    if (!conf.ok()) {
+      start_error_ = conf.status().ToString();
+      return nullptr;
+    }
+    auto producer = events::NewProducer(conf->get(), [](rd_kafka_conf_t*) {});
+    if (!producer.ok()) {
+      start_error_ = producer.status().ToString();
+      return nullptr;
+    }
+    return std::make_shared<events::ProducerPtr>(std::move(producer).value());
+  });
+  ExpectOnlyJsonLinesThatNameTheBroker();
+}
+
+TEST_F(KafkaLoggingTest, HeartbeatPublisherLogsOnlyJsonWhileKafkaIsDown) {
+  RunUnreachable([&]() -> std::shared_ptr<void> {
+    auto hb = events::HeartbeatPublisher::Create({.brokers = brokers_});
+    if (!hb.ok()) {
+      start_error_ = hb.status().ToString();
+      return nullptr;
+    }
+    (*hb)->Publish("w1", "server-1", 1, {"0190a0a0-0000-7000-8000-000000000001"});
+    return std::shared_ptr<events::HeartbeatPublisher>(std::move(hb).value());
+  });
+  ExpectOnlyJsonLinesThatNameTheBroker();
+}
+
 // A raw transaction that takes an event id and stays open until the test decides.
 class OpenEventTransaction {
  public:
@@ -746,7 +877,7 @@ TEST_F(OutboxTest, GapFromAnOpenTransactionHoldsTheRelayUntilItCommits) {
   const std::string later = Submit();  // commits an id above the open one
   ASSERT_GT(MaxEventId(), open.id());
   consumer_->PollFor(seconds(2));
-  for (const auto& m : consumer_->messages()) EXPECT_LT(m.msg.event_id(), open.id());
+  for (const auto& m : consumer_->messages()) EXPECT_LT(m.msg.id(), open.id());
   EXPECT_EQ(Cursor(), open.id() - 1);
   EXPECT_TRUE(relay->healthy());
   EXPECT_NE(relay->health_message().find("waiting for the transaction of event " +
