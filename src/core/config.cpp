@@ -5,6 +5,8 @@
 #include <charconv>
 #include <functional>
 #include <map>
+#include <optional>
+#include <tuple>
 
 #include "core/validation.h"
 
@@ -28,6 +30,7 @@ Binding Bind(Config& c, std::string_view key) {
       {"metrics.addr", [](Config& c) { return Binding{.str = &c.metrics.addr}; }},
       {"metrics.finished_depth_seconds",
        [](Config& c) { return Binding{.integer = &c.metrics.finished_depth_seconds}; }},
+      {"health.addr", [](Config& c) { return Binding{.str = &c.health.addr}; }},
       {"db.url", [](Config& c) { return Binding{.str = &c.db.url}; }},
       {"db.host", [](Config& c) { return Binding{.str = &c.db.host}; }},
       {"db.port", [](Config& c) { return Binding{.integer = &c.db.port}; }},
@@ -67,6 +70,8 @@ Binding Bind(Config& c, std::string_view key) {
        [](Config& c) { return Binding{.integer = &c.worker.shutdown_grace_seconds}; }},
       {"worker.kill_grace_seconds",
        [](Config& c) { return Binding{.integer = &c.worker.kill_grace_seconds}; }},
+      {"worker.metrics_addr", [](Config& c) { return Binding{.str = &c.worker.metrics_addr}; }},
+      {"worker.health_addr", [](Config& c) { return Binding{.str = &c.worker.health_addr}; }},
       {"limits.tenant_submit_rate",
        [](Config& c) { return Binding{.integer = &c.limits.tenant_submit_rate}; }},
       {"limits.tenant_submit_burst",
@@ -79,6 +84,15 @@ Binding Bind(Config& c, std::string_view key) {
   };
   auto it = kBind.find(key);
   return it == kBind.end() ? Binding{} : it->second(c);
+}
+
+// YAML 1.1's spellings too (True, on, off), which the seed's yaml-cpp accepted.
+std::optional<bool> ParseBool(std::string_view value) {
+  std::string v;
+  for (char c : value) v.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  if (v == "true" || v == "1" || v == "yes" || v == "on") return true;
+  if (v == "false" || v == "0" || v == "no" || v == "off") return false;
+  return std::nullopt;
 }
 
 Status RangeCheck(std::string_view key, long long v, long long lo, long long hi) {
@@ -98,9 +112,12 @@ const std::vector<ConfigKey>& ConfigKeys() {
       {"server.addr", K::kString, false, "gRPC listen address of jq-server"},
       {"server.id", K::kString, false, "replica id (default hostname-pid)"},
       {"server.shutdown_grace_seconds", K::kInt, false, "max seconds to stop after SIGTERM"},
-      {"metrics.addr", K::kString, false, "HTTP listen address for /metrics /healthz /readyz"},
+      {"metrics.addr", K::kString, false,
+       "jq-server's HTTP listen address for /metrics /healthz /readyz"},
       {"metrics.finished_depth_seconds", K::kInt, false,
        "how often DONE/DEAD_LETTERED depths are recounted (reads every row)"},
+      {"health.addr", K::kString, false,
+       "a second HTTP address of jq-server for the same endpoints (empty = none)"},
       {"db.url", K::kString, false, "PostgreSQL URL; overrides host/port/name/user"},
       {"db.host", K::kString, false, "PostgreSQL host"},
       {"db.port", K::kInt, false, "PostgreSQL port"},
@@ -112,7 +129,7 @@ const std::vector<ConfigKey>& ConfigKeys() {
       {"redis.addr", K::kString, false, "Redis host:port; empty disables Redis"},
       {"redis.password", K::kString, true, "Redis password (environment only)"},
       {"redis.timeout_ms", K::kInt, false, "timeout of every Redis call"},
-      {"kafka.brokers", K::kString, false, "Kafka bootstrap brokers; empty disables the relay"},
+      {"kafka.brokers", K::kCsv, false, "Kafka bootstrap brokers; empty disables the relay"},
       {"kafka.username", K::kString, true, "Kafka SASL user (environment only)"},
       {"kafka.password", K::kString, true, "Kafka SASL password (environment only)"},
       {"dispatch.tick_ms", K::kInt, false, "dispatcher safety-net tick"},
@@ -131,6 +148,10 @@ const std::vector<ConfigKey>& ConfigKeys() {
       {"worker.run_as_user", K::kString, false, "run jobs as this user (worker runs as root)"},
       {"worker.shutdown_grace_seconds", K::kInt, false, "SIGTERM: wait this long for jobs"},
       {"worker.kill_grace_seconds", K::kInt, false, "SIGTERM to SIGKILL on timeout or cancel"},
+      {"worker.metrics_addr", K::kString, false,
+       "jq-worker's HTTP listen address for /metrics /healthz /readyz"},
+      {"worker.health_addr", K::kString, false,
+       "a second HTTP address of jq-worker for the same endpoints (empty = none)"},
       {"limits.tenant_submit_rate", K::kInt, false, "submits per second per tenant (0 = off)"},
       {"limits.tenant_submit_burst", K::kInt, false, "tenant bucket size (0 = one second)"},
       {"limits.queue_submit_rate", K::kInt, false, "submits per second per queue (0 = off)"},
@@ -162,7 +183,8 @@ Status ApplyConfigSetting(Config& config, std::string_view key, std::string_view
   Binding b = Bind(config, key);
   const std::string name(key);
   switch (k->kind) {
-    case ConfigKind::kString: *b.str = std::string(value); break;
+    case ConfigKind::kString:
+    case ConfigKind::kCsv: *b.str = std::string(value); break;
     case ConfigKind::kInt: {
       long long v = 0;
       auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
@@ -175,14 +197,12 @@ Status ApplyConfigSetting(Config& config, std::string_view key, std::string_view
       break;
     }
     case ConfigKind::kBool: {
-      if (value == "true" || value == "1" || value == "yes") {
-        *b.boolean = true;
-      } else if (value == "false" || value == "0" || value == "no") {
-        *b.boolean = false;
-      } else {
+      const std::optional<bool> v = ParseBool(value);
+      if (!v) {
         return Status::InvalidArgument(name + ": expected true or false, got '" +
                                        std::string(value) + "'");
       }
+      *b.boolean = *v;
       break;
     }
     case ConfigKind::kStringList: {
@@ -236,10 +256,14 @@ Status ValidateConfig(const Config& c) {
   for (const auto& r : ranges) {
     if (Status s = RangeCheck(r.key, r.value, r.lo, r.hi); !s.ok()) return s;
   }
-  for (auto [key, addr] :
-       {std::pair<std::string_view, const std::string*>{"server.addr", &c.server.addr},
-        {"metrics.addr", &c.metrics.addr},
-        {"worker.server_addr", &c.worker.server_addr}}) {
+  for (auto [key, addr, optional] : {std::tuple<std::string_view, const std::string*, bool>{
+                                         "server.addr", &c.server.addr, false},
+                                     {"metrics.addr", &c.metrics.addr, false},
+                                     {"health.addr", &c.health.addr, true},
+                                     {"worker.server_addr", &c.worker.server_addr, false},
+                                     {"worker.metrics_addr", &c.worker.metrics_addr, false},
+                                     {"worker.health_addr", &c.worker.health_addr, true}}) {
+    if (optional && addr->empty()) continue;
     if (addr->empty() || addr->rfind(':') == std::string::npos) {
       return Status::InvalidArgument(std::string(key) + ": '" + *addr + "' is not HOST:PORT");
     }
@@ -258,6 +282,136 @@ Status ValidateConfig(const Config& c) {
     if (Status s = ValidateQueueName(q, "worker.queues"); !s.ok()) return s;
   }
   return Status::Ok();
+}
+
+Status ApplyListenPort(Config& config, std::string_view addr_key, std::string_view port) {
+  const std::string key(addr_key);
+  long long v = 0;
+  auto [p, ec] = std::from_chars(port.data(), port.data() + port.size(), v);
+  if (port.empty() || ec != std::errc() || p != port.data() + port.size() || v < 1 || v > 65535) {
+    return Status::InvalidArgument(key + ": port '" + std::string(port) +
+                                   "' is not a number in 1..65535");
+  }
+  const ConfigKey* k = FindConfigKey(addr_key);
+  if (k == nullptr || k->kind != ConfigKind::kString) {
+    return Status::InvalidArgument("'" + key + "' is not an address key");
+  }
+  const std::string& addr = *Bind(config, addr_key).str;
+  const auto colon = addr.rfind(':');
+  const std::string host =
+      addr.empty() || colon == std::string::npos ? "0.0.0.0" : addr.substr(0, colon);
+  return ApplyConfigSetting(config, addr_key, host + ":" + std::to_string(v));
+}
+
+const std::vector<SeedAlias>& SeedAliases() {
+  using C = SeedConversion;
+  constexpr std::string_view kNoTls =
+      "jq-server has no TLS listener yet; terminate TLS in front of it";
+  constexpr std::string_view kNoConsumer = "jq runs no Kafka consumer";
+  // The seed's config.h and config.cc (its config.example.yaml, config.docker.yaml and k8s
+  // ConfigMap use a subset), in its order.
+  static const std::vector<SeedAlias> kAliases = {
+      {"grpc.port", "JQ_GRPC_PORT", "server.addr", C::kPort, ""},
+      {"grpc.tls.enabled", "JQ_GRPC_TLS_ENABLED", "", C::kMustBeFalse,
+       "jq-server has no TLS listener yet, and serving plaintext where TLS was asked for would "
+       "be a silent downgrade; terminate TLS in front of it"},
+      {"grpc.tls.cert_path", "JQ_GRPC_TLS_CERT_PATH", "", C::kNoEffect, kNoTls},
+      {"grpc.tls.key_path", "JQ_GRPC_TLS_KEY_PATH", "", C::kNoEffect, kNoTls},
+      {"db.connect_timeout_ms", "JQ_DB_CONNECT_TIMEOUT_MS", "db.connect_timeout_seconds",
+       C::kMsToSeconds, "rounded up to whole seconds, as libpq takes them"},
+      {"redis.db", "JQ_REDIS_DB", "", C::kNoEffect,
+       "jq always uses Redis database 0; all its keys start with jq:"},
+      {"redis.connect_timeout_ms", "JQ_REDIS_CONNECT_TIMEOUT_MS", "redis.timeout_ms", C::kNoEffect,
+       "jq's redis.timeout_ms (default 200) bounds the connect and every call, so that a hung "
+       "Redis cannot hold up submits; the seed's connect-only timeout is not carried over"},
+      {"kafka.producer.acks", "JQ_KAFKA_PRODUCER_ACKS", "", C::kNoEffect,
+       "jq's event producer is idempotent and always waits for acks=all"},
+      {"kafka.producer.compression", "JQ_KAFKA_PRODUCER_COMPRESSION", "", C::kNoEffect,
+       "jq's producers send uncompressed"},
+      {"kafka.consumer.group_id", "JQ_KAFKA_CONSUMER_GROUP_ID", "", C::kNoEffect, kNoConsumer},
+      {"kafka.consumer.auto_offset_reset", "JQ_KAFKA_CONSUMER_AUTO_OFFSET_RESET", "", C::kNoEffect,
+       kNoConsumer},
+      {"kafka.sasl.username", "JQ_KAFKA_SASL_USERNAME", "kafka.username", C::kSame, ""},
+      {"kafka.sasl.password", "JQ_KAFKA_SASL_PASSWORD", "kafka.password", C::kSame, ""},
+      {"scheduler.interval_ms", "JQ_SCHEDULER_INTERVAL_MS", "dispatch.tick_ms", C::kSame,
+       "a safety-net tick: submits wake jq's dispatcher at once"},
+      {"scheduler.batch_size", "JQ_SCHEDULER_BATCH_SIZE", "dispatch.batch_size", C::kSame, ""},
+      {"scheduler.assignment_timeout_s", "JQ_SCHEDULER_ASSIGNMENT_TIMEOUT_S",
+       "dispatch.lease_seconds", C::kNoEffect,
+       "it was the TTL of the seed's Redis assignment lock; jq assigns under PostgreSQL row "
+       "locks, and how long an assignment is held without heartbeats is dispatch.lease_seconds"},
+      {"scheduler.worker_heartbeat_timeout_s", "JQ_SCHEDULER_WORKER_HB_TIMEOUT_S",
+       "reaper.worker_timeout_seconds", C::kSame, ""},
+      {"metrics.port", "JQ_METRICS_PORT", "metrics.addr", C::kPort,
+       "jq-server's; jq-worker listens on worker.metrics_addr, default 0.0.0.0:9091"},
+      {"health.port", "JQ_HEALTH_PORT", "health.addr", C::kPort,
+       "jq-server's; jq-worker's is worker.health_addr"},
+      {"logging.level", "", "log.level", C::kSame, ""},
+      {"logging.format", "JQ_LOG_FORMAT", "", C::kNoEffect,
+       "jq always logs one JSON object per line"},
+  };
+  return kAliases;
+}
+
+const SeedAlias* FindSeedAlias(std::string_view seed_key) {
+  for (const auto& a : SeedAliases()) {
+    if (a.seed_key == seed_key) return &a;
+  }
+  return nullptr;
+}
+
+Status ApplySeedSetting(Config& config, const SeedAlias& alias, std::string_view value,
+                        std::string_view target) {
+  if (target.empty()) target = alias.jq_key;
+  const std::string seed(alias.seed_key);
+  auto named = [&](const Status& s) {
+    return s.ok() ? s : Status::InvalidArgument(seed + ": " + s.message());
+  };
+  switch (alias.conversion) {
+    case SeedConversion::kSame: return named(ApplyConfigSetting(config, target, value));
+    case SeedConversion::kPort: return named(ApplyListenPort(config, target, value));
+    case SeedConversion::kMsToSeconds: {
+      long long ms = 0;
+      auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), ms);
+      if (value.empty() || ec != std::errc() || p != value.data() + value.size() || ms < 0 ||
+          ms > INT32_MAX) {
+        return Status::InvalidArgument(seed + ": expected milliseconds, got '" +
+                                       std::string(value) + "'");
+      }
+      return named(
+          ApplyConfigSetting(config, target, std::to_string(std::max(1LL, (ms + 999) / 1000))));
+    }
+    case SeedConversion::kNoEffect: return Status::Ok();
+    case SeedConversion::kMustBeFalse: {
+      const std::optional<bool> on = ParseBool(value);
+      if (!on) {
+        return Status::InvalidArgument(seed + ": expected true or false, got '" +
+                                       std::string(value) + "'");
+      }
+      if (*on) {
+        return Status::InvalidArgument(seed +
+                                       ": true is not supported: " + std::string(alias.note));
+      }
+      return Status::Ok();
+    }
+  }
+  return Status::Ok();
+}
+
+std::string SeedWarning(const SeedAlias& alias, std::string_view given, std::string_view jq_name,
+                        bool overridden) {
+  std::string out(given);
+  const bool effect = alias.conversion != SeedConversion::kNoEffect &&
+                      alias.conversion != SeedConversion::kMustBeFalse;
+  if (effect) {
+    out += " is the seed's name, deprecated: use " + std::string(jq_name);
+    if (overridden) out += "; ignored, since " + std::string(jq_name) + " is also set and wins";
+    if (!alias.note.empty()) out += " (" + std::string(alias.note) + ")";
+  } else {
+    out += " (a seed setting) has no effect: " + std::string(alias.note);
+    if (!alias.jq_key.empty()) out += "; see " + std::string(alias.jq_key);
+  }
+  return out;
 }
 
 std::string DbConnectionString(const Config::Db& db) {

@@ -17,10 +17,15 @@ struct Config {
     int shutdown_grace_seconds = 30;
   } server;
   struct Metrics {
-    std::string addr = "0.0.0.0:9090";  // HTTP: /metrics, /healthz, /readyz
+    std::string addr = "0.0.0.0:9090";  // jq-server's HTTP: /metrics, /healthz, /readyz
     // DONE/DEAD_LETTERED depth gauges read every finished row: recounted this often only.
     int finished_depth_seconds = 60;
   } metrics;
+  struct Health {
+    // A second HTTP listener of jq-server with the same endpoints, for probes that expect
+    // them on their own port (the seed's health.port); empty = only metrics.addr.
+    std::string addr;
+  } health;
   struct Db {
     std::string url;  // libpq URL or key=value string; when set, host/port/name/user are ignored
     std::string host = "127.0.0.1";
@@ -37,7 +42,7 @@ struct Config {
     int timeout_ms = 200;
   } redis;
   struct Kafka {
-    std::string brokers;   // comma-separated; empty = outbox relay off
+    std::string brokers;   // comma-separated (a YAML list in the file); empty = relay off
     std::string username;  // secret
     std::string password;  // secret
   } kafka;
@@ -64,6 +69,10 @@ struct Config {
     std::string run_as_user;         // run jobs as this user (worker must be root)
     int shutdown_grace_seconds = 60;
     int kill_grace_seconds = 5;  // SIGTERM -> SIGKILL on timeout / cancel
+    // jq-worker's HTTP (/metrics, /healthz, /readyz). Not metrics.addr: a server and a worker
+    // started on one host with one file must not both bind it.
+    std::string metrics_addr = "0.0.0.0:9091";
+    std::string health_addr;  // a second listener, like health.addr; empty = none
   } worker;
   struct Limits {
     // Submit rate limits (token buckets shared through Redis, per replica without it).
@@ -78,7 +87,8 @@ struct Config {
   } log;
 };
 
-enum class ConfigKind { kString, kInt, kBool, kStringList };
+// kCsv: a comma-separated string, also accepted as a YAML list (joined with commas).
+enum class ConfigKind { kString, kInt, kBool, kStringList, kCsv };
 
 struct ConfigKey {
   std::string_view key;  // dotted path, e.g. "db.pool_size"
@@ -97,6 +107,53 @@ std::string ConfigEnvName(std::string_view key);
 Status ApplyConfigSetting(Config& config, std::string_view key, std::string_view value);
 // Range and consistency checks. Errors name the key.
 Status ValidateConfig(const Config& config);
+// Sets the port of the HOST:PORT address at addr_key, keeping its host (0.0.0.0 when the
+// address is empty): the seed's --grpc-port, --metrics-port, --health-port and *.port keys.
+// port must be 1..65535; errors name addr_key.
+Status ApplyListenPort(Config& config, std::string_view addr_key, std::string_view port);
+
+// ---- The seed system's configuration (docs/migrating.md) ----
+//
+// The seed's config keys and environment variables, each accepted as an alias of a jq key (or
+// accepted and ignored, where jq has no such setting), with a deprecation warning naming the
+// jq key. Keys the seed shares with jq (db.host, redis.addr, kafka.brokers, ...) are jq keys and
+// not listed. Precedence: defaults < file (seed keys < jq keys) < environment (seed variables <
+// jq variables) < flags: within a layer the jq name wins over the seed's.
+
+// How a seed value becomes jq's.
+enum class SeedConversion {
+  kSame,         // the value as it is
+  kPort,         // a port: replaces the port of the jq address (ApplyListenPort)
+  kMsToSeconds,  // milliseconds, rounded up to whole seconds, at least 1
+  kNoEffect,     // accepted and ignored (note says why)
+  kMustBeFalse,  // a switch jq does not have: false is ignored, true refused (note says why)
+};
+
+struct SeedAlias {
+  std::string_view seed_key;  // e.g. "grpc.port"
+  // The seed's variable for it; "" when the seed's name is jq's own (JQ_LOG_LEVEL).
+  std::string_view seed_env;
+  std::string_view jq_key;  // what it sets; for kNoEffect/kMustBeFalse the nearest or ""
+  SeedConversion conversion;
+  std::string_view note;  // appended to the warning: why it has no effect, or what differs
+};
+
+// Every seed key that is not also a jq key, in the seed's order.
+const std::vector<SeedAlias>& SeedAliases();
+const SeedAlias* FindSeedAlias(std::string_view seed_key);
+
+// Converts value as the alias says and stores it in target (the alias's jq key unless given;
+// jq-worker redirects jq-server's addresses to its own). Nothing is stored for kNoEffect and
+// a false kMustBeFalse. Errors name the seed key.
+Status ApplySeedSetting(Config& config, const SeedAlias& alias, std::string_view value,
+                        std::string_view target = {});
+
+// The one-line deprecation warning for a seed setting given as `given` (the seed key, or its
+// variable) whose jq name is `jq_name` (a key, or a variable; ignored for settings without
+// effect). overridden: the jq name was given too, in the same layer, and wins.
+std::string SeedWarning(const SeedAlias& alias, std::string_view given, std::string_view jq_name,
+                        bool overridden);
+
 // The db.* settings as one libpq connection string.
 std::string DbConnectionString(const Config::Db& db);
 

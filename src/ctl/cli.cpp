@@ -89,12 +89,29 @@ int Run(int argc, char** argv, std::ostream& out, std::ostream& err) {
   app.add_option("--tls-cert", global.tls_cert, "client certificate (PEM)")
       ->check(CLI::ExistingFile);
   app.add_option("--tls-key", global.tls_key, "client private key (PEM)")->check(CLI::ExistingFile);
+  // The seed's jq-ctl took these and ignored them; scripts that pass them keep working.
+  std::string seed_config, seed_log_level;
+  app.add_option("--config", seed_config, "accepted for the seed's scripts; no effect")
+      ->group("Seed compatibility");
+  app.add_option("--log-level", seed_log_level, "accepted for the seed's scripts; no effect")
+      ->group("Seed compatibility");
+  app.footer(
+      "Exit codes: 0 ok, 1 the server said no, 2 usage, 3 server not reachable or timed out, "
+      "4 status: the system is unhealthy.");
 
   Command command;
   std::string id;  // the one positional id of the chosen command
 
-  app.add_subcommand("status", "system health, workers and queues")->callback([&command] {
-    command = SystemStatus;
+  const std::string status_help =
+      "system health, workers and queues (exit 4 when the system is unhealthy)";
+  app.add_subcommand("status", status_help)->callback([&command] { command = SystemStatus; });
+  // The seed's spellings: `system status` (and plain `system`), `version`.
+  CLI::App* system = app.add_subcommand("system", "the same as status");
+  system->require_subcommand(0, 1);
+  system->add_subcommand("status", status_help);
+  system->callback([&command] { command = SystemStatus; });
+  app.add_subcommand("version", "print the version (as --version)")->callback([&command] {
+    command = Version;
   });
 
   // job ...
@@ -104,7 +121,8 @@ int Run(int argc, char** argv, std::ostream& out, std::ostream& err) {
   SubmitArgs submit;
   CLI::App* sub = job->add_subcommand("submit", "submit a job and print its id");
   sub->add_option("--queue", submit.queue, "queue name")->required();
-  sub->add_option("--payload", submit.payload, "payload (JSON)")->required();
+  sub->add_option("--payload", submit.payload, "payload: JSON, or @FILE to read it from FILE")
+      ->required();
   AddInt(sub, "--priority", submit.priority, "0-9, 9 runs first (default 0)")
       ->check(CLI::Range(0, 9));
   AddInt(sub, "--max-retries", submit.max_retries, "retries after a failure (default: queue's)")
@@ -155,7 +173,9 @@ int Run(int argc, char** argv, std::ostream& out, std::ostream& err) {
 
   CreateQueueArgs create;
   CLI::App* cq = queue->add_subcommand("create", "create a queue");
-  cq->add_option("name", create.name, "queue name")->required();
+  cq->add_option("name", create.name, "queue name");
+  // The seed's jq-ctl took the name as --name (its README showed it positional).
+  cq->add_option("--name", create.name, "queue name, instead of the positional one");
   AddInt(cq, "--max-retries", create.max_retries, "retries after a failure (default 3)")
       ->check(CLI::NonNegativeNumber);
   AddInt(cq, "--ttl", create.ttl, "seconds a job may wait to start (0 = forever)")
@@ -168,7 +188,10 @@ int Run(int argc, char** argv, std::ostream& out, std::ostream& err) {
       ->check(CLI::NonNegativeNumber);
   AddInt(cq, "--backoff-max-ms", create.backoff_max_ms, "retry backoff cap (default 300000)")
       ->check(CLI::NonNegativeNumber);
-  cq->callback([&] { command = [&create](Session& s) { return QueueCreate(s, create); }; });
+  cq->callback([&] {
+    if (create.name.empty()) throw CLI::RequiredError("name");
+    command = [&create](Session& s) { return QueueCreate(s, create); };
+  });
 
   bool force = false;
   CLI::App* dq = queue->add_subcommand("delete", "delete a queue");
@@ -204,6 +227,14 @@ int Run(int argc, char** argv, std::ostream& out, std::ostream& err) {
     return kExitUsage;
   }
 
+  for (const auto& [flag, value] :
+       {std::pair<const char*, const std::string*>{"--config", &seed_config},
+        {"--log-level", &seed_log_level}}) {
+    if (!value->empty()) {
+      err << "jq-ctl: " << flag
+          << " has no effect (jq-ctl reads only its flags, JQ_SERVER_ADDR and JQ_API_KEY)\n";
+    }
+  }
   Session session(global, out, err);
   if (!session.Connect()) return kExitUsage;
   return command(session);

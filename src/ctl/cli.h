@@ -5,7 +5,8 @@
 
 namespace jq::ctl {
 
-// Returns the exit code: 0 ok, 1 the server said no, 2 usage, 3 server not reachable.
+// Returns the exit code: 0 ok, 1 the server said no, 2 usage, 3 server not reachable, 4 the
+// system is unhealthy (status). ctl/errors.h has them.
 int Run(int argc, char** argv, std::ostream& out, std::ostream& err);
 
 }  // namespace jq::ctl

@@ -1,12 +1,17 @@
 #include "ctl/commands.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <fstream>
 #include <functional>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include "core/job_state.h"
+#include "core/version.h"
 #include "ctl/args.h"
 #include "ctl/errors.h"
 #include "ctl/render.h"
@@ -96,20 +101,58 @@ grpc::Status Follow(Session& s, const std::string& job_id, const EventFn& on_eve
   }
 }
 
+// The payload as the file holds it, byte for byte.
+bool ReadPayloadFile(const std::string& path, std::string* contents, std::string* error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    *error = "cannot read " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  *contents = ss.str();
+  return true;
+}
+
 }  // namespace
 
 int SystemStatus(Session& s) {
-  return s.Call("status", &jq::AdminService::Stub::GetSystemStatus, {}, RenderSystemStatus);
+  jq::GetSystemStatusResponse resp;
+  grpc::Status st = s.Invoke(&jq::AdminService::Stub::GetSystemStatus, {}, &resp);
+  if (!st.ok()) return s.Fail("status", st);
+  s.out() << RenderSystemStatus(resp, s.format());
+  if (resp.healthy()) return kExitOk;
+  // Scripts check the exit code; people read why.
+  std::string why;
+  for (const auto& c : resp.components()) {
+    if (!c.healthy()) why += (why.empty() ? "" : "; ") + c.name() + ": " + c.message();
+  }
+  s.PrintError("status", "the system is unhealthy" + (why.empty() ? "" : " (" + why + ")"));
+  return kExitUnhealthy;
+}
+
+int Version(Session& s) {
+  s.out() << VersionString() << "\n";
+  return kExitOk;
 }
 
 int JobSubmit(Session& s, const SubmitArgs& args) {
   const std::string what = "job submit";
-  if (auto error = JsonError(args.payload)) {
-    return s.UsageError(what, "--payload is not valid JSON: " + *error);
+  std::string payload = args.payload;
+  std::string source = "--payload";
+  if (!payload.empty() && payload.front() == '@') {  // no JSON text starts with '@'
+    source = "--payload " + payload;
+    std::string error;
+    if (!ReadPayloadFile(payload.substr(1), &payload, &error)) {
+      return s.UsageError(what, source + ": " + error);
+    }
+  }
+  if (auto error = JsonError(payload)) {
+    return s.UsageError(what, source + " is not valid JSON: " + *error);
   }
   jq::SubmitJobRequest req;
   req.set_queue_name(args.queue);
-  req.set_payload(args.payload);
+  req.set_payload(payload);
   if (args.priority.set) req.set_priority(args.priority.value);
   if (args.max_retries.set) {
     req.set_max_retries(args.max_retries.value);

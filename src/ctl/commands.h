@@ -19,7 +19,7 @@ struct IntFlag {
 
 struct SubmitArgs {
   std::string queue;
-  std::string payload;
+  std::string payload;  // JSON, or @FILE: the file's contents
   IntFlag priority, max_retries, ttl, timeout, delay;
   std::string run_at;
   std::string idempotency_key;
@@ -38,7 +38,10 @@ struct CreateQueueArgs {
   IntFlag max_retries, ttl, timeout, concurrency, backoff_base_ms, backoff_max_ms;
 };
 
+// Exit kExitUnhealthy when the server reports the system unhealthy.
 int SystemStatus(Session& s);
+// Prints the version line (as --version); calls nothing.
+int Version(Session& s);
 
 int JobSubmit(Session& s, const SubmitArgs& args);
 int JobStatus(Session& s, const std::string& job_id);

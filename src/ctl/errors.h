@@ -12,6 +12,9 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitServerSaidNo = 1;  // any gRPC error but the two below
 inline constexpr int kExitUsage = 2;         // bad flags or arguments
 inline constexpr int kExitUnreachable = 3;   // UNAVAILABLE, DEADLINE_EXCEEDED
+// `status` (and `system status`): the server answered that the system is unhealthy (its
+// database is unreachable); the report is printed all the same.
+inline constexpr int kExitUnhealthy = 4;
 
 // "INVALID_ARGUMENT", "UNAVAILABLE", ...; "" for a code gRPC does not define.
 std::string_view GrpcCodeName(grpc::StatusCode code);

@@ -171,12 +171,24 @@ int main(int argc, char** argv) {
   // per lock: ~3% of the server's CPU under load); that is a debugging aid, not for serving.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   CLI::App app{"jq-server: the jq job queue's API, dispatcher and reaper"};
-  std::string config_path;
+  std::string config_path, log_level;
   bool dry_run = false, strict = false, version = false;
+  int grpc_port = 0, metrics_port = 0, health_port = 0;
   app.add_option("-c,--config", config_path, "YAML configuration file (see config.example.yaml)");
   app.add_flag("--dry-run", dry_run, "check the configuration and the database, then exit");
   app.add_flag("--strict", strict, "refuse secrets found in the configuration file");
   app.add_flag("--version", version, "print the version and exit");
+  // The seed's flags; each overrides the file and the environment.
+  app.add_option("--grpc-port", grpc_port, "gRPC port (the port of server.addr)")
+      ->check(CLI::Range(1, 65535));
+  app.add_option("--metrics-port", metrics_port,
+                 "HTTP port of /metrics, /healthz, /readyz (the port of metrics.addr)")
+      ->check(CLI::Range(1, 65535));
+  app.add_option("--health-port", health_port,
+                 "a second HTTP port for /healthz and /readyz (the port of health.addr)")
+      ->check(CLI::Range(1, 65535));
+  app.add_option("--log-level", log_level, "trace, debug, info, warn or error (log.level)")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   bool from_seed = false;
   CLI::App* migrate = app.add_subcommand(
       "migrate", "apply the schema migrations, or convert a seed database, and exit");
@@ -199,6 +211,16 @@ int main(int argc, char** argv) {
     return 1;
   }
   jq::Config config = loaded->config;
+  for (auto [key, port] : {std::pair<const char*, int>{"server.addr", grpc_port},
+                           {"metrics.addr", metrics_port},
+                           {"health.addr", health_port}}) {
+    if (port == 0) continue;
+    if (jq::Status s = jq::ApplyListenPort(config, key, std::to_string(port)); !s.ok()) {
+      std::cerr << "jq-server: " << s.message() << "\n";
+      return 2;
+    }
+  }
+  if (!log_level.empty()) config.log.level = log_level;
   if (config.server.id.empty()) config.server.id = DefaultReplicaId();
   jq::telemetry::InitLogging("jq-server", config.log.level);
   for (const auto& w : loaded->warnings) spdlog::warn("configuration: {}", w);
@@ -379,11 +401,18 @@ int main(int argc, char** argv) {
                                  completer,    jobs_runnable, job_cache.get(),
                                  rate_limiter, fleet,         [&] { return health.Components(); }};
 
-  jq::telemetry::HttpServer http({registry, process_metrics}, [&]() -> jq::Status {
+  const auto ready = [&]() -> jq::Status {
     if (stopping) return jq::Status::Unavailable("shutting down");
     if (jq::Status s = store.Ping(); !s.ok()) return s;
     return schema.status();  // the stats poller's last reading: no query per probe
-  });
+  };
+  jq::telemetry::HttpServer http({registry, process_metrics}, ready);
+  // The seed's probes expect /healthz and /readyz on a port of their own (health.port).
+  std::unique_ptr<jq::telemetry::HttpServer> health_http;
+  if (!config.health.addr.empty() && config.health.addr != config.metrics.addr) {
+    health_http = std::make_unique<jq::telemetry::HttpServer>(
+        std::vector<std::shared_ptr<prometheus::Collectable>>{registry, process_metrics}, ready);
+  }
   jq::server::JobServiceImpl job_service(ctx);
   jq::server::WorkerServiceImpl worker_service(ctx);
   jq::server::AdminServiceImpl admin_service(ctx);
@@ -413,8 +442,14 @@ int main(int argc, char** argv) {
     return 1;
   }
   if (jq::Status s = http.Start(config.metrics.addr); !s.ok()) {
-    spdlog::critical("{}", s.message());
+    spdlog::critical("{} (metrics.addr)", s.message());
     return 1;
+  }
+  if (health_http) {
+    if (jq::Status s = health_http->Start(config.health.addr); !s.ok()) {
+      spdlog::critical("{} (health.addr)", s.message());
+      return 1;
+    }
   }
   listener.Start();
   dispatcher.Start();
@@ -441,6 +476,7 @@ int main(int argc, char** argv) {
   remote_waker.Stop();
   listener.Stop();
   http.Stop();
+  if (health_http) health_http->Stop();
   spdlog::info("jq-server stopped");
   return 0;
 }

@@ -84,7 +84,7 @@ Status HttpServer::Start(const std::string& addr) {
     std::vector<std::string> options = {"listening_ports", addr, "num_threads", "4"};
     impl_->server = std::make_unique<CivetServer>(options);
   } catch (const std::exception& e) {
-    return Status::Unavailable("cannot listen on " + addr + " (metrics.addr): " + e.what());
+    return Status::Unavailable("cannot listen on " + addr + ": " + e.what());
   }
   impl_->metrics = std::make_unique<MetricsHandler>(impl_->collectables);
   impl_->healthz = std::make_unique<HealthHandler>(nullptr);

@@ -51,8 +51,8 @@ class WorkerCollector final : public prometheus::Collectable {
 
 int main(int argc, char** argv) {
   CLI::App app{"jq-worker: runs jq jobs as subprocesses"};
-  std::string config_path, server_addr, worker_id, queues, run_as;
-  int concurrency = 0;
+  std::string config_path, server_addr, worker_id, queues, run_as, log_level;
+  int concurrency = 0, metrics_port = 0, health_port = 0;
   bool version = false;
   app.add_option("-c,--config", config_path, "YAML configuration file (see config.example.yaml)");
   app.add_option("--server-addr", server_addr,
@@ -62,6 +62,15 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 4096));
   app.add_option("--queues", queues, "comma-separated queues to take jobs from (default all)");
   app.add_option("--run-as-user", run_as, "run jobs as this user (the worker must be root)");
+  app.add_option("--metrics-port", metrics_port,
+                 "HTTP port of /metrics, /healthz, /readyz (the port of worker.metrics_addr, "
+                 "default 9091)")
+      ->check(CLI::Range(1, 65535));
+  app.add_option("--health-port", health_port,
+                 "a second HTTP port for /healthz and /readyz (the port of worker.health_addr)")
+      ->check(CLI::Range(1, 65535));
+  app.add_option("--log-level", log_level, "trace, debug, info, warn or error (log.level)")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   app.add_flag("--version", version, "print the version and exit");
   CLI11_PARSE(app, argc, argv);
   if (version) {
@@ -79,6 +88,10 @@ int main(int argc, char** argv) {
     if (v == nullptr) return std::nullopt;
     return std::string(v);
   };
+  // In the file, metrics.* and health.* are jq-server's (a server and a worker may share it);
+  // this process's own environment names this process's ports.
+  opts.env_redirects = {{"metrics.addr", "worker.metrics_addr"},
+                        {"health.addr", "worker.health_addr"}};
   auto loaded = jq::config::LoadConfig(opts);
   if (!loaded.ok()) {
     std::cerr << "jq-worker: configuration: " << loaded.status().message() << "\n";
@@ -93,8 +106,17 @@ int main(int argc, char** argv) {
   };
   if (!apply("worker.server_addr", server_addr) || !apply("worker.id", worker_id) ||
       !apply("worker.queues", queues) || !apply("worker.run_as_user", run_as) ||
-      !apply("worker.concurrency", concurrency > 0 ? std::to_string(concurrency) : "")) {
+      !apply("worker.concurrency", concurrency > 0 ? std::to_string(concurrency) : "") ||
+      !apply("log.level", log_level)) {
     return 2;
+  }
+  for (auto [key, port] : {std::pair<const char*, int>{"worker.metrics_addr", metrics_port},
+                           {"worker.health_addr", health_port}}) {
+    if (port == 0) continue;
+    if (jq::Status s = jq::ApplyListenPort(config, key, std::to_string(port)); !s.ok()) {
+      std::cerr << "jq-worker: " << s.message() << "\n";
+      return 2;
+    }
   }
   if (jq::Status s = jq::ValidateConfig(config); !s.ok()) {
     std::cerr << "jq-worker: configuration: " << s.message() << "\n";
@@ -121,16 +143,27 @@ int main(int argc, char** argv) {
 
   jq::worker::WorkerAgent agent(config.worker, config.worker.id, host,
                                 jq::GrpcMaxMessageBytes(config));
-  jq::telemetry::HttpServer http(
-      {std::make_shared<WorkerCollector>(agent, config.worker.id),
-       std::make_shared<jq::telemetry::ProcessCollector>()},
-      [&]() -> jq::Status {
-        return agent.connected() ? jq::Status::Ok()
-                                 : jq::Status::Unavailable("not connected to jq-server");
-      });
-  if (jq::Status s = http.Start(config.metrics.addr); !s.ok()) {
-    spdlog::critical("{}", s.message());
+  const std::vector<std::shared_ptr<prometheus::Collectable>> collectables = {
+      std::make_shared<WorkerCollector>(agent, config.worker.id),
+      std::make_shared<jq::telemetry::ProcessCollector>()};
+  const auto ready = [&]() -> jq::Status {
+    return agent.connected() ? jq::Status::Ok()
+                             : jq::Status::Unavailable("not connected to jq-server");
+  };
+  jq::telemetry::HttpServer http(collectables, ready);
+  if (jq::Status s = http.Start(config.worker.metrics_addr); !s.ok()) {
+    spdlog::critical("{} (worker.metrics_addr)", s.message());
     return 1;
+  }
+  // The seed's probes expect /healthz on a port of their own (--health-port).
+  std::unique_ptr<jq::telemetry::HttpServer> health_http;
+  if (!config.worker.health_addr.empty() &&
+      config.worker.health_addr != config.worker.metrics_addr) {
+    health_http = std::make_unique<jq::telemetry::HttpServer>(collectables, ready);
+    if (jq::Status s = health_http->Start(config.worker.health_addr); !s.ok()) {
+      spdlog::critical("{} (worker.health_addr)", s.message());
+      return 1;
+    }
   }
   std::thread signal_thread([&] {
     int sig = 0;
@@ -139,8 +172,9 @@ int main(int argc, char** argv) {
                  config.worker.shutdown_grace_seconds);
     agent.RequestStop();
   });
-  spdlog::info("jq-worker {} starting as {} (concurrency {}) against {}", jq::VersionString(),
-               config.worker.id, config.worker.concurrency, config.worker.server_addr);
+  spdlog::info("jq-worker {} starting as {} (concurrency {}) against {}; metrics on {}",
+               jq::VersionString(), config.worker.id, config.worker.concurrency,
+               config.worker.server_addr, config.worker.metrics_addr);
   agent.Run();
   spdlog::info("jq-worker stopped");
   // The signal thread may still wait (drain/shutdown ended the agent): exit without it.

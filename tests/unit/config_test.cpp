@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 
 #include "config/config_loader.h"
 #include "core/config.h"
@@ -26,10 +27,12 @@ class ConfigTest : public ::testing::Test {
     return path.string();
   }
 
-  Result<config::Loaded> Load(const std::string& path, bool strict = false) {
+  Result<config::Loaded> Load(const std::string& path, bool strict = false,
+                              std::vector<std::pair<std::string, std::string>> redirects = {}) {
     config::LoadOptions o;
     o.path = path;
     o.strict = strict;
+    o.env_redirects = std::move(redirects);
     o.getenv = [this](const std::string& name) -> std::optional<std::string> {
       auto it = env_.find(name);
       if (it == env_.end()) return std::nullopt;
@@ -145,6 +148,323 @@ TEST_F(ConfigTest, ConnectionStringCarriesPasswordFromEnvironment) {
   EXPECT_EQ(DbConnectionString(db), "postgresql://jq@h:5/jq?password=s3cret");
   db.url.clear();
   EXPECT_NE(DbConnectionString(db).find("password='s3cret'"), std::string::npos);
+}
+
+// ---- The seed system's configuration (core/config.h SeedAliases, docs/migrating.md) ----
+
+// Every warning that mentions `needle`.
+std::vector<std::string> WarningsWith(const config::Loaded& l, const std::string& needle) {
+  std::vector<std::string> out;
+  for (const auto& w : l.warnings) {
+    if (w.find(needle) != std::string::npos) out.push_back(w);
+  }
+  return out;
+}
+
+// A file laid out as the seed's config.example.yaml is, with every key the seed reads, and
+// values unlike both systems' defaults so that each can be seen to land.
+constexpr const char* kSeedFile = R"(grpc:
+  port: 6001
+  tls:
+    enabled: false
+db:
+  host: db.internal
+  port: 6432
+  name: jobqueue
+  user: jq
+  password: ""
+  pool_size: 7
+  connect_timeout_ms: 2500
+redis:
+  addr: redis.internal:6380
+  password: ""
+  db: 0
+  connect_timeout_ms: 900
+kafka:
+  brokers:
+    - k1.internal:9092
+    - k2.internal:9092
+  producer:
+    acks: all
+    compression: snappy
+  consumer:
+    group_id: jq-server
+    auto_offset_reset: earliest
+scheduler:
+  interval_ms: 250
+  batch_size: 50
+  assignment_timeout_s: 45
+  worker_heartbeat_timeout_s: 20
+metrics:
+  port: 9300
+health:
+  port: 8300
+logging:
+  level: warn
+  format: json
+)";
+
+TEST_F(ConfigTest, SeedFileLoadsAndEveryValueLands) {
+  auto r = Load(Write(kSeedFile), /*strict=*/true);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const Config& c = r->config;
+  EXPECT_EQ(c.server.addr, "0.0.0.0:6001");
+  EXPECT_EQ(c.db.host, "db.internal");
+  EXPECT_EQ(c.db.port, 6432);
+  EXPECT_EQ(c.db.name, "jobqueue");
+  EXPECT_EQ(c.db.user, "jq");
+  EXPECT_EQ(c.db.pool_size, 7);
+  EXPECT_EQ(c.db.connect_timeout_seconds, 3);  // 2500 ms, rounded up
+  EXPECT_EQ(c.redis.addr, "redis.internal:6380");
+  EXPECT_EQ(c.redis.timeout_ms, 200);  // the seed's connect timeout is not jq's call timeout
+  EXPECT_EQ(c.kafka.brokers, "k1.internal:9092,k2.internal:9092");
+  EXPECT_EQ(c.dispatch.tick_ms, 250);
+  EXPECT_EQ(c.dispatch.batch_size, 50);
+  EXPECT_EQ(c.dispatch.lease_seconds, 30);  // assignment_timeout_s was a Redis lock's TTL
+  EXPECT_EQ(c.reaper.worker_timeout_seconds, 20);
+  EXPECT_EQ(c.metrics.addr, "0.0.0.0:9300");
+  EXPECT_EQ(c.health.addr, "0.0.0.0:8300");
+  EXPECT_EQ(c.log.level, "warn");
+  EXPECT_EQ(c.worker.metrics_addr, "0.0.0.0:9091");  // the file's ports are jq-server's
+
+  // One line per seed key, naming the jq key (or why it has no effect).
+  std::set<std::string> absent;
+  for (const auto& a : SeedAliases()) {
+    const std::string key(a.seed_key);
+    auto lines = WarningsWith(*r, ": " + key + " ");
+    if (lines.empty()) {
+      absent.insert(key);
+      continue;
+    }
+    ASSERT_EQ(lines.size(), 1u) << key;
+    if (!a.jq_key.empty()) {
+      EXPECT_NE(lines[0].find(a.jq_key), std::string::npos) << lines[0];
+    }
+  }
+  EXPECT_EQ(absent, (std::set<std::string>{"grpc.tls.cert_path", "grpc.tls.key_path",
+                                           "kafka.sasl.username", "kafka.sasl.password"}));
+  EXPECT_EQ(r->warnings.size(), SeedAliases().size() - absent.size());
+  EXPECT_EQ(WarningsWith(*r, "grpc.port")[0],
+            dir_.string() + "/jq.yaml: grpc.port is the seed's name, deprecated: use server.addr");
+  EXPECT_NE(WarningsWith(*r, "redis.db")[0].find("has no effect: jq always uses Redis database 0"),
+            std::string::npos);
+}
+
+TEST_F(ConfigTest, SeedAliasTableIsConsistent) {
+  std::set<std::string_view> envs;
+  for (const auto& a : SeedAliases()) {
+    const std::string key(a.seed_key);
+    EXPECT_EQ(FindConfigKey(a.seed_key), nullptr) << key << " is a jq key, not an alias";
+    EXPECT_EQ(FindSeedAlias(a.seed_key), &a) << key;
+    if (!a.jq_key.empty()) {
+      EXPECT_NE(FindConfigKey(a.jq_key), nullptr) << key;
+    }
+    const bool effect =
+        a.conversion != SeedConversion::kNoEffect && a.conversion != SeedConversion::kMustBeFalse;
+    if (effect) {
+      EXPECT_FALSE(a.jq_key.empty()) << key;
+    } else {
+      EXPECT_FALSE(a.note.empty()) << key << ": say why it has no effect";
+    }
+    if (a.conversion == SeedConversion::kPort) {
+      EXPECT_NE(a.jq_key.find("addr"), std::string_view::npos) << key;
+    }
+    if (!a.seed_env.empty()) {
+      EXPECT_TRUE(envs.insert(a.seed_env).second) << a.seed_env;
+      for (const auto& k : ConfigKeys()) {
+        EXPECT_NE(ConfigEnvName(k.key), a.seed_env) << key;
+      }
+    }
+  }
+  // The seed's one variable that is not JQ_ + its key, and the one that is jq's own.
+  EXPECT_EQ(FindSeedAlias("scheduler.worker_heartbeat_timeout_s")->seed_env,
+            "JQ_SCHEDULER_WORKER_HB_TIMEOUT_S");
+  EXPECT_EQ(FindSeedAlias("logging.level")->seed_env, "");
+  EXPECT_EQ(ConfigEnvName("log.level"), "JQ_LOG_LEVEL");
+}
+
+TEST_F(ConfigTest, JqKeyBesideSeedKeyWinsAndTheWarningSaysSo) {
+  auto r = Load(Write("grpc:\n  port: 6001\nserver:\n  addr: 127.0.0.1:7000\n"));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->config.server.addr, "127.0.0.1:7000");
+  ASSERT_EQ(r->warnings.size(), 1u);
+  EXPECT_NE(r->warnings[0].find("grpc.port is the seed's name, deprecated: use server.addr; "
+                                "ignored, since server.addr is also set and wins"),
+            std::string::npos)
+      << r->warnings[0];
+}
+
+TEST_F(ConfigTest, SeedVariablesLandAndJqVariablesWin) {
+  env_["JQ_GRPC_PORT"] = "6002";
+  env_["JQ_SCHEDULER_WORKER_HB_TIMEOUT_S"] = "12";
+  env_["JQ_KAFKA_SASL_USERNAME"] = "svc";
+  env_["JQ_DB_CONNECT_TIMEOUT_MS"] = "1";
+  env_["JQ_HEALTH_PORT"] = "8400";
+  env_["JQ_LOG_FORMAT"] = "json";
+  env_["JQ_KAFKA_BROKERS"] = "a:1,b:2";  // the seed's name is jq's: no warning
+  // The environment overrides the file, seed name or not; the port keeps the file's host.
+  auto r = Load(Write("server:\n  addr: 127.0.0.1:7000\n"));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->config.server.addr, "127.0.0.1:6002");
+  EXPECT_EQ(r->config.reaper.worker_timeout_seconds, 12);
+  EXPECT_EQ(r->config.kafka.username, "svc");
+  EXPECT_EQ(r->config.db.connect_timeout_seconds, 1);
+  EXPECT_EQ(r->config.health.addr, "0.0.0.0:8400");
+  EXPECT_EQ(r->config.kafka.brokers, "a:1,b:2");
+  EXPECT_EQ(r->warnings.size(), 6u);
+  EXPECT_EQ(WarningsWith(*r, "JQ_GRPC_PORT")[0],
+            "environment: JQ_GRPC_PORT is the seed's name, deprecated: use JQ_SERVER_ADDR "
+            "(server.addr)");
+  EXPECT_EQ(WarningsWith(*r, "JQ_LOG_FORMAT")[0],
+            "environment: JQ_LOG_FORMAT (a seed setting) has no effect: jq always logs one JSON "
+            "object per line");
+
+  env_["JQ_SERVER_ADDR"] = "127.0.0.1:7001";
+  auto both = Load("");
+  ASSERT_TRUE(both.ok()) << both.status().ToString();
+  EXPECT_EQ(both->config.server.addr, "127.0.0.1:7001");
+  EXPECT_NE(WarningsWith(*both, "JQ_GRPC_PORT")[0].find(
+                "ignored, since JQ_SERVER_ADDR (server.addr) is also set and wins"),
+            std::string::npos);
+}
+
+TEST_F(ConfigTest, EmptySeedVariableIsUnsetAsInTheSeed) {
+  env_["JQ_GRPC_PORT"] = "";
+  auto r = Load("");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->config.server.addr, "0.0.0.0:50051");
+  EXPECT_TRUE(r->warnings.empty());
+}
+
+TEST_F(ConfigTest, SeedTlsIsRefusedWhenOnAndIgnoredWhenOff) {
+  auto on = Load(Write("grpc:\n  tls:\n    enabled: true\n    cert_path: /etc/c.pem\n"));
+  ASSERT_FALSE(on.ok());
+  EXPECT_NE(on.status().message().find("grpc.tls.enabled: true is not supported"),
+            std::string::npos)
+      << on.status().message();
+  env_["JQ_GRPC_TLS_ENABLED"] = "1";
+  auto env_on = Load("");
+  ASSERT_FALSE(env_on.ok());
+  EXPECT_NE(env_on.status().message().find("JQ_GRPC_TLS_ENABLED"), std::string::npos);
+  env_.clear();
+  auto off = Load(Write("grpc:\n  tls:\n    enabled: False\n"));
+  ASSERT_TRUE(off.ok()) << off.status().ToString();
+  ASSERT_EQ(off->warnings.size(), 1u);
+  EXPECT_NE(off->warnings[0].find("grpc.tls.enabled (a seed setting) has no effect"),
+            std::string::npos);
+}
+
+TEST_F(ConfigTest, SeedErrorsNameTheSeedKey) {
+  auto bad = Load(Write("grpc:\n  port: fifty\n"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("grpc.port: server.addr: port 'fifty'"), std::string::npos)
+      << bad.status().message();
+  auto range = Load(Write("scheduler:\n  interval_ms: 5\n"));
+  ASSERT_FALSE(range.ok());
+  EXPECT_EQ(range.status().message(),
+            "dispatch.tick_ms: 5 is out of range 10..60000 (set by the seed's "
+            "scheduler.interval_ms)");
+  auto list = Load(Write("logging:\n  level: [debug]\n"));
+  ASSERT_FALSE(list.ok());
+  EXPECT_NE(list.status().message().find("logging.level: expected a single value"),
+            std::string::npos);
+}
+
+TEST_F(ConfigTest, SeedSecretInFileWarnsOrFailsWhenStrict) {
+  const std::string path = Write("kafka:\n  sasl:\n    password: hunter2\n");
+  auto r = Load(path);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->config.kafka.password, "hunter2");
+  EXPECT_EQ(WarningsWith(*r, "is a secret").size(), 1u);
+  EXPECT_EQ(WarningsWith(*r, "JQ_KAFKA_PASSWORD").size(), 1u);
+  EXPECT_FALSE(Load(path, /*strict=*/true).ok());
+}
+
+TEST_F(ConfigTest, KafkaBrokersMayBeAList) {
+  auto r = Load(Write("kafka:\n  brokers: [a:1, b:2]\n"));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->config.kafka.brokers, "a:1,b:2");
+  EXPECT_TRUE(r->warnings.empty());
+}
+
+// jq-worker's HTTP port: its own default, and its own environment's settings; the file's
+// metrics.* and health.* stay jq-server's.
+TEST_F(ConfigTest, WorkerListensOnItsOwnPort) {
+  const Config defaults;
+  EXPECT_EQ(defaults.worker.metrics_addr, "0.0.0.0:9091");
+  for (const std::string* server : {&defaults.metrics.addr, &defaults.server.addr}) {
+    EXPECT_NE(server->substr(server->rfind(':')), ":9091");
+  }
+  const std::vector<std::pair<std::string, std::string>> worker = {
+      {"metrics.addr", "worker.metrics_addr"}, {"health.addr", "worker.health_addr"}};
+  const std::string shared = Write("metrics:\n  port: 9090\nhealth:\n  port: 8080\n");
+  auto r = Load(shared, false, worker);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->config.worker.metrics_addr, "0.0.0.0:9091");
+  EXPECT_EQ(r->config.worker.health_addr, "");
+
+  env_["JQ_METRICS_PORT"] = "9500";
+  env_["JQ_HEALTH_PORT"] = "8500";
+  r = Load(shared, false, worker);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->config.worker.metrics_addr, "0.0.0.0:9500");
+  EXPECT_EQ(r->config.worker.health_addr, "0.0.0.0:8500");
+  EXPECT_EQ(r->config.metrics.addr, "0.0.0.0:9090");
+  EXPECT_NE(WarningsWith(*r, "JQ_METRICS_PORT")[0].find("use JQ_WORKER_METRICS_ADDR"),
+            std::string::npos);
+
+  env_["JQ_METRICS_ADDR"] = "127.0.0.1:9600";  // jq's variable beats the seed's
+  r = Load(shared, false, worker);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->config.worker.metrics_addr, "127.0.0.1:9600");
+  env_["JQ_WORKER_METRICS_ADDR"] = "127.0.0.1:9700";  // and the key's own variable beats both
+  r = Load(shared, false, worker);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->config.worker.metrics_addr, "127.0.0.1:9700");
+  EXPECT_EQ(r->config.metrics.addr, "0.0.0.0:9090");
+}
+
+TEST_F(ConfigTest, ListenPortKeepsTheHost) {
+  Config c;
+  c.server.addr = "127.0.0.1:50051";
+  ASSERT_TRUE(ApplyListenPort(c, "server.addr", "6000").ok());
+  EXPECT_EQ(c.server.addr, "127.0.0.1:6000");
+  c.metrics.addr = "[::1]:9090";
+  ASSERT_TRUE(ApplyListenPort(c, "metrics.addr", "9999").ok());
+  EXPECT_EQ(c.metrics.addr, "[::1]:9999");
+  ASSERT_TRUE(ApplyListenPort(c, "health.addr", "8080").ok());
+  EXPECT_EQ(c.health.addr, "0.0.0.0:8080");
+  for (const char* bad : {"0", "65536", "80x", ""}) {
+    Status s = ApplyListenPort(c, "worker.metrics_addr", bad);
+    EXPECT_FALSE(s.ok()) << bad;
+    EXPECT_EQ(s.message().rfind("worker.metrics_addr: port", 0), 0u) << s.message();
+  }
+  EXPECT_FALSE(ApplyListenPort(c, "db.port", "5432").ok());
+  EXPECT_EQ(c.worker.metrics_addr, "0.0.0.0:9091");
+}
+
+TEST_F(ConfigTest, SeedMillisecondsRoundUpToSeconds) {
+  const SeedAlias& a = *FindSeedAlias("db.connect_timeout_ms");
+  Config c;
+  for (auto [ms, s] : {std::pair<const char*, int>{"3000", 3}, {"2001", 3}, {"1", 1}, {"0", 1}}) {
+    ASSERT_TRUE(ApplySeedSetting(c, a, ms).ok()) << ms;
+    EXPECT_EQ(c.db.connect_timeout_seconds, s) << ms;
+  }
+  EXPECT_FALSE(ApplySeedSetting(c, a, "-5").ok());
+  EXPECT_FALSE(ApplySeedSetting(c, a, "3s").ok());
+}
+
+// docs/migrating.md is where operators look: it must name every seed key and variable.
+TEST_F(ConfigTest, MigratingGuideListsEverySeedSetting) {
+  std::ifstream in(std::string(JQ_SOURCE_DIR) + "/docs/migrating.md");
+  ASSERT_TRUE(in.good());
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const auto& a : SeedAliases()) {
+    EXPECT_NE(text.find("`" + std::string(a.seed_key) + "`"), std::string::npos) << a.seed_key;
+    if (!a.seed_env.empty()) {
+      EXPECT_NE(text.find("`" + std::string(a.seed_env) + "`"), std::string::npos) << a.seed_env;
+    }
+  }
 }
 
 }  // namespace

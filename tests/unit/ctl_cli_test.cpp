@@ -4,8 +4,11 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <deque>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -95,6 +98,7 @@ class FakeAdminService : public jq::AdminService::Service {
  public:
   std::mutex mu;
   jq::CreateQueueRequest last_create;  // GUARDED_BY(mu)
+  std::atomic<bool> healthy{true};     // what GetSystemStatus reports
 
   grpc::Status CreateQueue(grpc::ServerContext*, const jq::CreateQueueRequest* req,
                            jq::CreateQueueResponse* resp) override {
@@ -112,11 +116,15 @@ class FakeAdminService : public jq::AdminService::Service {
 
   grpc::Status GetSystemStatus(grpc::ServerContext*, const jq::GetSystemStatusRequest*,
                                jq::GetSystemStatusResponse* resp) override {
-    resp->set_healthy(true);
+    resp->set_healthy(healthy);
     resp->set_active_workers(2);
     auto* c = resp->add_components();
     c->set_name("postgres");
-    c->set_healthy(true);
+    c->set_healthy(healthy);
+    if (!healthy) c->set_message("connection refused");
+    auto* redis = resp->add_components();
+    redis->set_name("redis");
+    redis->set_healthy(true);
     resp->add_queue_stats()->set_queue_name("default");
     return grpc::Status::OK;
   }
@@ -351,6 +359,81 @@ TEST_F(CtlCliTest, VersionAndHelp) {
   EXPECT_NE(out_.find("(build: "), std::string::npos);
   EXPECT_EQ(Ctl({"job", "submit", "--help"}, false), 0);
   EXPECT_NE(out_.find("--idempotency-key"), std::string::npos) << out_;
+}
+
+// ---- The seed's spellings and the status exit code ----
+
+TEST_F(CtlCliTest, StatusExitsFourWhenTheSystemIsUnhealthy) {
+  admin_.healthy = false;
+  EXPECT_EQ(Ctl({"status"}), 4);
+  EXPECT_NE(out_.find("postgres"), std::string::npos) << out_;  // the report is still printed
+  EXPECT_EQ(err_, "jq-ctl: status: the system is unhealthy (postgres: connection refused)\n");
+  EXPECT_EQ(Ctl({"-o", "json", "system", "status"}), 4);
+  EXPECT_EQ(json::parse(out_)["healthy"], false);
+  admin_.healthy = true;
+  EXPECT_EQ(Ctl({"status"}), 0) << err_;
+  EXPECT_TRUE(err_.empty()) << err_;
+}
+
+TEST_F(CtlCliTest, SystemStatusIsTheSeedsSpellingOfStatus) {
+  ASSERT_EQ(Ctl({"system", "status", "--output", "json"}), 0) << err_;
+  EXPECT_EQ(json::parse(out_)["active_workers"], 2);
+  ASSERT_EQ(Ctl({"system"}), 0) << err_;  // the seed took the subcommand as optional
+  EXPECT_NE(out_.find("active_workers"), std::string::npos) << out_;
+  EXPECT_EQ(Ctl({"system", "frobnicate"}), 2);
+}
+
+TEST_F(CtlCliTest, VersionCommandPrintsWhatVersionFlagPrints) {
+  ASSERT_EQ(Ctl({"--version"}, false), 0);
+  const std::string flag = out_;
+  // No server needed: the address points nowhere.
+  ASSERT_EQ(Ctl({"--server-addr", "127.0.0.1:1", "version"}, false), 0) << err_;
+  EXPECT_EQ(out_, flag);
+  EXPECT_EQ(out_.rfind("jq version ", 0), 0u) << out_;
+}
+
+TEST_F(CtlCliTest, PayloadFromFile) {
+  const std::string path = ::testing::TempDir() + "/jq-ctl-payload.json";
+  const std::string payload = "{\"command\": [\"echo\", \"from a file\"]}\n";
+  std::ofstream(path) << payload;
+  ASSERT_EQ(Ctl({"job", "submit", "--queue", "q", "--payload", "@" + path}), 0) << err_;
+  {
+    std::lock_guard lock(jobs_.mu);
+    EXPECT_EQ(jobs_.last_submit.payload(), payload);  // as the file holds it
+  }
+  EXPECT_EQ(Ctl({"job", "submit", "--queue", "q", "--payload", "@" + path + ".missing"}), 2);
+  EXPECT_NE(err_.find("jq-ctl: job submit: --payload @" + path + ".missing: cannot read"),
+            std::string::npos)
+      << err_;
+  std::ofstream(path) << "{not json";
+  EXPECT_EQ(Ctl({"job", "submit", "--queue", "q", "--payload", "@" + path}), 2);
+  EXPECT_NE(err_.find("--payload @" + path + " is not valid JSON"), std::string::npos) << err_;
+  std::filesystem::remove(path);
+}
+
+TEST_F(CtlCliTest, QueueCreateTakesTheSeedsNameFlag) {
+  ASSERT_EQ(Ctl({"queue", "create", "--name", "emails", "--max-retries", "2"}), 0) << err_;
+  {
+    std::lock_guard lock(admin_.mu);
+    EXPECT_EQ(admin_.last_create.name(), "emails");
+    EXPECT_EQ(admin_.last_create.max_retries(), 2);
+  }
+  EXPECT_EQ(Ctl({"queue", "create"}), 2);
+  EXPECT_NE(err_.find("name is required"), std::string::npos) << err_;
+}
+
+TEST_F(CtlCliTest, SeedGlobalFlagsAreAcceptedAndSaySoOnStderr) {
+  ASSERT_EQ(Ctl({"--config", "/etc/jq/config.yaml", "--log-level", "debug", "status"}), 0) << err_;
+  EXPECT_NE(err_.find("jq-ctl: --config has no effect"), std::string::npos) << err_;
+  EXPECT_NE(err_.find("jq-ctl: --log-level has no effect"), std::string::npos) << err_;
+  EXPECT_NE(out_.find("active_workers"), std::string::npos) << out_;
+}
+
+TEST_F(CtlCliTest, HelpDocumentsTheExitCodes) {
+  ASSERT_EQ(Ctl({"--help"}, false), 0);
+  EXPECT_NE(out_.find("4 status: the system is unhealthy"), std::string::npos) << out_;
+  EXPECT_NE(out_.find("system"), std::string::npos) << out_;
+  EXPECT_NE(out_.find("version"), std::string::npos) << out_;
 }
 
 // 2024-05-01 12:00:00 UTC.
