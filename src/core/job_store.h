@@ -111,6 +111,9 @@ struct WorkerUpsertParams {
   int concurrency = 1;
   std::vector<std::string> queues;
   std::string server_id;
+  // jq-worker: takes control messages and lists its jobs. A seed worker (false) does neither
+  // and registers once per process, so its registration ends what its id held before.
+  bool supports_control = true;
 };
 
 struct ReapResult {
@@ -184,6 +187,8 @@ class JobStore {
                                                          bool renew_all = false) = 0;
   // PENDING/ASSIGNED -> DEAD_LETTERED at once. RUNNING: returns the job with status RUNNING
   // and leaves it; the caller tells the worker, which reports CANCELLED.
+  // A RUNNING job whose worker takes no control messages (a seed worker) cannot be stopped:
+  // FAILED_PRECONDITION, and nothing changes.
   virtual Result<JobRecord> JobCancel(const std::string& id, const std::string& tenant) = 0;
   // FAILED/DEAD_LETTERED -> PENDING, retry count reset.
   virtual Result<JobRecord> JobRetry(const std::string& id, const std::string& tenant) = 0;

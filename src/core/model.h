@@ -69,6 +69,7 @@ struct WorkerRecord {
   int active_job_count = 0;
   std::string server_id;
   TimePoint last_heartbeat;
+  bool supports_control = false;  // a jq-worker; false for a seed-protocol worker
 };
 
 struct JobEventRecord {

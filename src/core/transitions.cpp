@@ -122,7 +122,7 @@ Decision DecideUndelivered(const JobFacts& j, LeaseClaim claim) {
   return DecideFailure(j, reason::kUndelivered, "assignment not delivered", 0);
 }
 
-Decision DecideCancel(const JobFacts& j) {
+Decision DecideCancel(const JobFacts& j, bool holder_takes_control) {
   switch (j.status) {
     case JobState::kPending:
     case JobState::kAssigned: {
@@ -134,6 +134,12 @@ Decision DecideCancel(const JobFacts& j) {
       return d;
     }
     case JobState::kRunning: {
+      if (!holder_takes_control) {
+        return Refuse(Status::FailedPrecondition(
+            "job " + j.id + " is RUNNING on worker " + j.worker_id +
+            ", which cannot be told to stop (it takes no control messages, as the seed "
+            "system's workers do not); it runs to its end"));
+      }
       Decision d;
       d.request_cancel = true;  // the worker kills the process group and reports CANCELLED
       return d;

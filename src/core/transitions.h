@@ -106,7 +106,9 @@ Decision DecideUndelivered(const JobFacts& j, LeaseClaim claim);
 
 // Cancel: PENDING/ASSIGNED -> DEAD_LETTERED now; RUNNING: request_cancel; other states are
 // refused with FAILED_PRECONDITION.
-Decision DecideCancel(const JobFacts& j);
+// holder_takes_control: the lease holder can be told to stop (a jq-worker; a seed worker
+// cannot, so cancelling its RUNNING job is refused rather than answered OK and ignored).
+Decision DecideCancel(const JobFacts& j, bool holder_takes_control = true);
 
 // Manual retry: FAILED/DEAD_LETTERED -> PENDING with its retries reset; else refused.
 Decision DecideManualRetry(const JobFacts& j);

@@ -34,7 +34,7 @@ Result<std::shared_ptr<WorkerSession>> Fleet::OpenSession(const std::string& wor
     return worker.status();
   }
   // Registered with another replica (or before a restart): the database's record will do.
-  Registration reg{worker->concurrency, worker->queues, false};
+  Registration reg{worker->concurrency, worker->queues, worker->supports_control};
   {
     std::lock_guard lock(mu_);
     if (auto it = registered_.find(worker_id); it != registered_.end()) reg = it->second;

@@ -1,6 +1,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <optional>
 #include <set>
 
 #include "core/uuid.h"
@@ -53,8 +54,9 @@ grpc::Status WorkerServiceImpl::DoRegister(const jq::RegisterWorkerRequest* req,
   reg.supports_control = req->supports_control();
   const int concurrency = reg.concurrency;
   const std::vector<std::string> queues = reg.queues;
-  Status s = ctx_.fleet.Register({id, req->hostname(), concurrency, queues, ctx_.config.server.id},
-                                 std::move(reg));
+  Status s = ctx_.fleet.Register(
+      {id, req->hostname(), concurrency, queues, ctx_.config.server.id, reg.supports_control},
+      std::move(reg));
   if (!s.ok()) return rpc::ToGrpc(s);
   spdlog::info("worker {} registered from {} (concurrency {}, queues [{}])", id, req->hostname(),
                concurrency, fmt::join(queues, ","));
@@ -117,20 +119,32 @@ class WorkerServiceImpl::StreamReactor final : public grpc::ServerWriteReactor<j
   }
 
   void OnWriteDone(bool ok) override {
+    JobCompleter& completer = service_.ctx_.completer;  // `this` may be gone after Finish
+    std::optional<LeaseRef> delivered;
+    bool pump = false;
     {
       std::lock_guard lock(mu_);
       writing_ = false;
       if (!ok && !current_.job_id().empty()) unsent_.push_back(std::move(current_));
+      // A seed worker never reports a start: its job runs from delivery on, so it counts as
+      // started then (otherwise it stays ASSIGNED while it runs, and a TTL dead-letters it).
+      if (ok && !current_.job_id().empty() && !session_->supports_control()) {
+        delivered = LeaseRef{current_.job_id(), session_->worker_id(), current_.attempt()};
+      }
       if (finish_after_write_) {
         Finish(pending_status_);
-        return;
-      }
-      if (!ok) {
+      } else if (!ok) {
         FinishLocked(grpc::Status::CANCELLED);
-        return;
+      } else {
+        pump = true;
       }
     }
-    Pump();
+    if (delivered) {
+      completer.Started(*delivered, [job = delivered->job_id](const Status& s) {
+        if (!s.ok()) spdlog::info("job {}: not marked started on delivery: {}", job, s.ToString());
+      });
+    }
+    if (pump) Pump();
   }
 
   void OnCancel() override {

@@ -260,7 +260,13 @@ Result<JobRecord> PgStore::JobCancel(const std::string& id, const std::string& t
   return RunTx<JobRecord>(*pool_, config_, "JobCancel", [&](pqxx::work& tx) -> Result<JobRecord> {
     auto j = LockJob(tx, id);
     if (!j || (!tenant.empty() && j->tenant != tenant)) return Status::NotFound(JobNotFound(id));
-    const Decision d = DecideCancel(j->facts);
+    bool takes_control = true;
+    if (j->facts.status == JobState::kRunning) {
+      auto w =
+          tx.exec_params("SELECT supports_control FROM workers WHERE id = $1", j->facts.worker_id);
+      takes_control = w.empty() || w[0][0].as<bool>();
+    }
+    const Decision d = DecideCancel(j->facts, takes_control);
     if (!d.refusal.ok()) return d.refusal;
     ApplyDecision(tx, *j, d);
     return ReadJob(tx, j->facts.id);

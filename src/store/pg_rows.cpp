@@ -53,6 +53,7 @@ WorkerRecord WorkerFromRow(const pqxx::row& r) {
   w.active_job_count = r["active_job_count"].as<int>();
   w.server_id = r["server_id"].as<std::string>();
   w.last_heartbeat = FromUs(r["last_heartbeat_us"].as<std::int64_t>());
+  w.supports_control = r["supports_control"].as<bool>();
   return w;
 }
 

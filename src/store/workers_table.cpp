@@ -13,13 +13,15 @@ namespace jq::store {
 const std::vector<Statement>& WorkerStatements() {
   static const std::vector<Statement> kStatements = {
       {"worker_upsert",
-       Sql("INSERT INTO workers (id, hostname, status, concurrency, queues, server_id)"
-           " VALUES ($1, $2, {ONLINE}, $3, $4::text[], $5) ON CONFLICT (id) DO UPDATE SET"
+       Sql("INSERT INTO workers (id, hostname, status, concurrency, queues, server_id,"
+           " supports_control)"
+           " VALUES ($1, $2, {ONLINE}, $3, $4::text[], $5, $6) ON CONFLICT (id) DO UPDATE SET"
            " hostname = excluded.hostname,"
            // A drain outlives a reconnect: the worker is told again when its stream opens.
            " status = CASE WHEN workers.status = {DRAINING} THEN {DRAINING} ELSE {ONLINE} END,"
            " concurrency = excluded.concurrency, queues = excluded.queues,"
-           " server_id = excluded.server_id, last_heartbeat = now()")},
+           " server_id = excluded.server_id, supports_control = excluded.supports_control,"
+           " last_heartbeat = now()")},
       {"worker_heartbeat",
        Sql("UPDATE workers SET last_heartbeat = now(), active_job_count = $2,"
            " status = CASE WHEN status = {OFFLINE} THEN {ONLINE} ELSE status END WHERE id = $1")},
@@ -39,8 +41,19 @@ const std::vector<Statement>& WorkerStatements() {
 
 Status PgStore::WorkerUpsert(const WorkerUpsertParams& p) {
   return RunTxStatus(*pool_, config_, "WorkerUpsert", [&](pqxx::work& tx) -> Status {
+    if (!p.supports_control) {
+      // A seed worker registers once per process: what its id still holds was running in a
+      // process that has ended, and its heartbeats (which name no jobs) would renew it forever.
+      for (const auto& row : tx.exec_prepared("worker_jobs_lock", p.id)) {
+        auto j = LockJob(tx, row[0].as<std::string>());
+        if (!j) continue;
+        const Decision d = DecideFailure(j->facts, reason::kWorkerLost,
+                                         "worker registered again: its earlier run ended", 0);
+        if (d.refusal.ok()) ApplyDecision(tx, *j, d);
+      }
+    }
     tx.exec_prepared("worker_upsert", p.id, p.hostname, p.concurrency, PgArray(p.queues),
-                     p.server_id);
+                     p.server_id, p.supports_control);
     return Status::Ok();
   });
 }

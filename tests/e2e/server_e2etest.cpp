@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <fstream>
@@ -24,11 +25,13 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-// A worker that uses only the seed's messages and fields: register, stream, report success.
+// A worker that uses only the seed's messages and fields: register, stream, report success
+// (at once, or when the test says: hold). Destroying it is a crash: no Deregister.
 class SeedWorker {
  public:
-  SeedWorker(std::string addr, std::string id, int concurrency = 4)
+  SeedWorker(std::string addr, std::string id, int concurrency = 4, bool hold = false)
       : id_(std::move(id)),
+        hold_(hold),
         stub_(jq::WorkerService::NewStub(
             grpc::CreateChannel(addr, grpc::InsecureChannelCredentials()))) {
     jq::RegisterWorkerRequest req;
@@ -63,6 +66,29 @@ class SeedWorker {
     std::lock_guard lock(mu_);
     return done_;
   }
+  // hold: the jobs received and not yet reported.
+  std::vector<std::string> held() {
+    std::lock_guard lock(mu_);
+    return held_;
+  }
+  grpc::Status Report(const std::string& job_id) {
+    jq::ReportResultRequest r;
+    r.set_worker_id(id_);
+    r.set_job_id(job_id);
+    r.set_success(true);
+    r.set_result("ran by " + id_);
+    jq::ReportResultResponse resp;
+    grpc::ClientContext ctx;
+    auto st = stub_->ReportResult(&ctx, r, &resp);
+    std::lock_guard lock(mu_);
+    std::erase(held_, job_id);
+    if (st.ok()) {
+      done_.push_back(job_id);
+    } else {
+      ++refused_;
+    }
+    return st;
+  }
   int refused() const { return refused_.load(); }
 
  private:
@@ -72,29 +98,23 @@ class SeedWorker {
     auto reader = stub_->StreamJobs(&stream_ctx_, req);
     jq::JobAssignment a;
     while (reader->Read(&a)) {
-      jq::ReportResultRequest r;
-      r.set_worker_id(id_);
-      r.set_job_id(a.job_id());
-      r.set_success(true);
-      r.set_result("ran by " + id_);
-      jq::ReportResultResponse resp;
-      grpc::ClientContext ctx;
-      auto st = stub_->ReportResult(&ctx, r, &resp);
-      std::lock_guard lock(mu_);
-      if (st.ok()) {
-        done_.push_back(a.job_id());
+      if (hold_) {
+        std::lock_guard lock(mu_);
+        held_.push_back(a.job_id());
       } else {
-        ++refused_;
+        Report(a.job_id());
       }
     }
     reader->Finish();
   }
 
   std::string id_;
+  const bool hold_;
   std::unique_ptr<jq::WorkerService::Stub> stub_;
   grpc::ClientContext stream_ctx_;
   std::mutex mu_;
   std::vector<std::string> done_;
+  std::vector<std::string> held_;
   std::atomic<int> refused_{0};
   std::atomic<bool> stop_{false};
   std::thread thread_;
@@ -106,6 +126,66 @@ grpc::Status Invoke(Call&& call) {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + seconds(10));
   return call(&ctx);
+}
+
+// Issue 7 item 3: a seed worker sends no ReportStarted and lists no jobs in its heartbeats.
+TEST(ServerE2E, ASeedWorkersJobRunsFromDeliveryAndOutlivesItsTtl) {
+  Stack stack;
+  stack.StartServer();
+  SeedWorker worker(stack.server_addr(0), "seed-1", 1, /*hold=*/true);
+  const std::string id =
+      stack.Submit({"true"}, "default", [](jq::SubmitJobRequest& r) { r.set_ttl_seconds(2); });
+  stack.WaitFor(id, jq::RUNNING, seconds(10));
+  std::this_thread::sleep_for(seconds(3));  // past its TTL, which is about starting
+  EXPECT_EQ(stack.Get(id).status(), jq::RUNNING);
+  ASSERT_TRUE(worker.Report(id).ok());
+  EXPECT_EQ(stack.WaitFor(id, jq::DONE).attempt(), 1);
+  EXPECT_EQ(stack.Reasons(id),
+            (std::vector<std::string>{"SUBMITTED", "ASSIGNED", "STARTED", "SUCCESS"}));
+}
+
+TEST(ServerE2E, ASeedWorkerThatRegistersAgainGetsItsEarlierRunsJobBack) {
+  Stack stack;
+  stack.StartServer();
+  const std::string id = stack.Submit({"true"});
+  {
+    SeedWorker crashed(stack.server_addr(0), "seed-1", 1, /*hold=*/true);
+    stack.WaitFor(id, jq::RUNNING, seconds(10));
+  }  // gone without a Deregister; it restarts at once, under the same id
+  SeedWorker restarted(stack.server_addr(0), "seed-1", 1, /*hold=*/true);
+  // Its heartbeats keep the id alive, so only the registration can end the earlier lease.
+  const auto deadline = std::chrono::steady_clock::now() + seconds(10);
+  while (restarted.held().empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  ASSERT_EQ(restarted.held(), std::vector<std::string>{id})
+      << "the restarted worker's slot is still taken by its earlier run's job";
+  auto job = stack.Get(id);
+  EXPECT_EQ(job.attempt(), 2);
+  EXPECT_EQ(job.status(), jq::RUNNING);
+  const auto reasons = stack.Reasons(id);
+  EXPECT_NE(std::find(reasons.begin(), reasons.end(), "WORKER_LOST"), reasons.end());
+  ASSERT_TRUE(restarted.Report(id).ok());
+  stack.WaitFor(id, jq::DONE);
+}
+
+TEST(ServerE2E, CancellingASeedWorkersRunningJobIsRefusedAndItFinishes) {
+  Stack stack;
+  stack.StartServer();
+  SeedWorker worker(stack.server_addr(0), "seed-1", 1, /*hold=*/true);
+  const std::string id = stack.Submit({"true"});
+  stack.WaitFor(id, jq::RUNNING, seconds(10));
+  jq::CancelJobRequest req;
+  req.set_job_id(id);
+  jq::CancelJobResponse resp;
+  grpc::ClientContext ctx;
+  const grpc::Status st = stack.Jobs()->CancelJob(&ctx, req, &resp);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(st.error_message().find("cannot be told to stop"), std::string::npos)
+      << st.error_message();
+  EXPECT_EQ(stack.Get(id).status(), jq::RUNNING);
+  ASSERT_TRUE(worker.Report(id).ok());
+  EXPECT_EQ(stack.WaitFor(id, jq::DONE).result(), "ran by seed-1");
 }
 
 TEST(ServerE2E, SeedClientSubmitsPollsListsCancelsRetriesAndReadsEvents) {
@@ -311,6 +391,7 @@ TEST(ServerE2E, StaleReportIsRefusedWithFailedPrecondition) {
   jq::RegisterWorkerRequest reg;
   reg.set_worker_id("w-stale");
   reg.set_concurrency(1);
+  reg.set_supports_control(true);  // a jq-worker: its job stays ASSIGNED until it says started
   jq::RegisterWorkerResponse rresp;
   ASSERT_TRUE(
       Invoke([&](grpc::ClientContext* c) { return workers->RegisterWorker(c, reg, &rresp); }).ok());

@@ -1145,6 +1145,49 @@ TYPED_TEST(JobStoreContract, CancelRunningWaitsForTheWorker) {
   EXPECT_EQ(st.JobCancel(done, "").status().code(), StatusCode::kFailedPrecondition);
 }
 
+TYPED_TEST(JobStoreContract, CancelOfASeedWorkersRunningJobIsRefusedAndChangesNothing) {
+  auto& st = this->Store();
+  WorkerUpsertParams seed{"w1", "host", 2, {}, "s1"};
+  seed.supports_control = false;
+  ASSERT_TRUE(st.WorkerUpsert(seed).ok());
+  EXPECT_FALSE(st.WorkerGet("w1")->supports_control);
+  const std::string id = this->Submit();
+  ASSERT_EQ(this->ClaimOne("w1"), id);
+  ASSERT_TRUE(st.JobSetRunning({id, "w1", 1}).ok());
+  auto rc = st.JobCancel(id, "");
+  EXPECT_EQ(rc.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(this->Reasons(id).back(), "STARTED");
+  auto lost = st.JobLeaseRenew("w1", {}, seconds(30), /*renew_all=*/true);
+  ASSERT_TRUE(lost.ok());
+  ASSERT_TRUE(this->Report(id, "w1", 0, true).ok());  // a seed report: attempt 0
+  EXPECT_EQ(this->Get(id).status, S::kDone);
+}
+
+TYPED_TEST(JobStoreContract, ASeedWorkersRegistrationEndsWhatItsIdHeldBefore) {
+  auto& st = this->Store();
+  WorkerUpsertParams seed{"w1", "host", 2, {}, "s1"};
+  seed.supports_control = false;
+  ASSERT_TRUE(st.WorkerUpsert(seed).ok());
+  const std::string running = this->Submit();
+  ASSERT_EQ(this->ClaimOne("w1"), running);
+  ASSERT_TRUE(st.JobSetRunning({running, "w1", 1}).ok());
+  const std::string assigned = this->Submit();
+  ASSERT_EQ(this->ClaimOne("w1"), assigned);
+  // A jq-worker registering again (a reconnect) keeps its jobs: they still run.
+  ASSERT_TRUE(st.WorkerUpsert({"w1", "host", 2, {}, "s1"}).ok());
+  EXPECT_EQ(this->Get(running).status, S::kRunning);
+  ASSERT_TRUE(st.WorkerUpsert(seed).ok());  // the seed worker restarted
+  for (const auto& id : {running, assigned}) {
+    const auto j = this->Get(id);
+    EXPECT_EQ(j.status, S::kPending) << id;
+    EXPECT_EQ(j.retry_count, 1) << id;
+    EXPECT_EQ(j.error_message, "worker registered again: its earlier run ended");
+    EXPECT_EQ(this->Reasons(id)[this->Reasons(id).size() - 2], "WORKER_LOST");
+  }
+  EXPECT_TRUE(st.JobListHeldBy("w1")->empty());
+  EXPECT_EQ(st.WorkerGet("w1")->status, WorkerState::kOnline);
+}
+
 TYPED_TEST(JobStoreContract, CancelledJobIsNotRetriedAndCancelReasonNeedsACancel) {
   auto& st = this->Store();
   const std::string id = this->Submit();

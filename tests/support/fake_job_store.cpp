@@ -829,7 +829,12 @@ Result<JobRecord> FakeJobStore::JobCancel(const std::string& id, const std::stri
   if (!found.ok()) return found.status();
   Job& j = **found;
   if (!tenant.empty() && j.rec.tenant != tenant) return Status::NotFound(JobNotFound(id));
-  const Decision d = DecideCancel(Facts(j));
+  bool takes_control = true;
+  if (j.rec.status == JobState::kRunning) {
+    auto w = workers_.find(j.rec.worker_id);
+    takes_control = w == workers_.end() || w->second.supports_control;
+  }
+  const Decision d = DecideCancel(Facts(j), takes_control);
   if (!d.refusal.ok()) return d.refusal;
   Apply(j, d, {}, Now());
   return j.rec;
@@ -946,6 +951,15 @@ void FakeJobStore::SetReachable(bool reachable) {
 
 Status FakeJobStore::WorkerUpsert(const WorkerUpsertParams& p) {
   std::lock_guard lock(mu_);
+  if (!p.supports_control) {  // a seed worker's registration ends its earlier run's leases
+    const TimePoint now = Now();
+    for (auto& [job_id, j] : jobs_) {
+      if (j.rec.worker_id != p.id || !Leased(j.rec.status)) continue;
+      const Decision d = DecideFailure(Facts(j), reason::kWorkerLost,
+                                       "worker registered again: its earlier run ended", 0);
+      if (d.refusal.ok()) Apply(j, d, {}, now);
+    }
+  }
   auto [it, inserted] = workers_.try_emplace(p.id);
   WorkerRecord& w = it->second;
   w.id = p.id;
@@ -956,6 +970,7 @@ Status FakeJobStore::WorkerUpsert(const WorkerUpsertParams& p) {
   w.concurrency = p.concurrency;
   w.queues = p.queues;
   w.server_id = p.server_id;
+  w.supports_control = p.supports_control;
   w.last_heartbeat = Now();
   return Status::Ok();
 }

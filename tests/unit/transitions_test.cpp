@@ -167,6 +167,17 @@ TEST(TransitionsTest, CancelByState) {
   }
 }
 
+TEST(TransitionsTest, CancelOfARunningJobIsRefusedWhenItsWorkerCannotBeToldToStop) {
+  const auto seed = DecideCancel(Leased(S::kRunning), /*holder_takes_control=*/false);
+  EXPECT_EQ(seed.refusal.code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(seed.refusal.message().find("cannot be told to stop"), std::string::npos);
+  EXPECT_FALSE(seed.request_cancel);
+  // Not yet running: it never reaches the worker, whatever the worker.
+  const auto assigned = DecideCancel(Leased(S::kAssigned), /*holder_takes_control=*/false);
+  EXPECT_TRUE(assigned.refusal.ok());
+  EXPECT_EQ(assigned.FinalState(S::kAssigned), S::kDeadLettered);
+}
+
 TEST(TransitionsTest, ManualRetryOnlyOfFailedOrDeadLettered) {
   for (S s : {S::kFailed, S::kDeadLettered}) {
     const auto j = Leased(s);
