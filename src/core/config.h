@@ -53,7 +53,8 @@ struct Config {
   } dispatch;
   struct Reaper {
     int interval_ms = 1000;
-    int worker_timeout_seconds = 30;  // no heartbeat for this long: OFFLINE, jobs reclaimed
+    int worker_timeout_seconds = 30;          // no heartbeat for this long: OFFLINE, jobs reclaimed
+    int offline_worker_retention_hours = 24;  // OFFLINE this long: its row is deleted; 0 = kept
   } reaper;
   struct Jobs {
     int max_payload_bytes = 1 << 20;

@@ -155,6 +155,10 @@ class JobStore {
   virtual Result<JobListResult> JobList(const JobListParams& p) = 0;
   virtual Result<std::vector<JobEventRecord>> JobEventList(const std::string& job_id,
                                                            std::int64_t after_event_id) = 0;
+  // JobEventList for many jobs in one query (WatchJob's fan-out): the events of each job
+  // after its own cursor, in id order. cursors: (job id, after event id), ids canonical.
+  virtual Result<std::vector<JobEventRecord>> JobEventListMany(
+      const std::vector<std::pair<std::string, std::int64_t>>& cursors) = 0;
   virtual Result<std::vector<JobOutputRecord>> JobOutputList(const std::string& job_id) = 0;
 
   // One statement: PENDING -> ASSIGNED for up to limit jobs, priority then FIFO, skipping
@@ -212,6 +216,9 @@ class JobStore {
   virtual Result<std::vector<WorkerRecord>> WorkerList() = 0;
   // Deregister: OFFLINE now; its unfinished jobs go through FAILED (WORKER_LOST) to retry.
   virtual Status WorkerDeregister(const std::string& id, double jitter01) = 0;
+  // Deletes the rows of workers OFFLINE (unheard of) for longer than `offline_for` that hold
+  // no job, so a fleet that churns through worker ids (pods) does not grow the table forever.
+  virtual Result<int> WorkerPrune(std::chrono::seconds offline_for) = 0;
 
   // Signals every replica listening on channel (PostgreSQL NOTIFY); delivered after commit.
   virtual Status Notify(const std::string& channel, const std::string& payload) = 0;

@@ -23,4 +23,9 @@ std::chrono::milliseconds TokenBucket::TryTake(double n, Clock::time_point now) 
       std::max<long long>(1, static_cast<long long>(std::ceil(missing / rate_ * 1000.0))));
 }
 
+bool TokenBucket::FullAt(Clock::time_point now) const {
+  const double elapsed = now > last_ ? std::chrono::duration<double>(now - last_).count() : 0;
+  return tokens_ + elapsed * rate_ >= burst_;
+}
+
 }  // namespace jq

@@ -16,6 +16,8 @@ class TokenBucket {
   // Takes n tokens if available (or, for n > burst, if the bucket is full: it then goes into
   // debt). Otherwise takes none and returns how long until it would succeed.
   std::chrono::milliseconds TryTake(double n, Clock::time_point now);
+  // Refilled to its burst by now: indistinguishable from a new bucket, so it can be dropped.
+  bool FullAt(Clock::time_point now) const;
 
  private:
   double rate_;

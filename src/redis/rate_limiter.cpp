@@ -43,6 +43,11 @@ double Burst(const Limit& l) {
 RateLimiter::RateLimiter(RateLimiterConfig config, RedisClient* redis)
     : config_(config), redis_(redis) {}
 
+std::size_t RateLimiter::local_buckets() {
+  std::lock_guard lock(mu_);
+  return local_.size();
+}
+
 long long RateLimiter::TakeOne(const std::string& key, const Limit& limit, int n) {
   const double burst = Burst(limit);
   if (redis_ != nullptr) {
@@ -55,7 +60,14 @@ long long RateLimiter::TakeOne(const std::string& key, const Limit& limit, int n
   std::lock_guard lock(mu_);
   const auto now = TokenBucket::Clock::now();
   auto it = local_.find(key);
-  if (it == local_.end()) it = local_.emplace(key, TokenBucket(limit.rate, burst, now)).first;
+  if (it == local_.end()) {
+    // Keys come from clients (any queue name is limited before it is checked): drop the
+    // buckets that have refilled, which a new bucket would equal, so the map holds only the
+    // keys used within the last burst/rate seconds.
+    if (local_.size() >= kSweepAt)
+      std::erase_if(local_, [&](const auto& kv) { return kv.second.FullAt(now); });
+    it = local_.emplace(key, TokenBucket(limit.rate, burst, now)).first;
+  }
   return it->second.TryTake(n, now).count();
 }
 

@@ -35,6 +35,9 @@ class RateLimiter {
   Status Take(const std::string& tenant, const std::string& queue, int n,
               long long* retry_after_ms);
   bool enabled() const { return config_.tenant.rate > 0 || config_.queue.rate > 0; }
+  // Per-replica buckets held now (for tests; bounded by the keys in recent use).
+  std::size_t local_buckets();
+  static constexpr std::size_t kSweepAt = 1024;
 
  private:
   // Returns 0 when taken, else the wait in ms. Falls back to the local bucket on error.

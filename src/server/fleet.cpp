@@ -109,6 +109,7 @@ void Fleet::Reported(const std::string& worker_id, const std::string& job_id, bo
 
 Status Fleet::Deregister(const std::string& worker_id, double jitter01) {
   Status s = store_.WorkerDeregister(worker_id, jitter01);
+  metrics_.ForgetWorker(worker_id);
   if (auto session = dispatcher_.Find(worker_id)) dispatcher_.Detach(session);
   std::lock_guard lock(mu_);
   registered_.erase(worker_id);

@@ -265,21 +265,18 @@ grpc::Status JobServiceImpl::WatchJob(grpc::ServerContext* context, const jq::Wa
   if (Status s = ValidateJobId(req->job_id()); !s.ok()) return rpc::ToGrpc(s);
   auto job = ctx_.store.JobGet(req->job_id(), kAllTenants);
   if (!job.ok()) return rpc::ToGrpc(job.status());
-  std::int64_t last = 0;
-  // Polls the job's events (indexed by job_id, id); ends at a final state.
+  // The hub reads the events of every watched job in one query a tick; this stream writes
+  // its job's, from the first, and ends at a final state.
+  const auto watch = watches_.Subscribe(job->id);
   while (!context->IsCancelled() && !ctx_.stopping) {
-    auto events = ctx_.store.JobEventList(req->job_id(), last);
-    if (!events.ok()) return rpc::ToGrpc(events.status());
     bool final_state = false;
-    for (const auto& e : *events) {
+    for (const auto& e : watch->Next(std::chrono::milliseconds(250))) {
       jq::JobEvent out;
       rpc::ToProto(e, &out);
       if (!writer->Write(out)) return grpc::Status::CANCELLED;
-      last = e.id;
       final_state = IsTerminal(e.to_status);
     }
     if (final_state) return grpc::Status::OK;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   return grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down");
 }

@@ -267,7 +267,8 @@ int main(int argc, char** argv) {
   jq::server::Reaper reaper(store,
                             {std::chrono::milliseconds(config.reaper.interval_ms),
                              std::chrono::seconds(config.reaper.worker_timeout_seconds),
-                             std::chrono::seconds(config.dispatch.lease_seconds)},
+                             std::chrono::seconds(config.dispatch.lease_seconds),
+                             std::chrono::hours(config.reaper.offline_worker_retention_hours)},
                             [&](const jq::ReapResult& r) {
                               for (const auto& [queue, n] : r.lease_expired_by_queue) {
                                 metrics.LeaseExpired(queue, n);
@@ -344,6 +345,8 @@ int main(int argc, char** argv) {
       [&] {
         metrics.ComponentUp("database", store.Ping().ok());
         schema.Refresh();
+        // A worker this replica no longer hears from (offline, or heartbeating elsewhere).
+        metrics.ForgetSilentWorkers(2 * std::chrono::seconds(config.reaper.worker_timeout_seconds));
         malloc_trim(0);
         for (const auto& c : health.Components()) {
           if (c.configured) metrics.ComponentUp(c.name, c.healthy);

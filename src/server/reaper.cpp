@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace jq::server {
 
 Reaper::Reaper(JobStore& store, ReaperConfig config, std::function<void(const ReapResult&)> on_reap)
@@ -31,6 +33,18 @@ Result<ReapResult> Reaper::RunOnce() {
     if (r.status().retryable()) store_was_unreachable_ = true;
     spdlog::warn("reaper: {}", r.status().ToString());
     return r;
+  }
+  // Pruning is housekeeping: once a minute or so, on the first pass too.
+  const long long prune_every =
+      std::max<long long>(1, 60000 / std::max<long long>(1, config_.interval.count()));
+  if (config_.offline_worker_retention.count() > 0 && passes_++ % prune_every == 0) {
+    auto pruned = store_.WorkerPrune(config_.offline_worker_retention);
+    if (!pruned.ok()) {
+      spdlog::warn("reaper: {}", pruned.status().ToString());
+    } else if (*pruned > 0) {
+      spdlog::info("reaper: {} workers offline for over {} h deleted", *pruned,
+                   config_.offline_worker_retention.count() / 3600);
+    }
   }
   if (r->lease_expired + r->ttl_expired + r->workers_offline + r->worker_jobs_reclaimed > 0) {
     spdlog::info(

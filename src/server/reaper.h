@@ -19,7 +19,9 @@ namespace jq::server {
 struct ReaperConfig {
   std::chrono::milliseconds interval{1000};
   std::chrono::seconds worker_timeout{30};
-  std::chrono::seconds lease{30};           // the term every lease gets once the store is back
+  std::chrono::seconds lease{30};  // the term every lease gets once the store is back
+  // OFFLINE workers' rows are deleted after this (0 = kept), checked about once a minute.
+  std::chrono::seconds offline_worker_retention{24 * 3600};
   JitterSource jitter01 = UniformJitter();  // the retry backoff's jitter in [0, 1)
 };
 
@@ -36,6 +38,7 @@ class Reaper {
   const ReaperConfig config_;
   std::function<void(const ReapResult&)> on_reap_;
   bool store_was_unreachable_ = false;  // RunOnce's thread only (the loop's, or a test's)
+  long long passes_ = 0;                // RunOnce's thread only
   BackgroundLoop loop_;                 // last: stopped before the members its passes use go away
 };
 

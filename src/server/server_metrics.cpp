@@ -120,7 +120,32 @@ void ServerMetrics::ActiveWorkers(double value) {
   worker_active_.Set(value);
 }
 void ServerMetrics::WorkerConcurrency(const std::string& worker_id, double value) {
-  worker_concurrency_.Add({{"worker_id", worker_id}}).Set(value);
+  std::lock_guard lock(workers_mu_);  // Add and Remove of one series never interleave
+  auto& gauge = worker_concurrency_.Add({{"worker_id", worker_id}});
+  gauge.Set(value);
+  workers_[worker_id] = {&gauge, std::chrono::steady_clock::now()};
+}
+void ServerMetrics::ForgetWorker(const std::string& worker_id) {
+  std::lock_guard lock(workers_mu_);
+  auto it = workers_.find(worker_id);
+  if (it == workers_.end()) return;
+  worker_concurrency_.Remove(it->second.gauge);
+  workers_.erase(it);
+}
+int ServerMetrics::ForgetSilentWorkers(std::chrono::steady_clock::duration silent_for) {
+  const auto cutoff = std::chrono::steady_clock::now() - silent_for;
+  std::lock_guard lock(workers_mu_);
+  int n = 0;
+  for (auto it = workers_.begin(); it != workers_.end();) {
+    if (it->second.updated < cutoff) {
+      worker_concurrency_.Remove(it->second.gauge);
+      it = workers_.erase(it);
+      ++n;
+    } else {
+      ++it;
+    }
+  }
+  return n;
 }
 void ServerMetrics::OutboxLag(double value) {
   outbox_lag_.Set(value);

@@ -2,8 +2,10 @@
 // and families lock internally.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include <prometheus/counter.h>
@@ -31,6 +33,11 @@ class ServerMetrics {
   void QueueDepth(const std::string& queue, const std::string& status, double value);
   void ActiveWorkers(double value);
   void WorkerConcurrency(const std::string& worker_id, double value);
+  // Per-worker series go with their worker: at deregistration, or once it has not been heard
+  // from (on this replica) for `silent_for`, so a fleet churning through ids (pods) does not
+  // grow the scrape forever. Returns how many series went.
+  void ForgetWorker(const std::string& worker_id);
+  int ForgetSilentWorkers(std::chrono::steady_clock::duration silent_for);
   void OutboxLag(double value);
   void KafkaPublishErrors(const std::string& topic, double total);
   void RedisOperation(const std::string& operation, double seconds);
@@ -43,6 +50,12 @@ class ServerMetrics {
   prometheus::Family<prometheus::Counter>& job_total_;
   prometheus::Gauge& worker_active_;
   prometheus::Family<prometheus::Gauge>& worker_concurrency_;
+  struct WorkerSeries {
+    prometheus::Gauge* gauge;
+    std::chrono::steady_clock::time_point updated;
+  };
+  std::mutex workers_mu_;
+  std::map<std::string, WorkerSeries> workers_;  // GUARDED_BY(workers_mu_)
   prometheus::Family<prometheus::Histogram>& grpc_;
   prometheus::Histogram& scheduler_cycle_;
   prometheus::Family<prometheus::Counter>& assigned_;

@@ -22,6 +22,7 @@
 #include "server/fleet.h"
 #include "server/job_completer.h"
 #include "server/job_inserter.h"
+#include "server/job_watch_hub.h"
 #include "server/server_metrics.h"
 #include "worker_service.grpc.pb.h"
 
@@ -59,7 +60,10 @@ struct ServiceContext {
 class JobServiceImpl final
     : public jq::JobService::WithCallbackMethod_SubmitJob<jq::JobService::Service> {
  public:
-  explicit JobServiceImpl(ServiceContext ctx) : ctx_(std::move(ctx)) {}
+  explicit JobServiceImpl(ServiceContext ctx)
+      : ctx_(std::move(ctx)), watches_(ctx_.store, std::chrono::milliseconds(100)) {
+    watches_.Start();
+  }
 
   grpc::ServerUnaryReactor* SubmitJob(grpc::CallbackServerContext*, const jq::SubmitJobRequest*,
                                       jq::SubmitJobResponse*) override;
@@ -82,6 +86,7 @@ class JobServiceImpl final
 
  private:
   ServiceContext ctx_;
+  JobWatchHub watches_;  // WatchJob streams: one events query a tick for all of them
 };
 
 // Every WorkerService method is a callback: nothing a worker calls holds a server thread, so

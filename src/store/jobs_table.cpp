@@ -217,6 +217,29 @@ Result<std::vector<JobEventRecord>> PgStore::JobEventList(const std::string& job
       });
 }
 
+Result<std::vector<JobEventRecord>> PgStore::JobEventListMany(
+    const std::vector<std::pair<std::string, std::int64_t>>& cursors) {
+  if (cursors.empty()) return std::vector<JobEventRecord>{};
+  std::vector<std::string> ids, afters;
+  for (const auto& [id, after] : cursors) {
+    ids.push_back(CanonicalId(id));
+    afters.push_back(std::to_string(after));
+  }
+  return RunTx<std::vector<JobEventRecord>>(
+      *pool_, config_, "JobEventListMany",
+      [&](pqxx::work& tx) -> Result<std::vector<JobEventRecord>> {
+        std::vector<JobEventRecord> out;
+        // One index range scan of (job_id, id) per job.
+        auto r = tx.exec_params(
+            std::string("SELECT ") + kEventCols +
+                " FROM job_events e JOIN unnest($1::uuid[], $2::bigint[]) AS w(watched, after)"
+                " ON e.job_id = w.watched AND e.id > w.after ORDER BY e.id",
+            PgArray(ids), PgArray(afters));
+        for (const auto& row : r) out.push_back(EventFromRow(row));
+        return out;
+      });
+}
+
 Result<std::vector<JobOutputRecord>> PgStore::JobOutputList(const std::string& job_id) {
   return RunTx<std::vector<JobOutputRecord>>(
       *pool_, config_, "JobOutputList",

@@ -43,6 +43,8 @@ class PgStore final : public JobStore {
   Result<JobListResult> JobList(const JobListParams& p) override;
   Result<std::vector<JobEventRecord>> JobEventList(const std::string& job_id,
                                                    std::int64_t after_event_id) override;
+  Result<std::vector<JobEventRecord>> JobEventListMany(
+      const std::vector<std::pair<std::string, std::int64_t>>& cursors) override;
   Result<std::vector<JobOutputRecord>> JobOutputList(const std::string& job_id) override;
 
   Result<std::vector<ClaimedJob>> JobClaimAvailable(const JobClaimParams& p) override;
@@ -70,6 +72,7 @@ class PgStore final : public JobStore {
   Result<WorkerRecord> WorkerGet(const std::string& id) override;
   Result<std::vector<WorkerRecord>> WorkerList() override;
   Status WorkerDeregister(const std::string& id, double jitter01) override;
+  Result<int> WorkerPrune(std::chrono::seconds offline_for) override;
 
   Status Notify(const std::string& channel, const std::string& payload) override;
   Status Ping() override;

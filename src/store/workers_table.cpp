@@ -32,6 +32,10 @@ const std::vector<Statement>& WorkerStatements() {
            " RETURNING w.id")},
       {"worker_deregister",
        Sql("UPDATE workers SET status = {OFFLINE}, active_job_count = 0 WHERE id = $1")},
+      {"worker_prune", Sql("DELETE FROM workers w WHERE w.status = {OFFLINE}"
+                           " AND w.last_heartbeat < now() - $1::int * interval '1 second'"
+                           " AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.worker_id = w.id"
+                           "  AND j.status IN ({ASSIGNED}, {RUNNING}))")},
       {"worker_jobs_lock",
        Sql("SELECT id::text FROM jobs WHERE worker_id = $1 AND status IN ({ASSIGNED}, {RUNNING})"
            " ORDER BY id FOR UPDATE")},
@@ -165,6 +169,13 @@ Status PgStore::WorkerDeregister(const std::string& id, double jitter01) {
       if (d.refusal.ok()) ApplyDecision(tx, *j, d);
     }
     return Status::Ok();
+  });
+}
+
+Result<int> PgStore::WorkerPrune(std::chrono::seconds offline_for) {
+  return RunTx<int>(*pool_, config_, "WorkerPrune", [&](pqxx::work& tx) -> Result<int> {
+    return static_cast<int>(
+        tx.exec_prepared("worker_prune", static_cast<int>(offline_for.count())).affected_rows());
   });
 }
 

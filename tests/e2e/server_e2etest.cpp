@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdio>
 #include <fstream>
+#include <future>
 #include <mutex>
 #include <pqxx/pqxx>
 #include <set>
@@ -167,6 +168,35 @@ TEST(ServerE2E, ASeedWorkerThatRegistersAgainGetsItsEarlierRunsJobBack) {
   EXPECT_NE(std::find(reasons.begin(), reasons.end(), "WORKER_LOST"), reasons.end());
   ASSERT_TRUE(restarted.Report(id).ok());
   stack.WaitFor(id, jq::DONE);
+}
+
+// Issue 7 item 6: WatchJob streams share one events query a tick (JobWatchHub).
+TEST(ServerE2E, ManyWatchersOfAJobEachSeeItsWholeHistoryToTheEnd) {
+  Stack stack;
+  stack.StartServer();
+  const std::string id = stack.Submit({"true"});
+  const std::string other = stack.Submit({"true"});
+  auto jobs = stack.Jobs();
+  const auto watch = [&](const std::string& job) {
+    return std::async(std::launch::async, [&, job] {
+      jq::WatchJobRequest req;
+      req.set_job_id(job);
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + seconds(20));
+      auto reader = jobs->WatchJob(&ctx, req);
+      std::vector<std::string> reasons;
+      for (jq::JobEvent e; reader->Read(&e);) reasons.push_back(e.reason());
+      EXPECT_TRUE(reader->Finish().ok());
+      return reasons;
+    });
+  };
+  std::vector<std::future<std::vector<std::string>>> watchers;
+  for (int i = 0; i < 8; ++i) watchers.push_back(watch(i % 4 == 3 ? other : id));
+  std::this_thread::sleep_for(milliseconds(300));  // watching before anything runs
+  SeedWorker worker(stack.server_addr(0), "seed-1");
+  const std::vector<std::string> full{"SUBMITTED", "ASSIGNED", "STARTED", "SUCCESS"};
+  for (auto& w : watchers) EXPECT_EQ(w.get(), full);
+  EXPECT_EQ(watch(id).get(), full);  // a watcher of a finished job gets it all and ends
 }
 
 TEST(ServerE2E, CancellingASeedWorkersRunningJobIsRefusedAndItFinishes) {

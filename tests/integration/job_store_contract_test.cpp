@@ -8,12 +8,14 @@
 // store's comparisons with now() is the same thing.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cctype>
 #include <initializer_list>
 #include <map>
 #include <memory>
 #include <ostream>
 #include <pqxx/pqxx>
+#include <set>
 #include <tuple>
 
 #include "core/job_store.h"
@@ -1480,6 +1482,49 @@ TYPED_TEST(JobStoreContract, RenewAllAfterOutageGivesEveryLeaseAndLiveWorkerAFre
   EXPECT_EQ(r->workers_offline, 1);
   EXPECT_EQ(r->worker_jobs_reclaimed, 2);
   EXPECT_EQ(this->Get(a).status, S::kPending);
+}
+
+TYPED_TEST(JobStoreContract, WorkerPruneDeletesOnlyLongOfflineWorkersHoldingNothing) {
+  auto& st = this->Store();
+  for (const char* w : {"gone", "holder", "online", "recent"}) {
+    ASSERT_TRUE(st.WorkerUpsert({w, "h", 1, {}, "s1"}).ok());
+  }
+  const std::string held = this->Submit();
+  ASSERT_EQ(this->ClaimOne("holder", seconds(100000)), held);
+  ASSERT_TRUE(st.WorkerSetStatus("gone", WorkerState::kOffline).ok());
+  ASSERT_TRUE(st.WorkerSetStatus("holder", WorkerState::kOffline).ok());
+  this->Advance(seconds(7200));
+  ASSERT_TRUE(st.WorkerHeartbeat("online", 0).ok());
+  ASSERT_TRUE(st.WorkerHeartbeat("recent", 0).ok());
+  ASSERT_TRUE(st.WorkerSetStatus("recent", WorkerState::kOffline).ok());
+  auto n = st.WorkerPrune(seconds(3600));
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, 1);
+  EXPECT_EQ(st.WorkerGet("gone").status().code(), StatusCode::kNotFound);
+  for (const char* w : {"holder", "online", "recent"}) EXPECT_TRUE(st.WorkerGet(w).ok()) << w;
+  ASSERT_TRUE(st.WorkerUpsert({"gone", "h", 1, {}, "s1"}).ok());  // it may come back
+  EXPECT_EQ(st.WorkerGet("gone")->status, WorkerState::kOnline);
+}
+
+TYPED_TEST(JobStoreContract, EventListManyGivesEachJobsEventsAfterItsOwnCursor) {
+  auto& st = this->Store();
+  const std::string a = this->Submit();
+  const std::string b = this->Submit();
+  const std::string quiet = this->Submit();
+  ASSERT_EQ(this->Claim("w1", 2, {}, seconds(30)).size(), 2u);
+  auto listed_a = st.JobEventList(a, 0);
+  ASSERT_TRUE(listed_a.ok());
+  const std::int64_t a_submitted = (*listed_a)[0].id;
+  auto r = st.JobEventListMany({{a, a_submitted}, {b, 0}, {quiet, 1LL << 60}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  std::vector<std::pair<std::string, std::string>> got;
+  for (const auto& e : *r) got.emplace_back(e.job_id, e.reason);
+  std::multiset<std::pair<std::string, std::string>> want{
+      {a, "ASSIGNED"}, {b, "SUBMITTED"}, {b, "ASSIGNED"}};
+  EXPECT_EQ(std::multiset(got.begin(), got.end()), want);
+  EXPECT_TRUE(std::is_sorted(r->begin(), r->end(),
+                             [](const auto& x, const auto& y) { return x.id < y.id; }));
+  EXPECT_TRUE(st.JobEventListMany({})->empty());
 }
 
 TYPED_TEST(JobStoreContract, ReapDeadLettersJobsNotStartedWithinTheirTtl) {

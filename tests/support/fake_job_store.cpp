@@ -417,6 +417,23 @@ Result<std::vector<JobEventRecord>> FakeJobStore::JobEventList(const std::string
   return out;
 }
 
+Result<std::vector<JobEventRecord>> FakeJobStore::JobEventListMany(
+    const std::vector<std::pair<std::string, std::int64_t>>& cursors) {
+  std::lock_guard lock(mu_);
+  std::vector<JobEventRecord> out;
+  for (const auto& [job_id, after] : cursors) {
+    const auto id = CanonicalUuid(job_id);
+    if (!id) return Malformed("JobEventListMany");
+    if (auto it = events_.find(*id); it != events_.end()) {
+      for (const auto& e : it->second) {
+        if (e.id > after) out.push_back(e);
+      }
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  return out;
+}
+
 Result<std::vector<JobOutputRecord>> FakeJobStore::JobOutputList(const std::string& job_id) {
   std::lock_guard lock(mu_);
   const auto id = CanonicalUuid(job_id);
@@ -1065,6 +1082,25 @@ Status FakeJobStore::WorkerDeregister(const std::string& id, double jitter01) {
     if (d.refusal.ok()) Apply(j, d, {}, now);
   }
   return Status::Ok();
+}
+
+Result<int> FakeJobStore::WorkerPrune(seconds offline_for) {
+  std::lock_guard lock(mu_);
+  const TimePoint cutoff = Now() - offline_for;
+  int n = 0;
+  for (auto it = workers_.begin(); it != workers_.end();) {
+    const bool holds = std::any_of(jobs_.begin(), jobs_.end(), [&](const auto& kv) {
+      return kv.second.rec.worker_id == it->first && Leased(kv.second.rec.status);
+    });
+    if (it->second.status == WorkerState::kOffline && it->second.last_heartbeat < cutoff &&
+        !holds) {
+      it = workers_.erase(it);
+      ++n;
+    } else {
+      ++it;
+    }
+  }
+  return n;
 }
 
 Status FakeJobStore::Notify(const std::string& /*channel*/, const std::string& /*payload*/) {

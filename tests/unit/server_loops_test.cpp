@@ -5,12 +5,15 @@
 
 #include <prometheus/registry.h>
 #include <future>
+#include <set>
 
 #include "core/clock.h"
 #include "server/dispatcher.h"
 #include "server/fleet.h"
 #include "server/job_completer.h"
+#include "server/job_watch_hub.h"
 #include "server/reaper.h"
+#include "server/server_metrics.h"
 #include "support/fake_job_store.h"
 
 namespace jq::server {
@@ -195,6 +198,81 @@ TEST_F(ServerLoopsTest, AStoreOutageLongerThanTheLeaseReapsNothingOnceTheStoreIs
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->workers_offline, 1);
   EXPECT_EQ(Get(id).status, JobState::kPending);
+}
+
+TEST(ServerMetricsTest, AWorkersSeriesGoesWithItsWorker) {
+  auto registry = std::make_shared<prometheus::Registry>();
+  ServerMetrics metrics(registry);
+  const auto series = [&] {
+    std::set<std::string> ids;
+    for (const auto& family : registry->Collect()) {
+      if (family.name != "jq_worker_job_concurrency") continue;
+      for (const auto& m : family.metric) {
+        for (const auto& l : m.label) ids.insert(l.value);
+      }
+    }
+    return ids;
+  };
+  metrics.WorkerConcurrency("w1", 2);
+  metrics.WorkerConcurrency("w2", 3);
+  EXPECT_EQ(series(), (std::set<std::string>{"w1", "w2"}));
+  metrics.ForgetWorker("w1");  // deregistered
+  EXPECT_EQ(series(), (std::set<std::string>{"w2"}));
+  EXPECT_EQ(metrics.ForgetSilentWorkers(std::chrono::hours(1)), 0);
+  EXPECT_EQ(metrics.ForgetSilentWorkers(std::chrono::seconds(0)), 1);
+  EXPECT_TRUE(series().empty());
+  metrics.WorkerConcurrency("w2", 1);  // heard from again
+  EXPECT_EQ(series(), (std::set<std::string>{"w2"}));
+}
+
+TEST_F(ServerLoopsTest, ReaperDeletesTheRowsOfWorkersLongOffline) {
+  // A pass a minute: every pass prunes.
+  Reaper reaper(store_,
+                {.interval = std::chrono::minutes(1),
+                 .worker_timeout = seconds(30),
+                 .offline_worker_retention = seconds(3600),
+                 .jitter01 = [] { return 0.0; }},
+                nullptr);
+  ASSERT_TRUE(store_.WorkerUpsert({"wa", "host", 1, {"default"}, "s1"}).ok());
+  clock_.Advance(seconds(31));
+  ASSERT_TRUE(reaper.RunOnce().ok());  // offline now; kept
+  EXPECT_EQ(store_.WorkerGet("wa")->status, WorkerState::kOffline);
+  clock_.Advance(seconds(3600));
+  ASSERT_TRUE(reaper.RunOnce().ok());
+  EXPECT_EQ(store_.WorkerGet("wa").status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(ServerLoopsTest, WatchHubHandsEachWatcherItsJobsEventsInOrder) {
+  JobWatchHub hub(store_, std::chrono::milliseconds(100));
+  const std::string a = Submit();
+  const std::string b = Submit();
+  auto first = hub.Subscribe(a);
+  auto other = hub.Subscribe(b);
+  EXPECT_EQ(hub.PollOnce(), 2);
+  const auto none = std::chrono::milliseconds(0);
+  ASSERT_EQ(first->Next(none).size(), 1u);  // SUBMITTED
+  ASSERT_EQ(other->Next(none).size(), 1u);
+  ASSERT_TRUE(store_.WorkerUpsert({"wa", "host", 2, {"default"}, "s1"}).ok());
+  ASSERT_EQ(store_.JobClaimAvailable({"wa", {}, 2, seconds(30)})->size(), 2u);
+  auto late = hub.Subscribe(a);  // a second watcher of a: from the first event too
+  hub.PollOnce();
+  auto seen = first->Next(none);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].reason, "ASSIGNED");
+  auto all = late->Next(none);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].reason, "SUBMITTED");
+  EXPECT_EQ(all[1].reason, "ASSIGNED");
+  EXPECT_EQ(other->Next(none).size(), 1u);
+  hub.PollOnce();
+  EXPECT_TRUE(first->Next(none).empty());  // nothing new: nothing twice
+  other.reset();                           // its stream ended
+  hub.PollOnce();
+  EXPECT_EQ(hub.watched_jobs(), 1u);
+  first.reset();
+  late.reset();
+  EXPECT_EQ(hub.PollOnce(), 0);
+  EXPECT_EQ(hub.watched_jobs(), 0u);
 }
 
 TEST_F(ServerLoopsTest, CompleterAnswersEachReportOfABatchAfterItsCommit) {

@@ -18,6 +18,15 @@ TEST(TokenBucketTest, BurstThenRate) {
   EXPECT_GT(b.TryTake(1, t0 + milliseconds(10000)), milliseconds(0));
 }
 
+TEST(TokenBucketTest, FullOnceRefilledToItsBurst) {
+  const auto t0 = TokenBucket::Clock::now();
+  TokenBucket b(10, 5, t0);
+  EXPECT_TRUE(b.FullAt(t0));
+  EXPECT_EQ(b.TryTake(2, t0).count(), 0);
+  EXPECT_FALSE(b.FullAt(t0 + std::chrono::milliseconds(100)));  // 4 of 5
+  EXPECT_TRUE(b.FullAt(t0 + std::chrono::milliseconds(200)));
+}
+
 TEST(TokenBucketTest, BatchesTakeAllOrNothing) {
   const auto t0 = TokenBucket::Clock::now();
   TokenBucket b(100, 50, t0);
