@@ -53,6 +53,8 @@ WorkerRecord WorkerFromRow(const pqxx::row& r) {
   w.active_job_count = r["active_job_count"].as<int>();
   w.server_id = r["server_id"].as<std::string>();
   w.last_heartbeat = FromUs(r["last_heartbeat_us"].as<std::int64_t>());
+  w.drained = r["drained"].as<bool>();
+  w.shutdown = static_cast<ShutdownRequest>(r["shutdown_requested"].as<int>());
   return w;
 }
 
