@@ -47,6 +47,9 @@ inline constexpr std::string_view kInvalidPayload = "INVALID_PAYLOAD";
 inline constexpr std::string_view kQueueDeleted = "QUEUE_DELETED";
 // Claimed for a worker whose stream closed before the assignment was written to it.
 inline constexpr std::string_view kUndelivered = "UNDELIVERED";
+// Stopped by `jq-ctl worker shutdown` (killed at once with --now, or still running when the
+// graceful shutdown's grace ran out): back to PENDING without using a retry.
+inline constexpr std::string_view kWorkerShutdown = "WORKER_SHUTDOWN";
 }  // namespace reason
 
 // Whether a worker may report this failure reason (the others are the server's to record).

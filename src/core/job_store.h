@@ -212,9 +212,20 @@ class JobStore {
   virtual Result<std::vector<Result<std::vector<std::string>>>> WorkerHeartbeatMany(
       const std::vector<WorkerHeartbeatParams>& beats, std::chrono::seconds lease) = 0;
   virtual Status WorkerSetStatus(const std::string& id, WorkerState status) = 0;
+  // Drain (true) or resume (false). A drain outlives the worker's heartbeats, reconnects,
+  // restarts and absences: a live drained worker is DRAINING (an OFFLINE one stays OFFLINE
+  // until it is back), and it is registered again as DRAINING. Resume makes a DRAINING
+  // worker ONLINE unless a shutdown is pending. NOT_FOUND for an unknown worker.
+  virtual Status WorkerSetDrained(const std::string& id, bool drained) = 0;
+  // Records a shutdown request (kNow wins over kGraceful) and shows the worker DRAINING.
+  // FAILED_PRECONDITION if it is OFFLINE, NOT_FOUND if unknown. The request lapses when the
+  // worker deregisters, or registers again after it was OFFLINE (it went away first).
+  virtual Status WorkerRequestShutdown(const std::string& id, bool now) = 0;
   virtual Result<WorkerRecord> WorkerGet(const std::string& id) = 0;
   virtual Result<std::vector<WorkerRecord>> WorkerList() = 0;
-  // Deregister: OFFLINE now; its unfinished jobs go through FAILED (WORKER_LOST) to retry.
+  // Deregister: OFFLINE now (a drain stays recorded); its unfinished jobs go through FAILED
+  // to retry: WORKER_LOST, or WORKER_SHUTDOWN without using a retry when a shutdown was
+  // requested (the operator stopped them, not the job).
   virtual Status WorkerDeregister(const std::string& id, double jitter01) = 0;
   // Deletes the rows of workers OFFLINE (unheard of) for longer than `offline_for` that hold
   // no job, so a fleet that churns through worker ids (pods) does not grow the table forever.

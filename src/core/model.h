@@ -15,6 +15,9 @@ using TimePoint = std::chrono::system_clock::time_point;
 
 enum class WorkerState : int { kUnspecified = 0, kOnline = 1, kOffline = 2, kDraining = 3 };
 
+// An operator's shutdown request that the worker has not yet carried out (workers table).
+enum class ShutdownRequest : int { kNone = 0, kGraceful = 1, kNow = 2 };
+
 struct JobRecord {
   std::string id;
   std::string tenant;
@@ -70,6 +73,10 @@ struct WorkerRecord {
   std::string server_id;
   TimePoint last_heartbeat;
   bool supports_control = false;  // a jq-worker; false for a seed-protocol worker
+  // Operator requests, kept in the row so that every replica sees them. A live worker that
+  // has either is shown DRAINING.
+  bool drained = false;  // until WorkerSetDrained(false), whatever the worker does
+  ShutdownRequest shutdown = ShutdownRequest::kNone;  // until it deregisters
 };
 
 struct JobEventRecord {

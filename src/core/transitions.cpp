@@ -32,6 +32,10 @@ void AfterFailure(const JobFacts& j, std::string_view why, double jitter01, Deci
     next.to = JobState::kDeadLettered;
     next.reason = reason::kCancelled;
     next.error_message = "cancelled";
+  } else if (why == reason::kWorkerShutdown) {
+    // An operator stopped the job's worker: the job is not to blame, so it keeps its retries.
+    next.to = JobState::kPending;
+    next.reason = reason::kRetry;
   } else {
     const RetryDecision r =
         DecideAfterFailure(j.retry_count, j.max_retries, j.backoff, jitter01, why);
@@ -112,6 +116,14 @@ Decision DecideFailure(const JobFacts& j, std::string_view why, std::string_view
                      .error_message = std::string(error_message)});
   AfterFailure(j, why, jitter01, d);
   return d;
+}
+
+Decision DecideDeregistered(const JobFacts& j, bool shutdown_requested, double jitter01) {
+  if (shutdown_requested) {
+    return DecideFailure(j, reason::kWorkerShutdown,
+                         "stopped by a shutdown of its worker (jq-ctl worker shutdown)", jitter01);
+  }
+  return DecideFailure(j, reason::kWorkerLost, "worker deregistered", jitter01);
 }
 
 Decision DecideUndelivered(const JobFacts& j, LeaseClaim claim) {

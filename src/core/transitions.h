@@ -95,10 +95,16 @@ Decision DecideReport(const JobFacts& j, const WorkerReport& r, double jitter01)
 // A failure of the current attempt (`why`), reported or detected: ASSIGNED/RUNNING -> FAILED,
 // then FAILED -> PENDING (a retry left; due at once when the worker or its lease was lost,
 // after the queue's backoff otherwise) or -> DEAD_LETTERED (no retry left, a payload the
-// worker cannot run, a cancel requested). UNDELIVERED requeues at once without using a retry.
+// worker cannot run, a cancel requested). UNDELIVERED, and WORKER_SHUTDOWN unless a cancel
+// was requested, requeue at once without using a retry.
 // REQUIRES: j is ASSIGNED or RUNNING (the caller checked the lease or selected it as leased).
 Decision DecideFailure(const JobFacts& j, std::string_view why, std::string_view error_message,
                        double jitter01);
+
+// A job its worker still held when it deregistered: WORKER_SHUTDOWN, without using a retry,
+// when the worker was asked to shut down (the operator stopped the job, not the job itself);
+// WORKER_LOST otherwise. Then as DecideFailure.
+Decision DecideDeregistered(const JobFacts& j, bool shutdown_requested, double jitter01);
 
 // An assignment that never reached its worker (its stream closed first): the lease must be
 // current and the job still ASSIGNED; then -> FAILED (UNDELIVERED) -> PENDING at once.

@@ -208,9 +208,22 @@ int Run(int argc, char** argv, std::ostream& out, std::ostream& err) {
   CLI::App* worker = app.add_subcommand("worker", "manage workers");
   worker->require_subcommand(1);
   worker->add_subcommand("list", "list workers")->callback([&command] { command = WorkerList; });
-  AddIdCommand(worker, "drain", "let a worker finish its jobs and take no new ones", "worker_id",
-               id, WorkerDrain, command);
-  AddIdCommand(worker, "shutdown", "stop a worker", "worker_id", id, WorkerShutdown, command);
+  AddIdCommand(worker, "drain",
+               "give a worker no new jobs: it finishes the running ones and stays up, DRAINING, "
+               "until resumed (also across reconnects and restarts)",
+               "worker_id", id, WorkerDrain, command);
+  AddIdCommand(worker, "resume", "let a drained worker take jobs again", "worker_id", id,
+               WorkerResume, command);
+  bool now = false;
+  CLI::App* shutdown = worker->add_subcommand(
+      "shutdown",
+      "stop a worker: it takes no new jobs, finishes the running ones (killing any still running "
+      "after its worker.shutdown_grace_seconds), deregisters and exits");
+  shutdown->add_option("worker_id", id, "worker_id")->required();
+  shutdown->add_flag("--now", now,
+                     "kill its running jobs at once; they go back to the queue without using a "
+                     "retry");
+  shutdown->callback([&] { command = [&](Session& s) { return WorkerShutdown(s, id, now); }; });
 
   try {
     app.parse(argc, argv);

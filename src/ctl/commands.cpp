@@ -323,11 +323,22 @@ int WorkerDrain(Session& s, const std::string& worker_id) {
                 Ack("worker_id", worker_id, "draining"));
 }
 
-int WorkerShutdown(Session& s, const std::string& worker_id) {
+int WorkerResume(Session& s, const std::string& worker_id) {
+  jq::ResumeWorkerRequest req;
+  req.set_worker_id(worker_id);
+  return s.Call("worker resume " + worker_id, &jq::AdminService::Stub::ResumeWorker, req,
+                Ack("worker_id", worker_id, "resumed"));
+}
+
+int WorkerShutdown(Session& s, const std::string& worker_id, bool now) {
   jq::ShutdownWorkerRequest req;
   req.set_worker_id(worker_id);
-  return s.Call("worker shutdown " + worker_id, &jq::AdminService::Stub::ShutdownWorker, req,
-                Ack("worker_id", worker_id, "shutdown requested"));
+  req.set_now(now);
+  return s.Call("worker shutdown " + worker_id + (now ? " --now" : ""),
+                &jq::AdminService::Stub::ShutdownWorker, req,
+                Ack("worker_id", worker_id,
+                    now ? "shutting down now (running jobs stopped and requeued)"
+                        : "shutting down once its running jobs finish"));
 }
 
 }  // namespace jq::ctl

@@ -61,6 +61,7 @@ int QueueResume(Session& s, const std::string& name);
 
 int WorkerList(Session& s);
 int WorkerDrain(Session& s, const std::string& worker_id);
-int WorkerShutdown(Session& s, const std::string& worker_id);
+int WorkerResume(Session& s, const std::string& worker_id);
+int WorkerShutdown(Session& s, const std::string& worker_id, bool now);
 
 }  // namespace jq::ctl

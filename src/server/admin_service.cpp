@@ -81,16 +81,45 @@ grpc::Status AdminServiceImpl::ListWorkers(grpc::ServerContext*, const jq::ListW
   return grpc::Status::OK;
 }
 
+namespace {
+
+// A drain, resume or shutdown, after the store recorded it: this replica's session of the
+// worker is changed at once, so that the worker gets no job once the call has returned; the
+// replica holding its stream (maybe this one, where it then changes nothing) tells it.
+grpc::Status PublishControl(ServiceContext& ctx, const ControlMessage& m) {
+  if (auto session = ctx.dispatcher.Find(m.worker_id)) {
+    if (m.kind == ControlMessage::Kind::kShutdown) {
+      session->SetDraining(true);  // the message itself comes once, with the NOTIFY
+    } else if (ApplyControl(*session, m)) {
+      ctx.dispatcher.Wake();
+    }
+  }
+  return rpc::ToGrpc(ctx.store.Notify(store::kControlChannel, EncodeControl(m)));
+}
+
+}  // namespace
+
 grpc::Status AdminServiceImpl::DrainWorker(grpc::ServerContext*, const jq::DrainWorkerRequest* req,
                                            jq::DrainWorkerResponse*) {
   if (Status s = ValidateToken(req->worker_id(), "worker_id", 128); !s.ok()) {
     return rpc::ToGrpc(s);
   }
-  if (Status s = ctx_.store.WorkerSetStatus(req->worker_id(), WorkerState::kDraining); !s.ok()) {
+  if (Status s = ctx_.store.WorkerSetDrained(req->worker_id(), true); !s.ok()) {
     return rpc::ToGrpc(s);
   }
-  return rpc::ToGrpc(ctx_.store.Notify(store::kControlChannel,
-                                       EncodeControl(ControlMessage::Drain(req->worker_id()))));
+  return PublishControl(ctx_, ControlMessage::Drain(req->worker_id()));
+}
+
+grpc::Status AdminServiceImpl::ResumeWorker(grpc::ServerContext*,
+                                            const jq::ResumeWorkerRequest* req,
+                                            jq::ResumeWorkerResponse*) {
+  if (Status s = ValidateToken(req->worker_id(), "worker_id", 128); !s.ok()) {
+    return rpc::ToGrpc(s);
+  }
+  if (Status s = ctx_.store.WorkerSetDrained(req->worker_id(), false); !s.ok()) {
+    return rpc::ToGrpc(s);
+  }
+  return PublishControl(ctx_, ControlMessage::Resume(req->worker_id()));
 }
 
 grpc::Status AdminServiceImpl::ShutdownWorker(grpc::ServerContext*,
@@ -99,16 +128,12 @@ grpc::Status AdminServiceImpl::ShutdownWorker(grpc::ServerContext*,
   if (Status s = ValidateToken(req->worker_id(), "worker_id", 128); !s.ok()) {
     return rpc::ToGrpc(s);
   }
-  auto w = ctx_.store.WorkerGet(req->worker_id());
-  if (!w.ok()) return rpc::ToGrpc(w.status());
-  if (w->status == WorkerState::kOffline) {
-    return {grpc::StatusCode::FAILED_PRECONDITION, "worker " + req->worker_id() + " is OFFLINE"};
-  }
-  if (Status s = ctx_.store.WorkerSetStatus(req->worker_id(), WorkerState::kDraining); !s.ok()) {
+  // Recorded, so that its jobs go back without using a retry when it deregisters, and so
+  // that a worker which reconnects before it got the message is told again.
+  if (Status s = ctx_.store.WorkerRequestShutdown(req->worker_id(), req->now()); !s.ok()) {
     return rpc::ToGrpc(s);
   }
-  return rpc::ToGrpc(ctx_.store.Notify(store::kControlChannel,
-                                       EncodeControl(ControlMessage::Shutdown(req->worker_id()))));
+  return PublishControl(ctx_, ControlMessage::Shutdown(req->worker_id(), req->now()));
 }
 
 grpc::Status AdminServiceImpl::GetSystemStatus(grpc::ServerContext*,
@@ -157,17 +182,7 @@ void DeliverControl(Dispatcher& dispatcher, const std::string& payload) {
   }
   auto session = dispatcher.Find(m->worker_id);
   if (!session) return;  // another replica holds this worker's stream
-  switch (m->kind) {
-    case ControlMessage::Kind::kCancel:
-      session->PushControl(jq::CONTROL_CANCEL_JOB, m->job_id);
-      break;
-    case ControlMessage::Kind::kDrain:
-    case ControlMessage::Kind::kShutdown:
-      session->SetDraining(true);
-      session->PushControl(
-          m->kind == ControlMessage::Kind::kDrain ? jq::CONTROL_DRAIN : jq::CONTROL_SHUTDOWN, "");
-      break;
-  }
+  if (ApplyControl(*session, *m)) dispatcher.Wake();
 }
 
 }  // namespace jq::server

@@ -2,13 +2,16 @@
 
 #include <vector>
 
+#include "server/dispatcher.h"
+
 namespace jq::server {
 
 std::string EncodeControl(const ControlMessage& m) {
   switch (m.kind) {
     case ControlMessage::Kind::kCancel: return "cancel " + m.job_id + " " + m.worker_id;
     case ControlMessage::Kind::kDrain: return "drain " + m.worker_id;
-    case ControlMessage::Kind::kShutdown: return "shutdown " + m.worker_id;
+    case ControlMessage::Kind::kResume: return "resume " + m.worker_id;
+    case ControlMessage::Kind::kShutdown: return "shutdown " + m.worker_id + (m.now ? " now" : "");
   }
   return {};
 }
@@ -24,8 +27,39 @@ std::optional<ControlMessage> ParseControl(std::string_view payload) {
   }
   if (words.size() == 3 && words[0] == "cancel") return ControlMessage::Cancel(words[1], words[2]);
   if (words.size() == 2 && words[0] == "drain") return ControlMessage::Drain(words[1]);
+  if (words.size() == 2 && words[0] == "resume") return ControlMessage::Resume(words[1]);
   if (words.size() == 2 && words[0] == "shutdown") return ControlMessage::Shutdown(words[1]);
+  if (words.size() == 3 && words[0] == "shutdown" && words[2] == "now") {
+    return ControlMessage::Shutdown(words[1], /*now=*/true);
+  }
   return std::nullopt;
+}
+
+bool ApplyControl(WorkerSession& session, const ControlMessage& m) {
+  switch (m.kind) {
+    case ControlMessage::Kind::kCancel:
+      session.PushControl(jq::CONTROL_CANCEL_JOB, m.job_id);
+      return false;
+    case ControlMessage::Kind::kDrain:
+      if (session.draining()) return false;
+      session.SetDraining(true);
+      session.PushControl(jq::CONTROL_DRAIN, "");
+      return false;
+    case ControlMessage::Kind::kResume:
+      if (!session.draining()) return false;
+      session.SetDraining(false);
+      session.PushControl(jq::CONTROL_RESUME, "");
+      return true;
+    case ControlMessage::Kind::kShutdown:
+      session.SetDraining(true);
+      if (!session.supports_control()) {
+        session.Close();
+      } else {
+        session.PushControl(m.now ? jq::CONTROL_SHUTDOWN_NOW : jq::CONTROL_SHUTDOWN, "");
+      }
+      return false;
+  }
+  return false;
 }
 
 }  // namespace jq::server

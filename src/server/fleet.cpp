@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "server/control_message.h"
+
 namespace jq::server {
 
 Fleet::Fleet(JobStore& store, Dispatcher& dispatcher, JobCompleter& completer,
@@ -48,10 +50,12 @@ Result<std::shared_ptr<WorkerSession>> Fleet::OpenSession(const std::string& wor
     for (const auto& l : *held) ids.push_back(l.job_id);
     session->AddInFlight(ids);
   }
-  if (worker->status == WorkerState::kDraining) {
-    // A drain (or shutdown) asked for while it was connected elsewhere, or not at all.
-    session->SetDraining(true);
-    session->PushControl(jq::CONTROL_DRAIN, "");
+  // What an operator asked for while it was connected elsewhere, or not at all, or before it
+  // restarted: the row keeps it.
+  if (worker->drained) ApplyControl(*session, ControlMessage::Drain(worker_id));
+  if (worker->shutdown != ShutdownRequest::kNone) {
+    ApplyControl(*session,
+                 ControlMessage::Shutdown(worker_id, worker->shutdown == ShutdownRequest::kNow));
   }
   return session;
 }

@@ -1,7 +1,7 @@
 // Fleet: this replica's side of its workers (SPEC §5, §6). It remembers what each worker
 // registered with, opens the session of each StreamJobs stream (counting the jobs the worker
-// already holds, resending a pending drain), takes heartbeats (the worker's liveness in the
-// database, metrics, Redis presence and the worker.heartbeat topic, its lease renewals, and
+// already holds, resending a pending drain or shutdown), takes heartbeats (the worker's liveness in
+// the database, metrics, Redis presence and the worker.heartbeat topic, its lease renewals, and
 // reconciling its slots with what it says it runs), frees slots as reports land, and
 // deregisters. The services call it after they validated a request; it speaks no gRPC.
 // Thread-safe.

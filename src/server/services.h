@@ -156,6 +156,8 @@ class AdminServiceImpl final : public jq::AdminService::Service {
                            jq::DrainWorkerResponse*) override;
   grpc::Status ShutdownWorker(grpc::ServerContext*, const jq::ShutdownWorkerRequest*,
                               jq::ShutdownWorkerResponse*) override;
+  grpc::Status ResumeWorker(grpc::ServerContext*, const jq::ResumeWorkerRequest*,
+                            jq::ResumeWorkerResponse*) override;
   grpc::Status GetSystemStatus(grpc::ServerContext*, const jq::GetSystemStatusRequest*,
                                jq::GetSystemStatusResponse*) override;
 
@@ -163,8 +165,8 @@ class AdminServiceImpl final : public jq::AdminService::Service {
   ServiceContext ctx_;
 };
 
-// Delivers a control message published on the jq_control channel to a worker connected to
-// this replica: "cancel <job_id> <worker_id>", "drain <worker_id>", "shutdown <worker_id>".
+// Delivers a control message published on the jq_control channel (server/control_message.h)
+// to a worker connected to this replica.
 void DeliverControl(Dispatcher& dispatcher, const std::string& payload);
 
 }  // namespace jq::server

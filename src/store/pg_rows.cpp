@@ -54,6 +54,8 @@ WorkerRecord WorkerFromRow(const pqxx::row& r) {
   w.server_id = r["server_id"].as<std::string>();
   w.last_heartbeat = FromUs(r["last_heartbeat_us"].as<std::int64_t>());
   w.supports_control = r["supports_control"].as<bool>();
+  w.drained = r["drained"].as<bool>();
+  w.shutdown = static_cast<ShutdownRequest>(r["shutdown_requested"].as<int>());
   return w;
 }
 

@@ -30,7 +30,7 @@ QueueRecord QueueFromRow(const pqxx::row& r);
 inline constexpr const char* kWorkerCols =
     "id, hostname, status, concurrency, queues, active_job_count, "
     "coalesce(server_id, '') AS server_id, jq_us(last_heartbeat) AS last_heartbeat_us, "
-    "supports_control";
+    "supports_control, drained, shutdown_requested";
 WorkerRecord WorkerFromRow(const pqxx::row& r);
 
 // job_events (no alias).

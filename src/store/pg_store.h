@@ -69,6 +69,8 @@ class PgStore final : public JobStore {
   Result<std::vector<Result<std::vector<std::string>>>> WorkerHeartbeatMany(
       const std::vector<WorkerHeartbeatParams>& beats, std::chrono::seconds lease) override;
   Status WorkerSetStatus(const std::string& id, WorkerState status) override;
+  Status WorkerSetDrained(const std::string& id, bool drained) override;
+  Status WorkerRequestShutdown(const std::string& id, bool now) override;
   Result<WorkerRecord> WorkerGet(const std::string& id) override;
   Result<std::vector<WorkerRecord>> WorkerList() override;
   Status WorkerDeregister(const std::string& id, double jitter01) override;

@@ -1,5 +1,6 @@
 // PgStore: the workers table — registration, heartbeats (with the lease renewals they
-// carry), status, and deregistration, which releases a worker's jobs.
+// carry), status, operators' drain and shutdown requests, and deregistration, which releases
+// a worker's jobs.
 #include <map>
 #include <set>
 #include <string>
@@ -9,6 +10,16 @@
 #include "store/pg_transitions.h"
 
 namespace jq::store {
+namespace {
+
+// The status of a worker heard from again after it was OFFLINE: an operator's pending drain
+// or shutdown shows as DRAINING. `row`: the columns' qualifier.
+std::string LiveStatus(const std::string& row) {
+  return "CASE WHEN " + row + "drained OR " + row +
+         "shutdown_requested > 0 THEN {DRAINING} ELSE {ONLINE} END";
+}
+
+}  // namespace
 
 const std::vector<Statement>& WorkerStatements() {
   static const std::vector<Statement> kStatements = {
@@ -17,21 +28,34 @@ const std::vector<Statement>& WorkerStatements() {
            " supports_control)"
            " VALUES ($1, $2, {ONLINE}, $3, $4::text[], $5, $6) ON CONFLICT (id) DO UPDATE SET"
            " hostname = excluded.hostname,"
-           // A drain outlives a reconnect: the worker is told again when its stream opens.
-           " status = CASE WHEN workers.status = {DRAINING} THEN {DRAINING} ELSE {ONLINE} END,"
+           // A drain outlives a reconnect or a restart: the worker is told again when its
+           // stream opens. A shutdown lapses if the worker went away (OFFLINE) before it.
+           " status = CASE WHEN workers.drained OR (workers.shutdown_requested > 0"
+           " AND workers.status <> {OFFLINE}) THEN {DRAINING} ELSE {ONLINE} END,"
+           " shutdown_requested = CASE WHEN workers.status = {OFFLINE} THEN 0"
+           " ELSE workers.shutdown_requested END,"
            " concurrency = excluded.concurrency, queues = excluded.queues,"
            " server_id = excluded.server_id, supports_control = excluded.supports_control,"
            " last_heartbeat = now()")},
-      {"worker_heartbeat",
-       Sql("UPDATE workers SET last_heartbeat = now(), active_job_count = $2,"
-           " status = CASE WHEN status = {OFFLINE} THEN {ONLINE} ELSE status END WHERE id = $1")},
+      {"worker_heartbeat", Sql("UPDATE workers SET last_heartbeat = now(), active_job_count = $2,"
+                               " status = CASE WHEN status = {OFFLINE} THEN " +
+                               LiveStatus("") + " ELSE status END WHERE id = $1")},
       {"worker_heartbeat_many",
        Sql("UPDATE workers w SET last_heartbeat = now(), active_job_count = v.active,"
-           " status = CASE WHEN w.status = {OFFLINE} THEN {ONLINE} ELSE w.status END"
-           " FROM unnest($1::text[], $2::int[]) AS v(id, active) WHERE w.id = v.id"
-           " RETURNING w.id")},
+           " status = CASE WHEN w.status = {OFFLINE} THEN " +
+           LiveStatus("w.") +
+           " ELSE w.status END FROM unnest($1::text[], $2::int[]) AS v(id, active)"
+           " WHERE w.id = v.id RETURNING w.id")},
+      {"worker_set_drained",
+       Sql("UPDATE workers SET drained = $2, status = CASE WHEN status = {OFFLINE} THEN {OFFLINE}"
+           " WHEN $2 OR shutdown_requested > 0 THEN {DRAINING} ELSE {ONLINE} END WHERE id = $1")},
+      {"worker_request_shutdown",
+       Sql("UPDATE workers SET shutdown_requested = greatest(shutdown_requested, $2),"
+           " status = {DRAINING} WHERE id = $1 AND status <> {OFFLINE}")},
       {"worker_deregister",
-       Sql("UPDATE workers SET status = {OFFLINE}, active_job_count = 0 WHERE id = $1")},
+       Sql("UPDATE workers w SET status = {OFFLINE}, active_job_count = 0, shutdown_requested = 0"
+           " FROM (SELECT id, shutdown_requested FROM workers WHERE id = $1 FOR UPDATE) old"
+           " WHERE w.id = old.id RETURNING old.shutdown_requested")},
       {"worker_prune", Sql("DELETE FROM workers w WHERE w.status = {OFFLINE}"
                            " AND w.last_heartbeat < now() - $1::int * interval '1 second'"
                            " AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.worker_id = w.id"
@@ -135,6 +159,28 @@ Status PgStore::WorkerSetStatus(const std::string& id, WorkerState status) {
   });
 }
 
+Status PgStore::WorkerSetDrained(const std::string& id, bool drained) {
+  return RunTxStatus(*pool_, config_, "WorkerSetDrained", [&](pqxx::work& tx) -> Status {
+    if (tx.exec_prepared("worker_set_drained", id, drained).affected_rows() == 0) {
+      return Status::NotFound("worker " + id + " not found");
+    }
+    return Status::Ok();
+  });
+}
+
+Status PgStore::WorkerRequestShutdown(const std::string& id, bool now) {
+  const int request = static_cast<int>(now ? ShutdownRequest::kNow : ShutdownRequest::kGraceful);
+  return RunTxStatus(*pool_, config_, "WorkerRequestShutdown", [&](pqxx::work& tx) -> Status {
+    if (tx.exec_prepared("worker_request_shutdown", id, request).affected_rows() > 0) {
+      return Status::Ok();
+    }
+    if (tx.exec_params("SELECT 1 FROM workers WHERE id = $1", id).empty()) {
+      return Status::NotFound("worker " + id + " not found");
+    }
+    return Status::FailedPrecondition("worker " + id + " is OFFLINE");
+  });
+}
+
 Result<WorkerRecord> PgStore::WorkerGet(const std::string& id) {
   return RunTx<WorkerRecord>(
       *pool_, config_, "WorkerGet", [&](pqxx::work& tx) -> Result<WorkerRecord> {
@@ -160,12 +206,12 @@ Result<std::vector<WorkerRecord>> PgStore::WorkerList() {
 Status PgStore::WorkerDeregister(const std::string& id, double jitter01) {
   return RunTxStatus(*pool_, config_, "WorkerDeregister", [&](pqxx::work& tx) -> Status {
     auto res = tx.exec_prepared("worker_deregister", id);
-    if (res.affected_rows() == 0) return Status::NotFound("worker " + id + " not found");
+    if (res.empty()) return Status::NotFound("worker " + id + " not found");
+    const bool shut_down = res[0][0].as<int>() != static_cast<int>(ShutdownRequest::kNone);
     for (const auto& row : tx.exec_prepared("worker_jobs_lock", id)) {
       auto j = LockJob(tx, row[0].as<std::string>());
       if (!j) continue;
-      const Decision d =
-          DecideFailure(j->facts, reason::kWorkerLost, "worker deregistered", jitter01);
+      const Decision d = DecideDeregistered(j->facts, shut_down, jitter01);
       if (d.refusal.ok()) ApplyDecision(tx, *j, d);
     }
     return Status::Ok();

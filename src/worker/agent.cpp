@@ -205,14 +205,12 @@ void WorkerAgent::Run() {
   heartbeats_.Start();
   StreamLoop();
 
-  // Settle: wait for running jobs (drain: all of them; stop: up to the grace), then kill.
+  // Settle: wait for running jobs up to the grace (SIGTERM, shutdown; not shutdown --now),
+  // then kill the rest.
   {
     std::unique_lock lock(mu_);
-    const bool drain = drain_exit_ && !shutdown_;
-    auto idle = [&] { return running_.empty() || shutdown_; };
-    if (drain) {
-      cv_.wait(lock, idle);
-    } else if (!cv_.wait_for(lock, std::chrono::seconds(config_.shutdown_grace_seconds), idle)) {
+    auto idle = [&] { return running_.empty() || shutdown_now_; };
+    if (!cv_.wait_for(lock, std::chrono::seconds(config_.shutdown_grace_seconds), idle)) {
       spdlog::warn("{} jobs still running after {} s; killing them", running_.size(),
                    config_.shutdown_grace_seconds);
     }
@@ -329,26 +327,29 @@ void WorkerAgent::HandleControl(const jq::WorkerControl& control) {
       spdlog::info("job {}: cancel requested", control.job_id());
       CancelJob(control.job_id(), /*abandon=*/false);
       break;
-    case jq::CONTROL_DRAIN: {
-      spdlog::info("drain requested: finishing {} running jobs, then leaving", running_count());
-      std::lock_guard lock(mu_);
-      drain_exit_ = true;
-      stopping_ = true;
-      if (stream_ctx_) stream_ctx_->TryCancel();
-      cv_.notify_all();
+    case jq::CONTROL_DRAIN:
+      // The server sends no new jobs until it sends CONTROL_RESUME; the worker stays up.
+      spdlog::info("drained: finishing {} running jobs and taking no new ones until resumed",
+                   running_count());
       break;
-    }
-    case jq::CONTROL_SHUTDOWN: {
-      spdlog::info("shutdown requested: stopping {} running jobs", running_count());
+    case jq::CONTROL_RESUME: spdlog::info("resumed: taking jobs again"); break;
+    case jq::CONTROL_SHUTDOWN:
+      spdlog::info("shutdown requested: no new jobs; finishing {} running ones for up to {} s",
+                   running_count(), config_.shutdown_grace_seconds);
+      RequestStop();
+      break;
+    case jq::CONTROL_SHUTDOWN_NOW: {
+      spdlog::info("shutdown --now requested: stopping {} running jobs", running_count());
       std::vector<std::string> ids;
       {
         std::lock_guard lock(mu_);
-        shutdown_ = true;
+        shutdown_now_ = true;
         stopping_ = true;
         if (stream_ctx_) stream_ctx_->TryCancel();
         for (auto& [id, job] : running_) ids.push_back(id);
         cv_.notify_all();
       }
+      // Not reported: the deregistration returns them to the queue without using a retry.
       for (const auto& id : ids) CancelJob(id, /*abandon=*/true);
       break;
     }

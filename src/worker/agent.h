@@ -1,8 +1,9 @@
 // WorkerAgent: jq-worker's connection to jq-server. Registers, holds the StreamJobs stream,
 // heartbeats with the leases it holds, runs each assigned job on a pooled thread and reports
 // the result with the lease token. Survives server restarts and fail-over: it reconnects
-// (re-registering) while running jobs carry on. Thread-safe; Run() blocks until Stop() or a
-// drain/shutdown has finished.
+// (re-registering) while running jobs carry on. A drain is the server's business (it sends
+// no jobs until it resumes the worker), so a drained agent stays up. Thread-safe; Run() blocks
+// until RequestStop() or a shutdown from the server has finished.
 #pragma once
 
 #include <atomic>
@@ -63,8 +64,9 @@ class WorkerAgent {
 
   // Blocks: connects, takes jobs, and returns once stopped and every job is settled.
   void Run();
-  // SIGTERM: stop taking jobs, let running ones finish for up to the grace, then kill the
-  // rest, deregister and return from Run(). Safe from any thread; idempotent.
+  // SIGTERM (and a shutdown from the server): stop taking jobs, let running ones finish for
+  // up to the grace, then kill the rest, deregister and return from Run(). Safe from any
+  // thread; idempotent.
   void RequestStop();
 
   // For metrics and /readyz.
@@ -77,7 +79,7 @@ class WorkerAgent {
     int attempt = 0;
     std::shared_ptr<exec::RunningProcess> process;  // set once started
     bool cancel_requested = false;
-    bool abandon = false;  // shutdown: kill without reporting; the server reclaims it
+    bool abandon = false;  // stopping: kill without reporting; the deregistration requeues it
     // A newer attempt of the same job, assigned while this one was still being stopped
     // (its lease was lost, e.g. across a server restart); it starts when this one ends.
     std::optional<jq::JobAssignment> next;
@@ -122,8 +124,7 @@ class WorkerAgent {
   std::shared_ptr<jq::WorkerService::Stub> stub_;    // GUARDED_BY(mu_)
   std::shared_ptr<grpc::ClientContext> stream_ctx_;  // GUARDED_BY(mu_)
   bool stopping_ = false;                            // GUARDED_BY(mu_): no new jobs
-  bool drain_exit_ = false;                          // GUARDED_BY(mu_): exit once idle (drain)
-  bool shutdown_ = false;                            // GUARDED_BY(mu_): kill jobs and exit now
+  bool shutdown_now_ = false;                        // GUARDED_BY(mu_): kill jobs and exit now
   std::unique_ptr<ReportSender> reports_;            // starts and results, batched
   std::atomic<int> jobs_finished_{0};
   JobThreads job_threads_;     // joined (in ~WorkerAgent) before reports_ goes

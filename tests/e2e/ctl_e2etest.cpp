@@ -28,9 +28,21 @@ class CtlE2E : public ::testing::Test {
  protected:
   void SetUp() override {
     stack_.StartServer();
-    stack_.StartWorker({.id = "w1"});
+    worker_ = &stack_.StartWorker({.id = "w1"});
+  }
+  // The STATUS column of w1's row in `jq-ctl worker list`.
+  std::string WorkerStatus() {
+    auto list = stack_.Ctl({"--output", "json", "worker", "list"});
+    EXPECT_EQ(list.exit_code, 0) << list.err;
+    const auto doc = nlohmann::json::parse(list.out);
+    for (const auto& w : doc["workers"]) {
+      if (w["worker_id"] == "w1") return w["status"];
+    }
+    ADD_FAILURE() << list.out;
+    return "";
   }
   Stack stack_;
+  Process* worker_ = nullptr;
 };
 
 TEST_F(CtlE2E, SubmitWaitThenInspectTheJob) {
@@ -137,6 +149,50 @@ TEST_F(CtlE2E, QueuesAndWorkers) {
   auto version = stack_.Ctl({"--version"});
   EXPECT_EQ(version.exit_code, 0);
   EXPECT_EQ(version.out.rfind("jq version ", 0), 0u) << version.out;
+}
+
+TEST_F(CtlE2E, WorkerDrainResumeAndShutdownNow) {
+  stack_.WaitFor(stack_.Submit({"true"}), jq::DONE);  // w1 is registered
+  auto drain = stack_.Ctl({"worker", "drain", "w1"});
+  ASSERT_EQ(drain.exit_code, 0) << drain.err;
+  EXPECT_EQ(drain.out, "w1: draining\n");
+  EXPECT_EQ(WorkerStatus(), "DRAINING");
+  auto sub = stack_.Ctl({"job", "submit", "--queue", "default", "--payload",
+                         R"({"command":["sh","-c","sleep 300"]})"});
+  ASSERT_EQ(sub.exit_code, 0) << sub.err;
+  const std::string id = FirstUuid(sub.out);
+  std::this_thread::sleep_for(seconds(2));
+  EXPECT_EQ(stack_.Get(id).status(), jq::PENDING);
+  EXPECT_EQ(WorkerStatus(), "DRAINING");
+  EXPECT_TRUE(worker_->running());
+
+  auto resume = stack_.Ctl({"worker", "resume", "w1"});
+  ASSERT_EQ(resume.exit_code, 0) << resume.err;
+  EXPECT_EQ(resume.out, "w1: resumed\n");
+  stack_.WaitFor(id, jq::RUNNING, seconds(5));
+  EXPECT_EQ(WorkerStatus(), "ONLINE");
+
+  auto now = stack_.Ctl({"--output", "json", "worker", "shutdown", "w1", "--now"});
+  ASSERT_EQ(now.exit_code, 0) << now.err;
+  EXPECT_EQ(nlohmann::json::parse(now.out)["worker_id"], "w1");
+  auto exit = worker_->Wait(seconds(10));
+  ASSERT_TRUE(exit.has_value()) << worker_->Log();
+  EXPECT_EQ(*exit, 0);
+  auto job = stack_.WaitFor(id, jq::PENDING, seconds(5));
+  EXPECT_EQ(job.retry_count(), 0);
+  auto logs = stack_.Ctl({"job", "logs", id});
+  EXPECT_NE(logs.out.find("WORKER_SHUTDOWN"), std::string::npos) << logs.out;
+  EXPECT_EQ(WorkerStatus(), "OFFLINE");
+
+  auto again = stack_.Ctl({"worker", "shutdown", "w1"});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_EQ(again.err, "jq-ctl: worker shutdown w1: FAILED_PRECONDITION: worker w1 is OFFLINE\n");
+  auto nobody = stack_.Ctl({"worker", "resume", "nobody"});
+  EXPECT_EQ(nobody.exit_code, 1);
+  EXPECT_NE(nobody.err.find("NOT_FOUND"), std::string::npos) << nobody.err;
+  auto help = stack_.Ctl({"worker", "shutdown", "--help"});
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.out.find("--now"), std::string::npos) << help.out;
 }
 
 std::string HttpGet(const std::string& url) {

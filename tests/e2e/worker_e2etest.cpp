@@ -348,39 +348,164 @@ TEST_F(WorkerE2E, TtlDeadLettersJobsNotStartedInTime) {
   EXPECT_EQ(stack_.Reasons(id).back(), "TTL_EXPIRED");
 }
 
-TEST_F(WorkerE2E, DrainFinishesRunningJobsThenTheWorkerLeaves) {
+grpc::Status Drain(Stack& stack, const std::string& worker, int server = 0) {
+  jq::DrainWorkerRequest req;
+  req.set_worker_id(worker);
+  jq::DrainWorkerResponse resp;
+  grpc::ClientContext ctx;
+  return stack.Admin(server)->DrainWorker(&ctx, req, &resp);
+}
+
+grpc::Status Resume(Stack& stack, const std::string& worker, int server = 0) {
+  jq::ResumeWorkerRequest req;
+  req.set_worker_id(worker);
+  jq::ResumeWorkerResponse resp;
+  grpc::ClientContext ctx;
+  return stack.Admin(server)->ResumeWorker(&ctx, req, &resp);
+}
+
+grpc::Status Shutdown(Stack& stack, const std::string& worker, bool now) {
+  jq::ShutdownWorkerRequest req;
+  req.set_worker_id(worker);
+  req.set_now(now);
+  jq::ShutdownWorkerResponse resp;
+  grpc::ClientContext ctx;
+  return stack.Admin()->ShutdownWorker(&ctx, req, &resp);
+}
+
+// The worker's status as `jq-ctl worker list` shows it.
+jq::WorkerStatus StatusOf(Stack& stack, const std::string& worker) {
+  jq::ListWorkersResponse resp;
+  grpc::ClientContext ctx;
+  EXPECT_TRUE(stack.Admin()->ListWorkers(&ctx, {}, &resp).ok());
+  for (const auto& w : resp.workers()) {
+    if (w.worker_id() == worker) return w.status();
+  }
+  ADD_FAILURE() << "worker " << worker << " is not listed";
+  return jq::WORKER_STATUS_UNSPECIFIED;
+}
+
+std::size_t Count(const std::string& text, const std::string& needle) {
+  std::size_t n = 0;
+  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
+// Waits until the process has logged `needle` at least n times.
+bool WaitForLog(Process& p, const std::string& needle, std::size_t n = 1,
+                milliseconds timeout = seconds(10)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (Count(p.Log(), needle) >= n) return true;
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  return false;
+}
+
+TEST_F(WorkerE2E, DrainFinishesRunningJobsAndKeepsTheWorkerIdleUntilResumed) {
   auto& worker = stack_.StartWorker({.id = "w1"});
   const std::string id = stack_.Submit({"sleep", "1"});
   stack_.WaitFor(id, jq::RUNNING);
-  jq::DrainWorkerRequest req;
-  req.set_worker_id("w1");
-  jq::DrainWorkerResponse resp;
-  grpc::ClientContext ctx;
-  ASSERT_TRUE(stack_.Admin()->DrainWorker(&ctx, req, &resp).ok());
+  ASSERT_TRUE(Drain(stack_, "w1").ok());
   const std::string later = stack_.Submit({"true"});
-  stack_.WaitFor(id, jq::DONE, seconds(10));
-  auto exit = worker.Wait(seconds(10));
-  ASSERT_TRUE(exit.has_value()) << "drained worker did not exit";
-  EXPECT_EQ(*exit, 0);
+  auto job = stack_.WaitFor(id, jq::DONE, seconds(10));
+  EXPECT_EQ(job.attempt(), 1) << "the running job was not left to finish";
+  // Idle, alive and DRAINING across heartbeats (1 s here); before, a drained worker exited.
+  std::this_thread::sleep_for(milliseconds(2500));
+  EXPECT_TRUE(worker.running()) << worker.Log();
+  EXPECT_EQ(StatusOf(stack_, "w1"), jq::DRAINING);
   EXPECT_EQ(stack_.Get(later).status(), jq::PENDING) << "a draining worker took a new job";
+  ASSERT_TRUE(Resume(stack_, "w1").ok());
+  EXPECT_EQ(stack_.WaitFor(later, jq::DONE, seconds(5)).worker_id(), "w1");
+  EXPECT_EQ(StatusOf(stack_, "w1"), jq::ONLINE);
+  EXPECT_TRUE(worker.running());
+  jq::ResumeWorkerRequest nobody;
+  nobody.set_worker_id("nobody");
+  jq::ResumeWorkerResponse resp;
+  grpc::ClientContext ctx;
+  EXPECT_EQ(stack_.Admin()->ResumeWorker(&ctx, nobody, &resp).error_code(),
+            grpc::StatusCode::NOT_FOUND);
 }
 
-TEST_F(WorkerE2E, ShutdownStopsTheWorkerAndReturnsItsJob) {
+TEST_F(WorkerE2E, ShutdownLetsRunningJobsFinishThenTheWorkerLeaves) {
   auto& worker = stack_.StartWorker({.id = "w1"});
-  const std::string id = stack_.Submit({"sleep", "300"});
+  const std::string id = stack_.Submit({"sleep", "2"});
   stack_.WaitFor(id, jq::RUNNING);
-  jq::ShutdownWorkerRequest req;
-  req.set_worker_id("w1");
-  jq::ShutdownWorkerResponse resp;
-  grpc::ClientContext ctx;
-  ASSERT_TRUE(stack_.Admin()->ShutdownWorker(&ctx, req, &resp).ok());
+  ASSERT_TRUE(Shutdown(stack_, "w1", /*now=*/false).ok());
+  EXPECT_EQ(StatusOf(stack_, "w1"), jq::DRAINING);
+  const std::string later = stack_.Submit({"true"});
   auto exit = worker.Wait(seconds(10));
   ASSERT_TRUE(exit.has_value()) << "worker did not shut down";
+  EXPECT_EQ(*exit, 0);
   auto job = stack_.Get(id);
-  EXPECT_EQ(job.status(), jq::PENDING);
-  EXPECT_EQ(job.retry_count(), 1);
-  auto reasons = stack_.Reasons(id);
-  EXPECT_EQ(reasons[reasons.size() - 2], "WORKER_LOST");
+  EXPECT_EQ(job.status(), jq::DONE) << "shutdown killed the running job";
+  EXPECT_EQ(job.attempt(), 1);
+  EXPECT_EQ(job.retry_count(), 0);
+  EXPECT_EQ(StatusOf(stack_, "w1"), jq::OFFLINE);
+  EXPECT_EQ(stack_.Get(later).status(), jq::PENDING) << "a worker shutting down took a new job";
+}
+
+TEST_F(WorkerE2E, ShutdownNowRequeuesRunningJobsWithoutUsingARetry) {
+  auto& worker = stack_.StartWorker({.id = "w1"});
+  // Runs for ever on w1 only; no retries left, so a used retry would dead-letter it.
+  const std::string id = stack_.Submit(
+      {"sh", "-c", "if [ \"$JQ_WORKER_ID\" = w1 ]; then sleep 300; fi; echo ran on $JQ_WORKER_ID"},
+      "default", [](jq::SubmitJobRequest& r) {
+        r.set_max_retries(0);
+        r.set_max_retries_set(true);
+      });
+  stack_.WaitFor(id, jq::RUNNING);
+  stack_.StartWorker({.id = "w2"});
+  const auto asked = std::chrono::steady_clock::now();
+  ASSERT_TRUE(Shutdown(stack_, "w1", /*now=*/true).ok());
+  auto exit = worker.Wait(seconds(10));
+  ASSERT_TRUE(exit.has_value()) << "worker did not shut down";
+  EXPECT_EQ(*exit, 0);
+  auto job = stack_.WaitFor(id, jq::DONE, seconds(10));
+  // Well within the lease (4 s) + worker timeout: the deregistration returned it.
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, seconds(4));
+  EXPECT_EQ(job.worker_id(), "w2");
+  EXPECT_EQ(job.result(), "ran on w2\n");
+  EXPECT_EQ(job.retry_count(), 0);
+  EXPECT_EQ(job.attempt(), 2);
+  EXPECT_EQ(stack_.Reasons(id),
+            (std::vector<std::string>{"SUBMITTED", "ASSIGNED", "STARTED", "WORKER_SHUTDOWN",
+                                      "RETRY", "ASSIGNED", "STARTED", "SUCCESS"}));
+  EXPECT_EQ(StatusOf(stack_, "w1"), jq::OFFLINE);
+}
+
+// The drain is in the worker's row: the replica it fails over to, and the worker after a
+// restart by its supervisor, keep it.
+TEST_F(WorkerE2E, ADrainOutlivesAFailOverToAnotherReplicaAndARestartOfTheWorker) {
+  stack_.StartServer();  // 1: the worker's first replica
+  const std::string both = "ipv4:" + stack_.server_addr(1) + "," + stack_.server_addr(0);
+  auto& first = stack_.StartWorker({.id = "w1", .env = {{"JQ_SERVER_ADDR", both}}});
+  stack_.WaitFor(stack_.Submit({"true"}), jq::DONE);
+  ASSERT_NE(stack_.server(1).Log().find("worker w1 stream open"), std::string::npos);
+  ASSERT_EQ(stack_.server(0).Log().find("worker w1 stream open"), std::string::npos);
+  ASSERT_TRUE(Drain(stack_, "w1", /*server=*/0).ok());  // not the replica holding its stream
+  ASSERT_TRUE(WaitForLog(first, "drained:")) << first.Log();
+  const std::string later = stack_.Submit({"true"});
+
+  stack_.server(1).Kill();
+  ASSERT_TRUE(WaitForLog(stack_.server(0), "worker w1 stream open")) << first.Log();
+  ASSERT_TRUE(WaitForLog(first, "drained:", 2)) << "the new replica did not tell it again";
+  std::this_thread::sleep_for(milliseconds(2500));  // heartbeats and dispatch passes
+  EXPECT_EQ(StatusOf(stack_, "w1"), jq::DRAINING);
+  EXPECT_EQ(stack_.Get(later).status(), jq::PENDING)
+      << "a drained worker took a job after failing over";
+
+  first.Kill();  // kill -9; its supervisor starts it again
+  auto& second = stack_.StartWorker({.id = "w1"});
+  ASSERT_TRUE(WaitForLog(second, "drained:", 3)) << second.Log();
+  std::this_thread::sleep_for(milliseconds(2500));
+  EXPECT_EQ(StatusOf(stack_, "w1"), jq::DRAINING);
+  EXPECT_EQ(stack_.Get(later).status(), jq::PENDING) << "a restarted drained worker took a job";
+  EXPECT_TRUE(second.running());
+
+  ASSERT_TRUE(Resume(stack_, "w1").ok());
+  EXPECT_EQ(stack_.WaitFor(later, jq::DONE, seconds(5)).worker_id(), "w1");
+  EXPECT_EQ(StatusOf(stack_, "w1"), jq::ONLINE);
 }
 
 TEST_F(WorkerE2E, SigtermLetsRunningJobsFinish) {

@@ -1593,13 +1593,14 @@ TYPED_TEST(JobStoreContract, WorkerRegistryKeepsADrainAcrossReconnects) {
   EXPECT_EQ(w->active_job_count, 0);
   ASSERT_TRUE(st.WorkerHeartbeat("w1", 3).ok());
   EXPECT_EQ(st.WorkerGet("w1")->active_job_count, 3);
-  ASSERT_TRUE(st.WorkerSetStatus("w1", WorkerState::kDraining).ok());
+  ASSERT_TRUE(st.WorkerSetDrained("w1", true).ok());
   ASSERT_TRUE(st.WorkerUpsert({"w1", "h1b", 8, {}, "s2"}).ok());
   w = st.WorkerGet("w1");
   EXPECT_EQ(w->status, WorkerState::kDraining);
   EXPECT_EQ(w->hostname, "h1b");
   EXPECT_EQ(w->server_id, "s2");
   EXPECT_EQ(w->active_job_count, 3);
+  ASSERT_TRUE(st.WorkerSetDrained("w1", false).ok());
   ASSERT_TRUE(st.WorkerSetStatus("w1", WorkerState::kOffline).ok());
   ASSERT_TRUE(st.WorkerUpsert({"w1", "h1", 8, {}, "s2"}).ok());
   EXPECT_EQ(st.WorkerGet("w1")->status, WorkerState::kOnline);
@@ -1646,6 +1647,114 @@ TYPED_TEST(JobStoreContract, WorkerDeregisterReleasesItsJobs) {
   Status nobody = st.WorkerDeregister("nobody", 0);
   EXPECT_EQ(nobody.code(), StatusCode::kNotFound);
   EXPECT_EQ(nobody.message(), "worker nobody not found");
+}
+
+// A drain is the operator's until they resume the worker: heartbeats, a silence (the reaper's
+// OFFLINE), a deregistration and registering again (another replica, a restart) keep it.
+TYPED_TEST(JobStoreContract, ADrainOutlivesEverythingTheWorkerDoesUntilResumed) {
+  auto& st = this->Store();
+  ASSERT_TRUE(st.WorkerUpsert({"w1", "h1", 4, {"default"}, "s1"}).ok());
+  ASSERT_TRUE(st.WorkerSetDrained("w1", true).ok());
+  auto status = [&] { return st.WorkerGet("w1")->status; };
+  EXPECT_EQ(status(), WorkerState::kDraining);
+  EXPECT_TRUE(st.WorkerGet("w1")->drained);
+  ASSERT_TRUE(st.WorkerHeartbeat("w1", 1).ok());
+  ASSERT_TRUE(st.WorkerHeartbeatMany({{"w1", 1, {}}}, seconds(30)).ok());
+  EXPECT_EQ(status(), WorkerState::kDraining);
+  ASSERT_TRUE(st.WorkerUpsert({"w1", "h1", 4, {"default"}, "s2"}).ok());
+  EXPECT_EQ(status(), WorkerState::kDraining);
+  this->Advance(seconds(60));
+  ASSERT_EQ(st.Reap(seconds(30), 0)->workers_offline, 1);
+  EXPECT_EQ(status(), WorkerState::kOffline);
+  ASSERT_TRUE(st.WorkerHeartbeat("w1", 0).ok());  // back after a partition
+  EXPECT_EQ(status(), WorkerState::kDraining);
+  ASSERT_TRUE(st.WorkerDeregister("w1", 0).ok());
+  EXPECT_EQ(status(), WorkerState::kOffline);
+  EXPECT_TRUE(st.WorkerGet("w1")->drained);
+  ASSERT_TRUE(st.WorkerUpsert({"w1", "h1", 4, {"default"}, "s1"}).ok());  // restarted
+  EXPECT_EQ(status(), WorkerState::kDraining);
+  ASSERT_TRUE(st.WorkerSetDrained("w1", false).ok());
+  EXPECT_EQ(status(), WorkerState::kOnline);
+  EXPECT_FALSE(st.WorkerGet("w1")->drained);
+  ASSERT_TRUE(st.WorkerUpsert({"w1", "h1", 4, {"default"}, "s1"}).ok());
+  EXPECT_EQ(status(), WorkerState::kOnline);
+
+  // Drained while away: OFFLINE until it is back, then DRAINING.
+  ASSERT_TRUE(st.WorkerDeregister("w1", 0).ok());
+  ASSERT_TRUE(st.WorkerSetDrained("w1", true).ok());
+  EXPECT_EQ(status(), WorkerState::kOffline);
+  ASSERT_TRUE(st.WorkerUpsert({"w1", "h1", 4, {"default"}, "s1"}).ok());
+  EXPECT_EQ(status(), WorkerState::kDraining);
+  EXPECT_EQ(st.WorkerSetDrained("nobody", true).code(), StatusCode::kNotFound);
+}
+
+TYPED_TEST(JobStoreContract, AShutdownIsPendingUntilTheWorkerDeregisters) {
+  auto& st = this->Store();
+  ASSERT_TRUE(st.WorkerUpsert({"w1", "h1", 4, {"default"}, "s1"}).ok());
+  ASSERT_TRUE(st.WorkerRequestShutdown("w1", /*now=*/false).ok());
+  auto w = st.WorkerGet("w1");
+  EXPECT_EQ(w->status, WorkerState::kDraining);
+  EXPECT_EQ(w->shutdown, ShutdownRequest::kGraceful);
+  EXPECT_FALSE(w->drained);
+  ASSERT_TRUE(st.WorkerRequestShutdown("w1", /*now=*/true).ok());
+  ASSERT_TRUE(st.WorkerRequestShutdown("w1", /*now=*/false).ok());  // --now is not undone
+  EXPECT_EQ(st.WorkerGet("w1")->shutdown, ShutdownRequest::kNow);
+  // A reconnect before it got the message keeps it; so does a resume (nothing was drained).
+  ASSERT_TRUE(st.WorkerUpsert({"w1", "h1", 4, {"default"}, "s2"}).ok());
+  ASSERT_TRUE(st.WorkerSetDrained("w1", false).ok());
+  w = st.WorkerGet("w1");
+  EXPECT_EQ(w->status, WorkerState::kDraining);
+  EXPECT_EQ(w->shutdown, ShutdownRequest::kNow);
+  ASSERT_TRUE(st.WorkerDeregister("w1", 0).ok());
+  w = st.WorkerGet("w1");
+  EXPECT_EQ(w->status, WorkerState::kOffline);
+  EXPECT_EQ(w->shutdown, ShutdownRequest::kNone);
+  Status offline = st.WorkerRequestShutdown("w1", false);
+  EXPECT_EQ(offline.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(offline.message(), "worker w1 is OFFLINE");
+  EXPECT_EQ(st.WorkerRequestShutdown("nobody", false).code(), StatusCode::kNotFound);
+  ASSERT_TRUE(st.WorkerUpsert({"w1", "h1", 4, {"default"}, "s1"}).ok());  // started again
+  EXPECT_EQ(st.WorkerGet("w1")->status, WorkerState::kOnline);
+
+  // One that went away (OFFLINE) before carrying it out comes back without it.
+  ASSERT_TRUE(st.WorkerRequestShutdown("w1", false).ok());
+  this->Advance(seconds(60));
+  ASSERT_EQ(st.Reap(seconds(30), 0)->workers_offline, 1);
+  ASSERT_TRUE(st.WorkerUpsert({"w1", "h1", 4, {"default"}, "s1"}).ok());
+  w = st.WorkerGet("w1");
+  EXPECT_EQ(w->status, WorkerState::kOnline);
+  EXPECT_EQ(w->shutdown, ShutdownRequest::kNone);
+}
+
+// The jobs a shutdown stopped go back without using a retry, even the last one.
+TYPED_TEST(JobStoreContract, DeregisterAfterAShutdownRequeuesItsJobsWithoutUsingARetry) {
+  auto& st = this->Store();
+  ASSERT_TRUE(st.WorkerUpsert({"w1", "host", 4, {"default"}, "s1"}).ok());
+  const std::string running = this->Submit("default", 0, 0);  // no retries at all
+  ASSERT_EQ(this->ClaimOne("w1"), running);
+  ASSERT_TRUE(st.JobSetRunning({running, "w1", 1}).ok());
+  const std::string assigned = this->Submit();
+  ASSERT_EQ(this->ClaimOne("w1"), assigned);
+  ASSERT_TRUE(st.WorkerRequestShutdown("w1", /*now=*/true).ok());
+  ASSERT_TRUE(st.WorkerDeregister("w1", 0.5).ok());
+  for (const auto& id : {running, assigned}) {
+    auto j = this->Get(id);
+    EXPECT_EQ(j.status, S::kPending) << id;
+    EXPECT_EQ(j.retry_count, 0) << id;
+    EXPECT_LE(j.not_before, this->Now());
+    EXPECT_EQ(j.error_message, "stopped by a shutdown of its worker (jq-ctl worker shutdown)");
+  }
+  auto events = this->Events(running);
+  EXPECT_EQ(events[events.size() - 2], (Ev{S::kRunning, S::kFailed, "WORKER_SHUTDOWN", "w1", 1}));
+  EXPECT_EQ(events.back(), (Ev{S::kFailed, S::kPending, "RETRY", "w1", 1}));
+  EXPECT_EQ(this->Events(assigned)[this->Events(assigned).size() - 2],
+            (Ev{S::kAssigned, S::kFailed, "WORKER_SHUTDOWN", "w1", 1}));
+  // The next deregistration, with no shutdown asked for, is a lost worker again.
+  ASSERT_TRUE(st.WorkerUpsert({"w1", "host", 4, {"default"}, "s1"}).ok());
+  ASSERT_EQ(this->ClaimOne("w1"), running);
+  ASSERT_TRUE(st.WorkerDeregister("w1", 0.5).ok());
+  EXPECT_EQ(this->Get(running).status, S::kDeadLettered);
+  EXPECT_EQ(this->Reasons(running).back(), "MAX_RETRIES_EXCEEDED");
 }
 
 TYPED_TEST(JobStoreContract, TenantInFlightCountsLeasedJobs) {

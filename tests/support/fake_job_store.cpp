@@ -68,6 +68,12 @@ Status QueueNotFound(const std::string& name) {
   return Status::NotFound("queue '" + name + "' not found");
 }
 
+// PgStore's LiveStatus: a worker heard from with a pending drain or shutdown is DRAINING.
+WorkerState LiveStatus(const WorkerRecord& w) {
+  return w.drained || w.shutdown != ShutdownRequest::kNone ? WorkerState::kDraining
+                                                           : WorkerState::kOnline;
+}
+
 bool Leased(JobState s) {
   return s == JobState::kAssigned || s == JobState::kRunning;
 }
@@ -981,9 +987,9 @@ Status FakeJobStore::WorkerUpsert(const WorkerUpsertParams& p) {
   WorkerRecord& w = it->second;
   w.id = p.id;
   w.hostname = p.hostname;
-  // A drain outlives a reconnect.
-  w.status = !inserted && w.status == WorkerState::kDraining ? WorkerState::kDraining
-                                                             : WorkerState::kOnline;
+  // A drain outlives a reconnect or a restart; a shutdown lapses if the worker was OFFLINE.
+  if (!inserted && w.status == WorkerState::kOffline) w.shutdown = ShutdownRequest::kNone;
+  w.status = LiveStatus(w);
   w.concurrency = p.concurrency;
   w.queues = p.queues;
   w.server_id = p.server_id;
@@ -999,7 +1005,7 @@ Status FakeJobStore::WorkerHeartbeat(const std::string& id, int active_job_count
   if (it == workers_.end()) return Status::NotFound("worker " + id + " is not registered");
   it->second.last_heartbeat = Now();
   it->second.active_job_count = active_job_count;
-  if (it->second.status == WorkerState::kOffline) it->second.status = WorkerState::kOnline;
+  if (it->second.status == WorkerState::kOffline) it->second.status = LiveStatus(it->second);
   return Status::Ok();
 }
 
@@ -1027,7 +1033,7 @@ Result<std::vector<Result<std::vector<std::string>>>> FakeJobStore::WorkerHeartb
     if (it == workers_.end()) continue;
     it->second.last_heartbeat = now;
     it->second.active_job_count = b.active_job_count;
-    if (it->second.status == WorkerState::kOffline) it->second.status = WorkerState::kOnline;
+    if (it->second.status == WorkerState::kOffline) it->second.status = LiveStatus(it->second);
   }
   const auto held = RenewHeld(leases, lease, now);
   if (!seed_workers.empty()) RenewAll(seed_workers, lease, now);
@@ -1054,6 +1060,27 @@ Status FakeJobStore::WorkerSetStatus(const std::string& id, WorkerState status) 
   return Status::Ok();
 }
 
+Status FakeJobStore::WorkerSetDrained(const std::string& id, bool drained) {
+  std::lock_guard lock(mu_);
+  auto it = workers_.find(id);
+  if (it == workers_.end()) return Status::NotFound("worker " + id + " not found");
+  it->second.drained = drained;
+  if (it->second.status != WorkerState::kOffline) it->second.status = LiveStatus(it->second);
+  return Status::Ok();
+}
+
+Status FakeJobStore::WorkerRequestShutdown(const std::string& id, bool now) {
+  std::lock_guard lock(mu_);
+  auto it = workers_.find(id);
+  if (it == workers_.end()) return Status::NotFound("worker " + id + " not found");
+  WorkerRecord& w = it->second;
+  if (w.status == WorkerState::kOffline)
+    return Status::FailedPrecondition("worker " + id + " is OFFLINE");
+  w.shutdown = std::max(w.shutdown, now ? ShutdownRequest::kNow : ShutdownRequest::kGraceful);
+  w.status = WorkerState::kDraining;
+  return Status::Ok();
+}
+
 Result<WorkerRecord> FakeJobStore::WorkerGet(const std::string& id) {
   std::lock_guard lock(mu_);
   auto it = workers_.find(id);
@@ -1074,11 +1101,12 @@ Status FakeJobStore::WorkerDeregister(const std::string& id, double jitter01) {
   if (it == workers_.end()) return Status::NotFound("worker " + id + " not found");
   it->second.status = WorkerState::kOffline;
   it->second.active_job_count = 0;
+  const bool shut_down = it->second.shutdown != ShutdownRequest::kNone;
+  it->second.shutdown = ShutdownRequest::kNone;
   const TimePoint now = Now();
   for (auto& [job_id, j] : jobs_) {  // worker_jobs_lock: in id order
     if (j.rec.worker_id != id || !Leased(j.rec.status)) continue;
-    const Decision d =
-        DecideFailure(Facts(j), reason::kWorkerLost, "worker deregistered", jitter01);
+    const Decision d = DecideDeregistered(Facts(j), shut_down, jitter01);
     if (d.refusal.ok()) Apply(j, d, {}, now);
   }
   return Status::Ok();

@@ -354,5 +354,38 @@ TEST_F(ServerLoopsTest, FleetHeartbeatRenewsNamesLostJobsAndFreesForgottenSlots)
   completer.Stop();
 }
 
+// A drain or shutdown asked for while the worker was away (another replica, a restart) is in
+// its row: its next stream gets no jobs and is told again.
+TEST_F(ServerLoopsTest, FleetResendsAPendingDrainAndShutdownWhenAStreamOpens) {
+  Dispatcher d(store_, {.batch_size = 100}, clock_);
+  JobCompleter completer(store_, {.max_batch = 100, .flushers = 1}, seconds(30));
+  ServerMetrics metrics(std::make_shared<prometheus::Registry>());
+  Fleet fleet(store_, d, completer, metrics, nullptr, nullptr, {"s1", seconds(5)}, clock_);
+  auto sent = [](WorkerSession& s) {
+    std::vector<jq::ControlType> out;
+    while (auto a = s.TryNext()) out.push_back(a->control().type());
+    return out;
+  };
+  ASSERT_TRUE(fleet.Register({"wa", "host", 2, {"default"}, "s1"}, {2, {"default"}, true}).ok());
+  ASSERT_TRUE(store_.WorkerSetDrained("wa", true).ok());
+  ASSERT_TRUE(fleet.Register({"wa", "host", 2, {"default"}, "s2"}, {2, {"default"}, true}).ok());
+  auto drained = fleet.OpenSession("wa", {});
+  ASSERT_TRUE(drained.ok()) << drained.status().ToString();
+  EXPECT_EQ((*drained)->FreeSlots(), 0);
+  EXPECT_EQ(sent(**drained), std::vector<jq::ControlType>{jq::CONTROL_DRAIN});
+
+  ASSERT_TRUE(store_.WorkerSetDrained("wa", false).ok());
+  auto resumed = fleet.OpenSession("wa", {});
+  ASSERT_TRUE(resumed.ok());
+  EXPECT_EQ((*resumed)->FreeSlots(), 2);
+  EXPECT_TRUE(sent(**resumed).empty());
+
+  ASSERT_TRUE(store_.WorkerRequestShutdown("wa", /*now=*/true).ok());
+  auto shutdown = fleet.OpenSession("wa", {});
+  ASSERT_TRUE(shutdown.ok());
+  EXPECT_EQ((*shutdown)->FreeSlots(), 0);
+  EXPECT_EQ(sent(**shutdown), std::vector<jq::ControlType>{jq::CONTROL_SHUTDOWN_NOW});
+}
+
 }  // namespace
 }  // namespace jq::server

@@ -150,6 +150,28 @@ TEST(TransitionsTest, UndeliveredRequeuesWithoutUsingARetry) {
   EXPECT_FALSE(DecideUndelivered(j, {"w2", 1}).refusal.ok());
 }
 
+TEST(TransitionsTest, AJobStoppedByAWorkerShutdownKeepsItsRetries) {
+  for (S s : {S::kAssigned, S::kRunning}) {
+    const auto j = Leased(s, 1, 3, 3);  // no retries left, and it still runs again
+    const auto d = DecideFailure(j, reason::kWorkerShutdown, "stopped", 0.5);
+    ExpectValidChain(j, d);
+    EXPECT_EQ(Reasons(d), (std::vector<std::string_view>{reason::kWorkerShutdown, reason::kRetry}));
+    EXPECT_FALSE(d.steps.back().uses_retry);
+    EXPECT_EQ(d.steps.back().delay, std::chrono::milliseconds(0));
+    EXPECT_EQ(d.FinalState(j.status), S::kPending);
+  }
+  const auto last = Leased(S::kRunning, 1, 3, 3);
+  EXPECT_EQ(Reasons(DecideDeregistered(last, /*shutdown_requested=*/true, 0)),
+            (std::vector<std::string_view>{reason::kWorkerShutdown, reason::kRetry}));
+  EXPECT_EQ(Reasons(DecideDeregistered(last, /*shutdown_requested=*/false, 0)),
+            (std::vector<std::string_view>{reason::kWorkerLost, reason::kMaxRetriesExceeded}));
+  // A cancel asked for before the shutdown still ends the job.
+  auto cancelled = Leased(S::kRunning);
+  cancelled.cancel_requested = true;
+  EXPECT_EQ(DecideFailure(cancelled, reason::kWorkerShutdown, "stopped", 0).FinalState(S::kRunning),
+            S::kDeadLettered);
+}
+
 TEST(TransitionsTest, CancelByState) {
   for (S s : {S::kPending, S::kAssigned}) {
     const auto j = Leased(s);
