@@ -45,6 +45,9 @@ struct Config {
     std::string brokers;   // comma-separated (a YAML list in the file); empty = relay off
     std::string username;  // secret
     std::string password;  // secret
+    // Events waiting this long with the relay's cursor standing still: the kafka component
+    // reports a stall, naming the cause (events/outbox_relay.h).
+    int outbox_stall_seconds = 60;
   } kafka;
   struct Dispatch {
     int tick_ms = 500;  // safety-net poll; submits wake the dispatcher at once

@@ -1,6 +1,9 @@
 #include "events/outbox_logic.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <ctime>
 
 #include "common.pb.h"
 
@@ -96,6 +99,78 @@ BatchDecision DecideOutboxBatch(std::int64_t position, std::span<const std::int6
     next = id + 1;
   }
   return d;
+}
+
+bool OutboxStalled(bool events_waiting, double oldest_waiting_seconds, double cursor_idle_seconds,
+                   std::chrono::milliseconds stall_after) {
+  const double after = std::chrono::duration<double>(stall_after).count();
+  return events_waiting && oldest_waiting_seconds >= after && cursor_idle_seconds >= after;
+}
+
+namespace {
+
+std::string Utc(std::chrono::system_clock::time_point t) {
+  const std::time_t s = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  if (gmtime_r(&s, &tm) == nullptr) return "?";
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return buf;
+}
+
+std::string Blocker(const BlockingTransaction& b) {
+  std::vector<std::string> facts;
+  if (b.pid != 0) facts.push_back("pid " + std::to_string(b.pid));
+  if (!b.prepared_gid.empty()) facts.push_back("gid '" + b.prepared_gid + "'");
+  if (!b.user.empty()) facts.push_back("user " + b.user);
+  if (!b.database.empty()) facts.push_back("database " + b.database);
+  if (!b.application.empty()) facts.push_back("application " + b.application);
+  if (!b.state.empty() && b.prepared_gid.empty()) facts.push_back(b.state);
+  if (b.started_at) {
+    facts.push_back((b.prepared_gid.empty() ? "started at " : "prepared at ") + Utc(*b.started_at));
+  }
+  std::string out =
+      (b.prepared_gid.empty() ? "transaction " : "prepared transaction ") + std::to_string(b.xid);
+  if (!facts.empty()) {
+    out += " (";
+    for (std::size_t i = 0; i < facts.size(); ++i) out += (i ? ", " : "") + facts[i];
+    // A session's state and start are hidden from roles without the privilege: say so, rather
+    // than leave the operator to wonder.
+    if (b.pid != 0 && !b.started_at) out += "; its start time needs pg_read_all_stats";
+    out += ")";
+  }
+  if (b.older_than_gap > 1) {
+    const int others = b.older_than_gap - 1;
+    out += " and " + std::to_string(others) + " other open transaction" + (others > 1 ? "s" : "");
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string DescribeStall(const OutboxStall& stall) {
+  const auto secs = static_cast<long long>(std::floor(std::max(0.0, stall.waiting_seconds)));
+  std::string out = "stalled: " + std::to_string(stall.waiting_events) + " event" +
+                    (stall.waiting_events == 1 ? "" : "s") + " waiting for " +
+                    std::to_string(secs) + " s";
+  if (stall.blocker) {
+    const BlockingTransaction& b = *stall.blocker;
+    out += " behind " + Blocker(b);
+    if (!b.prepared_gid.empty()) {
+      out += "; publishing resumes after COMMIT PREPARED or ROLLBACK PREPARED";
+    } else {
+      out += b.older_than_gap > 1 ? "; publishing resumes when they end"
+                                  : "; publishing resumes when it ends";
+    }
+  } else if (!stall.cause.empty()) {
+    out += "; " + stall.cause;
+  }
+  if (stall.standby) {
+    out += stall.blocker || !stall.cause.empty()
+               ? " (another replica publishes)"
+               : "; another replica publishes (its status says why)";
+  }
+  return out;
 }
 
 }  // namespace jq::events

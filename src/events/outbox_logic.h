@@ -3,6 +3,7 @@
 // Everything here is pure and thread-safe.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -99,5 +100,44 @@ struct BatchDecision {
 BatchDecision DecideOutboxBatch(std::int64_t position, std::span<const std::int64_t> ids,
                                 std::uint64_t snapshot_xmin,
                                 const std::optional<GapHorizon>& horizon);
+
+// Stalls. A gap holds the relay back until every transaction older than its horizon has ended
+// (above), so one long transaction that took a transaction id — an idle-in-transaction session,
+// a forgotten prepared transaction, a long migration or report — stops publishing entirely
+// while jobs go on. The relay reports that as a stall, naming the transaction, so that an
+// operator can end it.
+
+// An open transaction the relay waits for, as far as PostgreSQL shows it to the relay's role.
+struct BlockingTransaction {
+  std::uint64_t xid = 0;  // as pg_stat_activity.backend_xid shows it
+  int pid = 0;            // 0 for a prepared transaction
+  std::string prepared_gid;
+  std::string user, database, application;
+  std::string state;  // empty when hidden (the role lacks pg_read_all_stats)
+  std::optional<std::chrono::system_clock::time_point> started_at;  // empty when hidden
+  int older_than_gap = 0;  // open transactions older than the gap's horizon (0: not counted)
+};
+
+struct OutboxStall {
+  std::int64_t waiting_events = 0;  // the lag
+  double waiting_seconds = 0;       // age of the oldest waiting event
+  // Set when the relay is held at a gap: who it waits for (xid alone when nothing more shows).
+  std::optional<BlockingTransaction> blocker;
+  std::string cause;     // otherwise why, if known (e.g. "kafka unreachable: ...")
+  bool standby = false;  // this replica does not publish; another one does
+};
+
+// Publishing has stalled when events wait and, for at least stall_after, the oldest of them has
+// waited and the cursor has not moved. (Either alone is not a stall: a cursor is idle whenever
+// nothing happens, and a busy relay keeps old events in flight while it moves.)
+bool OutboxStalled(bool events_waiting, double oldest_waiting_seconds, double cursor_idle_seconds,
+                   std::chrono::milliseconds stall_after);
+
+// The status line: "stalled: 12 events waiting for 95 s behind transaction 7311 (pid 4242,
+// user app, database jq, application psql, idle in transaction, started at 2026-12-01
+// 10:00:00 UTC); publishing resumes when it ends". Times in UTC, seconds rounded down.
+// PostgreSQL hides a session's state and start time from roles without pg_read_all_stats; the
+// line then says so instead.
+std::string DescribeStall(const OutboxStall& stall);
 
 }  // namespace jq::events

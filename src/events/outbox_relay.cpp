@@ -21,6 +21,19 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
+// How often the leader reads the backlog (the oldest waiting event, the cursor's idleness)
+// while events wait; standbys read it at each lock attempt instead.
+constexpr Clock::duration kBacklogInterval = std::chrono::seconds(1);
+// A gap that lasts this long is worth naming (most last milliseconds): from then on the relay
+// counts as waiting for a transaction and looks the transaction up...
+constexpr Clock::duration kBlockedNoticeAfter = std::chrono::seconds(1);
+// ...again at most this often.
+constexpr Clock::duration kBlockerRefresh = std::chrono::seconds(5);
+
+double Seconds(Clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
 // The producer settings the relay's guarantees rest on; the connection's and the user's come
 // from BuildProducerConf.
 Result<ConfPtr> BuildConf(const OutboxRelayConfig& c) {
@@ -74,10 +87,11 @@ Status OutboxRelayConfig::Validate() const {
                ? Status::Ok()
                : Status::InvalidArgument(std::string("outbox ") + name + ": must be positive");
   };
-  for (const Status& s : {positive(poll_interval, "poll_interval"),
-                          positive(leader_retry_interval, "leader_retry_interval"),
-                          positive(delivery_timeout, "delivery_timeout"),
-                          positive(unhealthy_after, "unhealthy_after")}) {
+  for (const Status& s :
+       {positive(poll_interval, "poll_interval"),
+        positive(leader_retry_interval, "leader_retry_interval"),
+        positive(delivery_timeout, "delivery_timeout"),
+        positive(unhealthy_after, "unhealthy_after"), positive(stall_after, "stall_after")}) {
     if (!s.ok()) return s;
   }
   if (shutdown_grace.count() < 0) {
@@ -166,26 +180,34 @@ class OutboxRelay::Impl {
       }
       cursor_ = delivered_ = position_ = *cursor;
       horizon_.reset();
+      SetBlocked(std::nullopt, 0, 0);
       spdlog::info("outbox relay: this replica publishes now, from event {}", cursor_);
       std::lock_guard lock(stats_mu_);
       stats_.leader = true;
       stats_.cursor = cursor_;
       return;
     }
-    auto lag = outbox_->LagGet();
-    {
+    // The publisher is elsewhere, but its stall is this replica's to report too: an operator
+    // asks whichever replica the address leads to.
+    auto backlog = outbox_->BacklogGet();
+    if (!backlog.ok()) {
+      SetHealth(false, "database unavailable: " + backlog.status().message());
       std::lock_guard lock(stats_mu_);
       stats_.leader = false;
-      if (lag.ok()) {
-        stats_.lag_events = *lag;
-        stats_.healthy = true;
-        stats_.message =
-            "standby (another replica publishes), lag " + std::to_string(stats_.lag_events);
-      } else {
-        stats_.healthy = false;
-        stats_.message = "database unavailable: " + lag.status().message();
-      }
+      Wait(config_.leader_retry_interval);
+      return;
     }
+    AbsorbBacklog(*backlog);
+    // The leader stops just before a missing id, so a gap right after the shared cursor is
+    // what holds it.
+    const bool gap_at_cursor =
+        backlog->first_event_id && *backlog->first_event_id > backlog->cursor + 1;
+    SetBlocked(gap_at_cursor ? std::optional(backlog->cursor + 1) : std::nullopt, 0, 0);
+    {
+      std::lock_guard lock(stats_mu_);
+      stats_.lag_events = backlog->lag();
+    }
+    Report(false);
     Wait(config_.leader_retry_interval);
   }
 
@@ -224,7 +246,16 @@ class OutboxRelay::Impl {
       stats_.lag_events = lag;
       stats_.skipped_ids_total += skipped;
     }
-    UpdateHealth(d.blocked_at);
+    if (lag > 0) {
+      RefreshBacklog();
+    } else {
+      NothingWaits();
+    }
+    // Every transaction older than the horizon must end before the gap can be skipped; the
+    // oldest one running is the snapshot's xmin.
+    SetBlocked(d.blocked_at, horizon_ ? horizon_->xid : 0,
+               static_cast<std::uint32_t>(page->snapshot_xmin));
+    Report(true);
 
     if (d.publish_count == 0) {
       // Blocked on a gap: its transaction usually commits within milliseconds, so look again
@@ -241,6 +272,7 @@ class OutboxRelay::Impl {
       return;
     }
     gap_wait_ = Clock::duration::zero();
+    SetBlocked(std::nullopt, 0, 0);  // what it waited for has been published or skipped
     page->events.resize(d.publish_count);
     Produce(std::move(page->events));
   }
@@ -298,12 +330,11 @@ class OutboxRelay::Impl {
     }
     if (batch_ && Clock::now() - last_lag_refresh_ >= config_.poll_interval) {
       last_lag_refresh_ = Clock::now();
-      auto lag = outbox_->LagGet();
-      if (lag.ok()) {
+      if (auto backlog = RefreshBacklog()) {
         std::lock_guard lock(stats_mu_);
-        stats_.lag_events = *lag;
+        stats_.lag_events = backlog->lag();
       }
-      UpdateHealth(std::nullopt);
+      Report(true);
     }
   }
 
@@ -337,7 +368,7 @@ class OutboxRelay::Impl {
       stats_.published_total += delivered_messages;
     }
     PersistCursor();
-    UpdateHealth(std::nullopt);
+    Report(true);
   }
 
   // Writes the delivered position when it is ahead of the stored cursor. Any relay may: every
@@ -350,6 +381,7 @@ class OutboxRelay::Impl {
       return false;
     }
     cursor_ = delivered_;
+    cursor_moved_ = Clock::now();
     std::lock_guard lock(stats_mu_);
     stats_.cursor = cursor_;
     return true;
@@ -478,6 +510,89 @@ class OutboxRelay::Impl {
     ++stats_.publish_errors_total[topic];
   }
 
+  // ---------------------------------------------------------------- stalls
+
+  // The backlog as the database sees it, at most every kBacklogInterval; empty when not read.
+  // A failure leaves the figures as they were; one that cost the session (and the lock) is
+  // reported like any other.
+  std::optional<store::OutboxBacklog> RefreshBacklog() {
+    if (Clock::now() - last_backlog_ < kBacklogInterval) return std::nullopt;
+    auto backlog = outbox_->BacklogGet();
+    if (!backlog.ok()) {
+      if (!outbox_->leader()) DatabaseFailed(backlog.status());
+      return std::nullopt;
+    }
+    AbsorbBacklog(*backlog);
+    return *backlog;
+  }
+
+  // Ages become points on this process's steady clock, so they keep growing between reads
+  // without depending on the two hosts' clocks agreeing.
+  void AbsorbBacklog(const store::OutboxBacklog& b) {
+    const auto now = Clock::now();
+    last_backlog_ = now;
+    const auto ago = [now](double s) {
+      return now - std::chrono::duration_cast<Clock::duration>(
+                       std::chrono::duration<double>(std::max(0.0, s)));
+    };
+    oldest_waiting_since_ =
+        b.first_event_id ? std::optional(ago(b.first_event_age_seconds)) : std::nullopt;
+    // A move this relay made is newer than what it read before making it.
+    cursor_moved_ = std::max(cursor_moved_, ago(b.cursor_idle_seconds));
+  }
+
+  void NothingWaits() {
+    oldest_waiting_since_.reset();
+    last_backlog_ = {};  // read at once when something waits again
+  }
+
+  // blocked_at: the missing id holding the relay (empty: none). below_xid: the gap's horizon
+  // (0: none). fallback_xid: the oldest transaction running, named if the lookup finds none.
+  void SetBlocked(std::optional<std::int64_t> blocked_at, std::uint64_t below_xid,
+                  std::uint64_t fallback_xid) {
+    const auto now = Clock::now();
+    if (!blocked_at) {
+      blocked_at_.reset();
+      blocker_.reset();
+      return;
+    }
+    if (blocked_at_ != blocked_at) {
+      blocked_since_ = now;
+      blocker_.reset();
+      blocker_checked_ = {};
+    }
+    blocked_at_ = blocked_at;
+    if (fallback_xid != 0) fallback_xid_ = fallback_xid;
+    if (now - blocked_since_ < kBlockedNoticeAfter || now - blocker_checked_ < kBlockerRefresh) {
+      return;
+    }
+    blocker_checked_ = now;
+    auto open = outbox_->OpenTransactionsGet(below_xid);
+    if (open.ok() && open->oldest) {
+      const store::OpenTransaction& t = *open->oldest;
+      blocker_ = BlockingTransaction{.xid = t.xid,
+                                     .pid = t.pid,
+                                     .prepared_gid = t.prepared_gid,
+                                     .user = t.user,
+                                     .database = t.database,
+                                     .application = t.application,
+                                     .state = t.state,
+                                     .started_at = t.started_at,
+                                     .older_than_gap = below_xid != 0 ? open->count : 0};
+      blocker_since_.reset();
+      if (t.age_seconds) {
+        blocker_since_ = now - std::chrono::duration_cast<Clock::duration>(
+                                   std::chrono::duration<double>(*t.age_seconds));
+      }
+    } else if (fallback_xid_ != 0 && below_xid != 0) {
+      // Ended meanwhile, or not shown to this role: the snapshot still names it.
+      blocker_ = BlockingTransaction{.xid = fallback_xid_};
+      blocker_since_.reset();
+    } else {
+      blocker_.reset();
+    }
+  }
+
   // ---------------------------------------------------------------- health
 
   void SetHealth(bool healthy, std::string message) {
@@ -486,25 +601,70 @@ class OutboxRelay::Impl {
     stats_.message = std::move(message);
   }
 
-  void UpdateHealth(std::optional<std::int64_t> blocked_at) {
-    const bool stalled = batch_ && Clock::now() - batch_->started >= config_.unhealthy_after;
-    const bool leader = outbox_ && outbox_->leader();
+  // Recomputes the stall figures and the status line. leader: this replica publishes (unless
+  // this step lost the session: DatabaseFailed has said so, and the next step stands by).
+  void Report(bool leader) {
+    if (leader && !(outbox_ && outbox_->leader())) {
+      std::lock_guard lock(stats_mu_);
+      stats_.leader = false;
+      return;
+    }
+    const auto now = Clock::now();
+    const double oldest = oldest_waiting_since_ ? Seconds(now - *oldest_waiting_since_) : 0;
+    const bool stalled = OutboxStalled(oldest_waiting_since_.has_value(), oldest,
+                                       Seconds(now - cursor_moved_), config_.stall_after);
+    const bool waiting_tx = blocked_at_ && now - blocked_since_ >= kBlockedNoticeAfter;
+    std::optional<BlockingTransaction> blocker;
+    if (waiting_tx) {
+      blocker = blocker_;
+      if (!blocker && leader && fallback_xid_ != 0)
+        blocker = BlockingTransaction{.xid = fallback_xid_};
+    }
+    std::string kafka_problem;
+    if (leader) {
+      const bool undelivered = batch_ && now - batch_->started >= config_.unhealthy_after;
+      if (undelivered || (kafka_down_ && !batch_)) {
+        kafka_problem =
+            "kafka unreachable: " +
+            (last_kafka_error_.empty() ? std::string("no delivery reports") : last_kafka_error_);
+      }
+    }
+
     std::lock_guard lock(stats_mu_);
+    const bool was_stalled = stats_.stalled;
     stats_.leader = leader;
+    stats_.oldest_unpublished_age_seconds = oldest;
+    stats_.stalled = stalled;
+    stats_.waiting_for_transaction = waiting_tx;
+    stats_.blocking_xid = blocker ? blocker->xid : 0;
+    stats_.blocking_transaction_age_seconds =
+        waiting_tx && blocker_ && blocker_since_ ? Seconds(now - *blocker_since_) : 0;
     const std::string lag = "lag " + std::to_string(stats_.lag_events);
-    if (stalled || (kafka_down_ && !batch_)) {
+    if (stalled) {
       stats_.healthy = false;
-      stats_.message =
-          "kafka unreachable: " +
-          (last_kafka_error_.empty() ? std::string("no delivery reports") : last_kafka_error_) +
-          " (" + lag + ")";
-    } else if (blocked_at) {
+      stats_.message = DescribeStall({.waiting_events = stats_.lag_events,
+                                      .waiting_seconds = oldest,
+                                      .blocker = blocker,
+                                      .cause = kafka_problem,
+                                      .standby = !leader});
+    } else if (!kafka_problem.empty()) {
+      stats_.healthy = false;
+      stats_.message = kafka_problem + " (" + lag + ")";
+    } else if (!leader) {
+      stats_.healthy = true;
+      stats_.message = "standby (another replica publishes), " + lag;
+    } else if (blocked_at_) {
       stats_.healthy = true;
       stats_.message = "publishing, " + lag + " (waiting for the transaction of event " +
-                       std::to_string(*blocked_at) + ")";
+                       std::to_string(*blocked_at_) + ")";
     } else {
       stats_.healthy = true;
       stats_.message = "publishing, " + lag;
+    }
+    if (stalled && !was_stalled) {
+      spdlog::warn("outbox relay: {}", stats_.message);
+    } else if (!stalled && was_stalled) {
+      spdlog::info("outbox relay: publishing again, {}", lag);
     }
   }
 
@@ -525,10 +685,17 @@ class OutboxRelay::Impl {
     batch_.reset();
     kafka_down_ = false;
     retry_after_ = {};
+    NothingWaits();
+    blocked_at_.reset();
+    blocker_.reset();
     std::lock_guard lock(stats_mu_);
     stats_.running = false;
     stats_.leader = false;
     stats_.healthy = false;
+    stats_.stalled = false;
+    stats_.waiting_for_transaction = false;
+    stats_.blocking_xid = 0;
+    stats_.blocking_transaction_age_seconds = 0;
     stats_.message = "stopped";
   }
 
@@ -551,6 +718,16 @@ class OutboxRelay::Impl {
   std::int64_t position_ = 0;   // the next read starts after this id
   std::optional<GapHorizon> horizon_;
   Clock::duration gap_wait_ = Clock::duration::zero();
+  // Stall watch (see Report).
+  Clock::time_point last_backlog_;
+  std::optional<Clock::time_point> oldest_waiting_since_;  // empty: nothing waits
+  Clock::time_point cursor_moved_;                         // by this relay or, as last read, by any
+  std::optional<std::int64_t> blocked_at_;                 // the missing id holding the relay
+  Clock::time_point blocked_since_;
+  std::uint64_t fallback_xid_ = 0;  // the blocked read's snapshot xmin (32 bits)
+  std::optional<BlockingTransaction> blocker_;
+  std::optional<Clock::time_point> blocker_since_;  // its xact_start; empty: hidden
+  Clock::time_point blocker_checked_;
   Clock::time_point retry_after_;
   Clock::time_point last_lag_refresh_;
   Clock::time_point last_probe_;

@@ -18,6 +18,12 @@
 // events accumulate in PostgreSQL and go out when it returns; when PostgreSQL is down, the
 // relay retries.
 //
+// Stalls: when events wait and the cursor has not moved for stall_after, the relay reports
+// itself unhealthy with why ("stalled: N events waiting for M s behind transaction X ..."):
+// usually an open transaction older than a gap's horizon, which it names from
+// pg_stat_activity. Standby replicas watch the shared cursor and report the same stall, so
+// every replica's status shows it.
+//
 // Thread-safety: all methods may be called from any thread. Start() and Stop() are
 // idempotent; Stop() blocks until the relay thread has ended: up to shutdown_grace for
 // in-flight deliveries, plus at most one database call (10 s statement timeout).
@@ -45,6 +51,9 @@ struct OutboxRelayConfig {
   std::chrono::milliseconds delivery_timeout{60000};
   // A batch still undelivered after this long makes healthy() false.
   std::chrono::milliseconds unhealthy_after{5000};
+  // Events waiting this long with the cursor standing still is a stall: healthy() false and
+  // the message names the cause (kafka.outbox_stall_seconds).
+  std::chrono::milliseconds stall_after{60000};
   // Stop() waits this long for in-flight deliveries, so their cursor update is not lost.
   std::chrono::milliseconds shutdown_grace{2000};
   // SASL: used when sasl_username is set.
@@ -80,6 +89,21 @@ struct OutboxRelayStats {
   std::uint64_t published_total = 0;
   std::uint64_t skipped_ids_total = 0;                        // ids skipped as permanent gaps
   std::map<std::string, std::uint64_t> publish_errors_total;  // failed deliveries, by topic
+
+  // How long the oldest event not yet published (the first after the cursor) has waited, by
+  // the database's clock; 0 when none waits. Read about once a second, by standbys too.
+  double oldest_unpublished_age_seconds = 0;
+  // Events wait and the cursor has not moved for stall_after (healthy is false, message says
+  // "stalled: ..." and why).
+  bool stalled = false;
+  // Held for a second or more at a missing id whose transaction may still commit: waiting for
+  // open transactions to end (events/outbox_logic.h). A standby infers it from the cursor.
+  bool waiting_for_transaction = false;
+  // While waiting_for_transaction: the oldest open transaction holding it back, as
+  // pg_stat_activity.backend_xid shows it (0: not known yet), and its age (0: hidden from
+  // this role, or not known).
+  std::uint64_t blocking_xid = 0;
+  double blocking_transaction_age_seconds = 0;
 };
 
 class OutboxRelay {

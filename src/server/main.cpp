@@ -310,6 +310,7 @@ int main(int argc, char** argv) {
     rc.brokers = kafka_client.brokers;
     rc.sasl_username = kafka_client.sasl_username;
     rc.sasl_password = kafka_client.sasl_password;
+    rc.stall_after = std::chrono::seconds(config.kafka.outbox_stall_seconds);
     auto created = jq::events::OutboxRelay::Create(conninfo, rc);
     if (!created.ok()) {
       spdlog::critical("kafka: {}", created.status().message());
@@ -362,6 +363,10 @@ int main(int argc, char** argv) {
         if (relay) {
           const auto st = relay->Stats();
           if (st.lag_events >= 0) metrics.OutboxLag(static_cast<double>(st.lag_events));
+          metrics.OutboxOldestUnpublishedAge(st.oldest_unpublished_age_seconds);
+          metrics.OutboxStalled(st.stalled);
+          metrics.OutboxWaitingForTransaction(st.waiting_for_transaction,
+                                              st.blocking_transaction_age_seconds);
           for (const auto& [topic, n] : st.publish_errors_total) {
             metrics.KafkaPublishErrors(topic, static_cast<double>(n));
           }

@@ -69,6 +69,30 @@ ServerMetrics::ServerMetrics(std::shared_ptr<prometheus::Registry> registry)
                       .Help("job_events rows not yet published to Kafka.")
                       .Register(*registry_)
                       .Add({})),
+      outbox_oldest_age_(BuildGauge()
+                             .Name("jq_outbox_oldest_unpublished_age_seconds")
+                             .Help("How long the oldest job event not yet published to Kafka "
+                                   "has waited (database clock); 0 when none waits.")
+                             .Register(*registry_)
+                             .Add({})),
+      outbox_stalled_(BuildGauge()
+                          .Name("jq_outbox_stalled")
+                          .Help("1 when events wait and the outbox cursor has not moved for "
+                                "kafka.outbox_stall_seconds.")
+                          .Register(*registry_)
+                          .Add({})),
+      outbox_waiting_tx_(BuildGauge()
+                             .Name("jq_outbox_waiting_for_transaction")
+                             .Help("1 when the relay is held at a missing event id until older "
+                                   "open transactions end.")
+                             .Register(*registry_)
+                             .Add({})),
+      outbox_blocking_age_(BuildGauge()
+                               .Name("jq_outbox_blocking_transaction_age_seconds")
+                               .Help("Age of the oldest open transaction holding the relay "
+                                     "back; 0 when none, or hidden from jq's role.")
+                               .Register(*registry_)
+                               .Add({})),
       db_(BuildHistogram()
               .Name("jq_db_query_duration_seconds")
               .Help("Store operations (one transaction each).")
@@ -149,6 +173,17 @@ int ServerMetrics::ForgetSilentWorkers(std::chrono::steady_clock::duration silen
 }
 void ServerMetrics::OutboxLag(double value) {
   outbox_lag_.Set(value);
+}
+void ServerMetrics::OutboxOldestUnpublishedAge(double seconds) {
+  outbox_oldest_age_.Set(seconds);
+}
+void ServerMetrics::OutboxStalled(bool stalled) {
+  outbox_stalled_.Set(stalled ? 1 : 0);
+}
+void ServerMetrics::OutboxWaitingForTransaction(bool waiting,
+                                                double blocking_transaction_age_seconds) {
+  outbox_waiting_tx_.Set(waiting ? 1 : 0);
+  outbox_blocking_age_.Set(waiting ? blocking_transaction_age_seconds : 0);
 }
 void ServerMetrics::KafkaPublishErrors(const std::string& topic, double total) {
   auto& c = kafka_errors_.Add({{"topic", topic}});

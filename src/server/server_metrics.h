@@ -39,6 +39,10 @@ class ServerMetrics {
   void ForgetWorker(const std::string& worker_id);
   int ForgetSilentWorkers(std::chrono::steady_clock::duration silent_for);
   void OutboxLag(double value);
+  // The relay's stall figures (events/outbox_relay.h OutboxRelayStats, same names).
+  void OutboxOldestUnpublishedAge(double seconds);
+  void OutboxStalled(bool stalled);
+  void OutboxWaitingForTransaction(bool waiting, double blocking_transaction_age_seconds);
   void KafkaPublishErrors(const std::string& topic, double total);
   void RedisOperation(const std::string& operation, double seconds);
   void ComponentUp(const std::string& component, bool up);
@@ -61,6 +65,10 @@ class ServerMetrics {
   prometheus::Family<prometheus::Counter>& assigned_;
   prometheus::Family<prometheus::Counter>& kafka_errors_;
   prometheus::Gauge& outbox_lag_;
+  prometheus::Gauge& outbox_oldest_age_;
+  prometheus::Gauge& outbox_stalled_;
+  prometheus::Gauge& outbox_waiting_tx_;
+  prometheus::Gauge& outbox_blocking_age_;
   prometheus::Family<prometheus::Histogram>& db_;
   prometheus::Family<prometheus::Histogram>& redis_;
   prometheus::Family<prometheus::Histogram>& submit_to_start_;

@@ -40,9 +40,32 @@ const std::vector<std::pair<std::string, std::string>>& Statements() {
        "SELECT coalesce(max(id), 0), pg_snapshot_xmin(pg_current_snapshot())::text "
        "FROM job_events"},
       {"outbox_xid", "SELECT pg_current_xact_id()::text"},
-      {"outbox_lag",
-       "SELECT coalesce((SELECT max(id) FROM job_events), 0) - "
-       "  coalesce((SELECT last_event_id FROM outbox_cursors WHERE name = $1), 0)"},
+      // The aggregate makes one row without a cursor row too. One statement, one snapshot.
+      {"outbox_backlog",
+       "SELECT c.last_event_id, coalesce((SELECT max(id) FROM job_events), 0), f.id, "
+       "  coalesce(extract(epoch FROM clock_timestamp() - f.occurred_at)::float8, 0), "
+       "  extract(epoch FROM clock_timestamp() - c.updated_at)::float8 "
+       "FROM (SELECT coalesce(max(last_event_id), 0) AS last_event_id, "
+       "             coalesce(max(updated_at), now()) AS updated_at "
+       "      FROM outbox_cursors WHERE name = $1) c "
+       "LEFT JOIN LATERAL (SELECT id, occurred_at FROM job_events WHERE id > c.last_event_id "
+       "                   ORDER BY id LIMIT 1) f ON true"},
+      // Oldest first by age(xid), which follows transaction id wraparound. $1: an xid8 as
+      // text, '0' for no bound.
+      {"outbox_open_transactions",
+       "WITH open AS ("
+       "  SELECT backend_xid AS xid, pid, '' AS gid, coalesce(usename::text, '') AS usr, "
+       "         coalesce(datname::text, '') AS db, coalesce(application_name, '') AS app, "
+       "         coalesce(state, '') AS state, xact_start AS started "
+       "  FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid() "
+       "  UNION ALL "
+       "  SELECT transaction, 0, gid, owner::text, database::text, '', 'prepared', prepared "
+       "  FROM pg_prepared_xacts) "
+       "SELECT xid::text, pid, gid, usr, db, app, state, "
+       "  extract(epoch FROM started)::float8, "
+       "  extract(epoch FROM clock_timestamp() - started)::float8, count(*) OVER () "
+       "FROM open WHERE $1::text = '0' OR age(xid) > age($1::text::xid8::xid) "
+       "ORDER BY age(xid) DESC LIMIT 1"},
   };
   return kStatements;
 }
@@ -181,13 +204,50 @@ Result<std::uint64_t> PgOutbox::XidHorizonAcquire() {
   }
 }
 
-Result<std::int64_t> PgOutbox::LagGet() {
+Result<OutboxBacklog> PgOutbox::BacklogGet() {
   try {
     auto& s = Open();
     pqxx::nontransaction tx(s.conn);
-    return tx.exec_prepared1("outbox_lag", cursor_name_)[0].as<std::int64_t>();
+    const auto r = tx.exec_prepared1("outbox_backlog", cursor_name_);
+    OutboxBacklog b;
+    b.cursor = r[0].as<std::int64_t>();
+    b.max_event_id = r[1].as<std::int64_t>();
+    if (!r[2].is_null()) b.first_event_id = r[2].as<std::int64_t>();
+    b.first_event_age_seconds = r[3].as<double>();
+    b.cursor_idle_seconds = r[4].as<double>();
+    return b;
   } catch (const std::exception& e) {
-    return Fail(e, "OutboxLagGet");
+    return Fail(e, "OutboxBacklogGet");
+  }
+}
+
+Result<OpenTransactions> PgOutbox::OpenTransactionsGet(std::uint64_t below_xid) {
+  try {
+    auto& s = Open();
+    pqxx::nontransaction tx(s.conn);
+    const auto rows = tx.exec_prepared("outbox_open_transactions", std::to_string(below_xid));
+    OpenTransactions out;
+    if (rows.empty()) return out;
+    const auto& r = rows[0];
+    OpenTransaction t;
+    t.xid = std::stoull(r[0].as<std::string>());
+    t.pid = r[1].as<int>();
+    t.prepared_gid = r[2].as<std::string>();
+    t.user = r[3].as<std::string>();
+    t.database = r[4].as<std::string>();
+    t.application = r[5].as<std::string>();
+    t.state = r[6].as<std::string>();
+    if (!r[7].is_null()) {
+      t.started_at = std::chrono::system_clock::time_point(
+          std::chrono::duration_cast<std::chrono::system_clock::duration>(
+              std::chrono::duration<double>(r[7].as<double>())));
+    }
+    if (!r[8].is_null()) t.age_seconds = r[8].as<double>();
+    out.oldest = std::move(t);
+    out.count = r[9].as<int>();
+    return out;
+  } catch (const std::exception& e) {
+    return Fail(e, "OutboxOpenTransactionsGet");
   }
 }
 

@@ -11,9 +11,11 @@
 // never escape; they become a Status (UNAVAILABLE when retryable).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +31,37 @@ struct OutboxPage {
   // pg_snapshot_xmin of the snapshot: every transaction id below it had ended when it was
   // taken, so their rows are visible in it unless they rolled back.
   std::uint64_t snapshot_xmin = 0;
+};
+
+// What waits to be published, as one statement's snapshot sees it: the relay's stall report.
+// Ages are by the database's clock, so a skewed jq-server clock does not distort them.
+struct OutboxBacklog {
+  std::int64_t cursor = 0;        // outbox_cursors.last_event_id (0 without the row)
+  std::int64_t max_event_id = 0;  // max(job_events.id); 0 when empty
+  // The first visible event after the cursor: the oldest one waiting (ids follow time closely
+  // enough). Empty when nothing waits.
+  std::optional<std::int64_t> first_event_id;
+  double first_event_age_seconds = 0;  // since that event was written; 0 without one
+  double cursor_idle_seconds = 0;      // since any relay last moved the cursor
+  std::int64_t lag() const { return max_event_id - cursor; }
+};
+
+// An open transaction that holds a transaction id, as pg_stat_activity (or, for a prepared
+// transaction, pg_prepared_xacts) shows it to this session's role. Without pg_read_all_stats
+// (or membership in its owner's role) PostgreSQL hides a session's state and start time.
+struct OpenTransaction {
+  std::uint64_t xid = 0;  // 32 bits, as pg_stat_activity.backend_xid shows it
+  int pid = 0;            // 0 for a prepared transaction
+  std::string prepared_gid;
+  std::string user, database, application;
+  std::string state;  // "idle in transaction", "active", "prepared"; empty when hidden
+  std::optional<std::chrono::system_clock::time_point> started_at;  // empty when hidden
+  std::optional<double> age_seconds;                                // empty when hidden
+};
+
+struct OpenTransactions {
+  std::optional<OpenTransaction> oldest;  // the one with the oldest transaction id
+  int count = 0;                          // how many match
 };
 
 class PgOutbox {
@@ -60,9 +93,15 @@ class PgOutbox {
   // transaction that took an event id before this call has a smaller transaction id.
   Result<std::uint64_t> XidHorizonAcquire();
 
-  // max(job_events.id) - cursor: events not yet published (gaps count as events). Needs no
-  // lock; standby replicas report it too.
-  Result<std::int64_t> LagGet();
+  // The cursor, the newest id and the oldest waiting event, in one snapshot (two index probes);
+  // lag() is what is not yet published (gaps count as events). Needs no lock: standby replicas
+  // report it too.
+  Result<OutboxBacklog> BacklogGet();
+
+  // The open transactions with a transaction id older than below_xid (a pg_current_xact_id
+  // value; 0: all of them), other than this session: the transactions a gap's proof waits for
+  // (events/outbox_logic.h). Reads pg_stat_activity and pg_prepared_xacts, which any role may.
+  Result<OpenTransactions> OpenTransactionsGet(std::uint64_t below_xid);
 
  private:
   struct Session;  // the libpqxx connection

@@ -119,10 +119,9 @@ std::string KafkaComponent(Stack& stack, int server) {
   return "";
 }
 
-TEST(KafkaE2E, EveryEventArrivesAcrossAKilledPublisher) {
-  Stack stack;
-  // The Kafka stand-in, as make run starts it.
-  auto mock =
+// The Kafka stand-in, as make run starts it; returns its brokers (empty if it did not start).
+std::string StartKafkaMock(Stack& stack, std::unique_ptr<Process>& mock) {
+  mock =
       std::make_unique<Process>(std::vector<std::string>{BinaryPath("jq-kafka-mock")},
                                 std::map<std::string, std::string>{}, stack.dir() + "/kafka.out");
   std::string brokers;
@@ -133,6 +132,42 @@ TEST(KafkaE2E, EveryEventArrivesAcrossAKilledPublisher) {
     }
     std::this_thread::sleep_for(milliseconds(100));
   }
+  return brokers;
+}
+
+std::string HttpGet(const std::string& url) {
+  std::string out;
+  FILE* p = popen(("curl -s --max-time 5 " + url).c_str(), "r");
+  if (p == nullptr) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  pclose(p);
+  return out;
+}
+
+// The value of an unlabelled series in a /metrics page; -1 when it is missing.
+double Metric(const std::string& page, const std::string& name) {
+  std::istringstream lines(page);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.starts_with(name + " ")) return std::stod(line.substr(name.size() + 1));
+  }
+  return -1;
+}
+
+bool WaitUntil(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  return true;
+}
+
+TEST(KafkaE2E, EveryEventArrivesAcrossAKilledPublisher) {
+  Stack stack;
+  std::unique_ptr<Process> mock;
+  const std::string brokers = StartKafkaMock(stack, mock);
   ASSERT_FALSE(brokers.empty()) << mock->Log();
   const std::map<std::string, std::string> env = {{"JQ_KAFKA_BROKERS", brokers}};
   stack.StartServer({.env = env});
@@ -210,6 +245,82 @@ TEST(KafkaE2E, EveryEventArrivesAcrossAKilledPublisher) {
     EXPECT_TRUE(on("job.submitted", id, "ASSIGNED")) << id;
     EXPECT_TRUE(on("job.completed", id, "SUCCESS")) << id;
   }
+}
+
+// The stall, as an operator meets it: a session sits idle in a transaction that took an
+// event id, and nothing more reaches Kafka. `jq-ctl status` says the kafka component has stalled
+// and names the transaction, /metrics shows it, while the system stays healthy and the replica
+// ready (the stall is the database's; restarting the replica would not help). When the
+// transaction ends, every event goes out and all of it clears.
+TEST(KafkaE2E, StalledOutboxShowsInStatusAndMetricsButNotInReadiness) {
+  Stack stack;
+  std::unique_ptr<Process> mock;
+  const std::string brokers = StartKafkaMock(stack, mock);
+  ASSERT_FALSE(brokers.empty()) << mock->Log();
+  const std::string metrics_addr = "127.0.0.1:" + std::to_string(FreePort());
+  stack.StartServer({.env = {{"JQ_KAFKA_BROKERS", brokers},
+                             {"JQ_KAFKA_OUTBOX_STALL_SECONDS", "2"},
+                             {"JQ_METRICS_ADDR", metrics_addr}}});
+  const std::string base = "http://" + metrics_addr;
+  stack.Submit({"true"});  // no worker: one SUBMITTED event
+  ASSERT_TRUE(
+      WaitUntil([&] { return KafkaComponent(stack, 0) == "publishing, lag 0"; }, seconds(30)))
+      << KafkaComponent(stack, 0);
+
+  pqxx::connection holder(stack.conninfo());
+  pqxx::work held(holder);
+  const std::string xid = held.exec1("SELECT pg_current_xact_id()::text")[0].as<std::string>();
+  held.exec(
+      "INSERT INTO job_events (job_id, tenant, queue, to_status, reason) "
+      "VALUES (gen_random_uuid(), 'default', 'default', 1, 'SUBMITTED')");
+  for (int i = 0; i < 3; ++i) stack.Submit({"true"});
+
+  ASSERT_TRUE(
+      WaitUntil([&] { return KafkaComponent(stack, 0).starts_with("stalled: "); }, seconds(30)))
+      << KafkaComponent(stack, 0);
+  const CtlResult status = stack.Ctl({"status"});
+  EXPECT_EQ(status.exit_code, 0) << "the system is healthy: no job is at risk\n" << status.out;
+  EXPECT_NE(status.out.find("stalled: 4 events waiting for "), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("behind transaction " + xid + " (pid " +
+                            std::to_string(holder.backendpid()) + ", user postgres"),
+            std::string::npos)
+      << status.out;
+  EXPECT_EQ(HttpGet(base + "/readyz"), "ok\n");
+  std::string page;
+  ASSERT_TRUE(WaitUntil(  // the stats poller copies the relay's figures every 5 s
+      [&] { return Metric(page = HttpGet(base + "/metrics"), "jq_outbox_stalled") == 1; },
+      seconds(15)))
+      << page;
+  EXPECT_EQ(Metric(page, "jq_outbox_waiting_for_transaction"), 1);
+  EXPECT_GE(Metric(page, "jq_outbox_oldest_unpublished_age_seconds"), 2);
+  EXPECT_GE(Metric(page, "jq_outbox_blocking_transaction_age_seconds"), 2);
+  EXPECT_EQ(Metric(page, "jq_outbox_lag_events"), 4);
+  EXPECT_NE(page.find("jq_component_up{component=\"kafka\"} 0"), std::string::npos) << page;
+
+  held.commit();
+  ASSERT_TRUE(
+      WaitUntil([&] { return KafkaComponent(stack, 0) == "publishing, lag 0"; }, seconds(30)))
+      << KafkaComponent(stack, 0);
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        page = HttpGet(base + "/metrics");
+        return Metric(page, "jq_outbox_stalled") == 0 &&
+               Metric(page, "jq_outbox_oldest_unpublished_age_seconds") == 0;
+      },
+      seconds(15)))
+      << page;
+  EXPECT_EQ(Metric(page, "jq_outbox_waiting_for_transaction"), 0);
+  EXPECT_EQ(Metric(page, "jq_outbox_blocking_transaction_age_seconds"), 0);
+  std::set<std::int64_t> want;
+  {
+    pqxx::connection c(stack.conninfo());
+    pqxx::work tx(c);
+    for (const auto& row : tx.exec("SELECT id FROM job_events")) want.insert(row[0].as<long>());
+  }
+  EXPECT_EQ(want.size(), 5u);
+  Consumer consumer(brokers);
+  const auto seen = consumer.CollectUntil(want, seconds(30));
+  for (auto id : want) EXPECT_TRUE(seen.contains(id)) << id;
 }
 
 // Every line jq-server prints is JSON (SPEC §11), also while Kafka is unreachable: librdkafka's

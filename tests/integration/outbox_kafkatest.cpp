@@ -65,6 +65,9 @@ TEST(OutboxConfig, RejectsBadSettingsWithoutConnecting) {
   bad.batch_size = 0;
   EXPECT_FALSE(bad.Validate().ok());
   bad = c;
+  bad.stall_after = milliseconds(0);
+  EXPECT_EQ(bad.Validate().message(), "outbox stall_after: must be positive");
+  bad = c;
   bad.sasl_username = "jq";
   EXPECT_EQ(bad.Validate().message(), "kafka password: required with a username");
   bad = c;
@@ -923,6 +926,215 @@ TEST_F(OutboxTest, IdTakenButNeverUsedIsSkipped) {
   ASSERT_TRUE(WaitUntil([&] { return Cursor() == MaxEventId(); }, seconds(10)));
   EXPECT_FALSE(EventIds(consumer_->messages()).contains(burnt));
   EXPECT_EQ(relay->Stats().skipped_ids_total, 1u);
+}
+
+// ------------------------------------------------------------------------- stalls
+
+// A transaction on a connection of its own that takes a transaction id (and, if asked, an event
+// id) and then sits idle until the test ends it: what a forgotten session does to the relay.
+class HeldTransaction {
+ public:
+  HeldTransaction(const std::string& conninfo, bool take_event)
+      : conn_(conninfo + " application_name=jq-test-holder"), tx_(conn_) {
+    xid_ = std::stoull(tx_.exec1("SELECT pg_current_xact_id()::text")[0].as<std::string>());
+    pid_ = conn_.backendpid();
+    dbname_ = conn_.dbname();
+    if (take_event) {
+      event_id_ = tx_.exec1(
+                         "INSERT INTO job_events (job_id, tenant, queue, to_status, reason) "
+                         "VALUES (gen_random_uuid(), 'default', 'default', 1, 'SUBMITTED') "
+                         "RETURNING id")[0]
+                      .as<std::int64_t>();
+    }
+  }
+  std::uint64_t xid() const { return xid_; }  // a fresh cluster: no epoch, = backend_xid
+  int pid() const { return pid_; }
+  const std::string& dbname() const { return dbname_; }
+  std::int64_t event_id() const { return event_id_; }
+  void Commit() { tx_.commit(); }
+  void Abort() { tx_.abort(); }
+
+ private:
+  pqxx::connection conn_;
+  pqxx::work tx_;
+  std::uint64_t xid_ = 0;
+  int pid_ = 0;
+  std::string dbname_;
+  std::int64_t event_id_ = 0;
+};
+
+// The line a stall report names a transaction with, up to what the role may not see.
+std::string Behind(const HeldTransaction& t) {
+  return "behind transaction " + std::to_string(t.xid()) + " (pid " + std::to_string(t.pid()) +
+         ", user postgres, database " + t.dbname() + ", application jq-test-holder";
+}
+
+// The stall: a long transaction that took an event id holds every later event back.
+// For stall_after the status says the relay waits and stays healthy; then every replica's kafka
+// status turns unhealthy, says it has stalled and names the transaction, and the age of the
+// oldest waiting event keeps growing. Once the transaction ends, everything goes out and the
+// status is healthy again.
+TEST_F(OutboxTest, LongTransactionStallIsReportedByEveryReplicaUntilItEnds) {
+  auto config = Config();
+  config.stall_after = milliseconds(3000);
+  auto leader = std::move(events::OutboxRelay::Create(conninfo_, config)).value();
+  leader->Start();
+  RunJobs(1, "w1");
+  ASSERT_TRUE(AllArrive());
+  ASSERT_TRUE(WaitUntil([&] { return Cursor() == MaxEventId(); }, seconds(10)));
+  auto standby = std::move(events::OutboxRelay::Create(conninfo_, config)).value();
+  standby->Start();
+  ASSERT_TRUE(
+      WaitUntil([&] { return standby->health_message().starts_with("standby"); }, seconds(10)))
+      << standby->health_message();
+  {
+    const auto st = leader->Stats();
+    EXPECT_FALSE(st.stalled);
+    EXPECT_FALSE(st.waiting_for_transaction);
+    EXPECT_EQ(st.oldest_unpublished_age_seconds, 0);
+    EXPECT_EQ(st.blocking_xid, 0u);
+  }
+
+  HeldTransaction held(conninfo_, /*take_event=*/true);
+  for (int i = 0; i < 3; ++i) Submit();
+  ASSERT_TRUE(WaitUntil([&] { return leader->Stats().waiting_for_transaction; }, seconds(10)));
+  {
+    const auto st = leader->Stats();
+    EXPECT_TRUE(st.healthy) << "not yet stall_after: " << st.message;
+    EXPECT_NE(
+        st.message.find("waiting for the transaction of event " + std::to_string(held.event_id())),
+        std::string::npos)
+        << st.message;
+  }
+
+  ASSERT_TRUE(
+      WaitUntil([&] { return leader->Stats().stalled && standby->Stats().stalled; }, seconds(15)))
+      << leader->health_message() << " / " << standby->health_message();
+  const auto st = leader->Stats();
+  EXPECT_FALSE(st.healthy);
+  EXPECT_TRUE(st.leader);
+  EXPECT_EQ(st.lag_events, MaxEventId() - Cursor());  // the held id counts too
+  EXPECT_TRUE(
+      st.message.starts_with("stalled: " + std::to_string(st.lag_events) + " events waiting for "))
+      << st.message;
+  EXPECT_NE(st.message.find(Behind(held) + ", idle in transaction, started at "), std::string::npos)
+      << st.message;
+  EXPECT_TRUE(st.message.ends_with(" UTC); publishing resumes when it ends")) << st.message;
+  EXPECT_TRUE(st.waiting_for_transaction);
+  EXPECT_EQ(st.blocking_xid, held.xid());
+  EXPECT_GE(st.blocking_transaction_age_seconds, 3.0);
+  EXPECT_GE(st.oldest_unpublished_age_seconds, 3.0);
+  // The standby cannot see the publisher's horizon, but it sees the gap after the shared cursor
+  // and the oldest transaction.
+  const auto sb = standby->Stats();
+  EXPECT_FALSE(sb.healthy);
+  EXPECT_FALSE(sb.leader);
+  EXPECT_NE(sb.message.find(Behind(held)), std::string::npos) << sb.message;
+  EXPECT_TRUE(sb.message.ends_with("(another replica publishes)")) << sb.message;
+  EXPECT_EQ(sb.blocking_xid, held.xid());
+  EXPECT_GE(sb.oldest_unpublished_age_seconds, 3.0);
+
+  const double before = leader->Stats().oldest_unpublished_age_seconds;
+  consumer_->PollFor(milliseconds(1500));
+  EXPECT_GE(leader->Stats().oldest_unpublished_age_seconds, before + 1.0);
+  EXPECT_GE(standby->Stats().oldest_unpublished_age_seconds, before + 1.0);
+  for (const auto& m : consumer_->messages()) EXPECT_LT(m.msg.id(), held.event_id());
+  EXPECT_EQ(Cursor(), held.event_id() - 1);
+
+  held.Commit();
+  ASSERT_TRUE(AllArrive());
+  ASSERT_TRUE(WaitUntil([&] { return Cursor() == MaxEventId(); }, seconds(10)));
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        return leader->health_message() == "publishing, lag 0" &&
+               standby->health_message() == "standby (another replica publishes), lag 0";
+      },
+      seconds(10)))
+      << leader->health_message() << " / " << standby->health_message();
+  for (const auto& r : {leader->Stats(), standby->Stats()}) {
+    EXPECT_TRUE(r.healthy);
+    EXPECT_FALSE(r.stalled);
+    EXPECT_FALSE(r.waiting_for_transaction);
+    EXPECT_EQ(r.blocking_xid, 0u);
+    EXPECT_EQ(r.blocking_transaction_age_seconds, 0);
+    EXPECT_EQ(r.oldest_unpublished_age_seconds, 0);
+  }
+  EXPECT_EQ(leader->Stats().skipped_ids_total, 0u);
+}
+
+// The transaction need not have written an event: any open transaction that took a transaction
+// id before a gap appeared (here a rolled-back event) keeps the relay from proving the gap
+// permanent, and is the one named.
+TEST_F(OutboxTest, OpenTransactionOlderThanARolledBackGapStallsItUntilItEnds) {
+  auto config = Config();
+  config.stall_after = milliseconds(1500);
+  auto relay = std::move(events::OutboxRelay::Create(conninfo_, config)).value();
+  relay->Start();
+  RunJobs(1, "w1");
+  ASSERT_TRUE(AllArrive());
+  ASSERT_TRUE(WaitUntil([&] { return Cursor() == MaxEventId(); }, seconds(10)));
+
+  HeldTransaction holder(conninfo_, /*take_event=*/false);
+  std::int64_t lost = 0;
+  {
+    OpenEventTransaction gap(conninfo_);
+    lost = gap.id();
+    gap.Abort();
+  }
+  Submit();
+  ASSERT_TRUE(WaitUntil([&] { return relay->Stats().stalled; }, seconds(15)))
+      << relay->health_message();
+  const auto st = relay->Stats();
+  EXPECT_FALSE(st.healthy);
+  EXPECT_NE(st.message.find(Behind(holder) + ", idle in transaction, started at "),
+            std::string::npos)
+      << st.message;
+  EXPECT_EQ(st.blocking_xid, holder.xid());
+  EXPECT_EQ(Cursor(), lost - 1);
+
+  holder.Abort();
+  ASSERT_TRUE(AllArrive());
+  ASSERT_TRUE(WaitUntil([&] { return Cursor() == MaxEventId(); }, seconds(10)));
+  ASSERT_TRUE(
+      WaitUntil([&] { return relay->health_message() == "publishing, lag 0"; }, seconds(10)))
+      << relay->health_message();
+  EXPECT_FALSE(relay->Stats().stalled);
+  EXPECT_EQ(relay->Stats().skipped_ids_total, 1u);
+}
+
+// PostgreSQL shows another role's session to a role without pg_read_all_stats without its state
+// or start time: the status still names the transaction, its pid, user and application, and
+// says what it cannot see.
+TEST_F(OutboxTest, StallSeenByAnUnprivilegedRoleSaysWhatItCannotSee) {
+  Sql("DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'jq_relay_plain') THEN "
+      "CREATE ROLE jq_relay_plain LOGIN; END IF; END $$");
+  Sql("GRANT SELECT ON job_events TO jq_relay_plain; "
+      "GRANT SELECT, INSERT, UPDATE ON outbox_cursors TO jq_relay_plain");
+  auto config = Config();
+  config.stall_after = milliseconds(1500);
+  auto relay =
+      std::move(events::OutboxRelay::Create(conninfo_ + " user=jq_relay_plain", config)).value();
+  relay->Start();
+  RunJobs(1, "w1");
+  ASSERT_TRUE(AllArrive()) << relay->health_message();
+
+  HeldTransaction held(conninfo_, /*take_event=*/true);
+  Submit();
+  ASSERT_TRUE(WaitUntil([&] { return relay->Stats().stalled; }, seconds(15)))
+      << relay->health_message();
+  const auto st = relay->Stats();
+  EXPECT_NE(st.message.find(Behind(held) + "; its start time needs pg_read_all_stats); "),
+            std::string::npos)
+      << st.message;
+  EXPECT_EQ(st.blocking_xid, held.xid());
+  EXPECT_EQ(st.blocking_transaction_age_seconds, 0);  // hidden, not made up
+  EXPECT_GE(st.oldest_unpublished_age_seconds, 1.5);
+
+  held.Commit();
+  ASSERT_TRUE(AllArrive());
+  ASSERT_TRUE(
+      WaitUntil([&] { return relay->health_message() == "publishing, lag 0"; }, seconds(10)))
+      << relay->health_message();
 }
 
 TEST_F(OutboxTest, StandbyReportsLagWithoutPublishing) {

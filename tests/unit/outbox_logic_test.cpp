@@ -216,5 +216,93 @@ TEST(OutboxMessage, SeedConsumerReadsItsFieldsAndSkipsJqsExtensions) {
   EXPECT_EQ(m.reason(), "SUBMITTED");
 }
 
+// ------------------------------------------------------------------------- stalls
+
+TEST(OutboxStall, NeedsWaitingEventsAnOldOneAndAStillCursor) {
+  using std::chrono::milliseconds;
+  const milliseconds after(60000);
+  EXPECT_TRUE(events::OutboxStalled(true, 61, 61, after));
+  EXPECT_TRUE(events::OutboxStalled(true, 60, 3600, after));
+  // Nothing waits: an idle system's cursor stands still for hours.
+  EXPECT_FALSE(events::OutboxStalled(false, 0, 3600, after));
+  // A burst just arrived after an idle hour.
+  EXPECT_FALSE(events::OutboxStalled(true, 2, 3600, after));
+  // Old events waiting while the cursor moves: behind, not stalled.
+  EXPECT_FALSE(events::OutboxStalled(true, 300, 0.5, after));
+  EXPECT_TRUE(events::OutboxStalled(true, 1.5, 1.5, milliseconds(1500)));
+}
+
+events::BlockingTransaction Session() {
+  events::BlockingTransaction b;
+  b.xid = 7311;
+  b.pid = 4242;
+  b.user = "app";
+  b.database = "jq";
+  b.application = "psql";
+  b.state = "idle in transaction";
+  b.started_at = std::chrono::system_clock::time_point(std::chrono::seconds(1'764'583'200));
+  return b;
+}
+
+TEST(OutboxStall, NamesTheTransactionItWaitsFor) {
+  events::OutboxStall s{.waiting_events = 12, .waiting_seconds = 95.9, .blocker = Session()};
+  EXPECT_EQ(events::DescribeStall(s),
+            "stalled: 12 events waiting for 95 s behind transaction 7311 (pid 4242, user app, "
+            "database jq, application psql, idle in transaction, started at 2025-12-01 10:00:00 "
+            "UTC); publishing resumes when it ends");
+  s.blocker->older_than_gap = 3;
+  s.waiting_events = 1;
+  EXPECT_EQ(events::DescribeStall(s),
+            "stalled: 1 event waiting for 95 s behind transaction 7311 (pid 4242, user app, "
+            "database jq, application psql, idle in transaction, started at 2025-12-01 10:00:00 "
+            "UTC) and 2 other open transactions; publishing resumes when they end");
+}
+
+TEST(OutboxStall, SaysWhatTheRoleCannotSee) {
+  auto b = Session();
+  b.state.clear();
+  b.started_at.reset();
+  events::OutboxStall s{.waiting_events = 3, .waiting_seconds = 70, .blocker = b};
+  EXPECT_EQ(events::DescribeStall(s),
+            "stalled: 3 events waiting for 70 s behind transaction 7311 (pid 4242, user app, "
+            "database jq, application psql; its start time needs pg_read_all_stats); "
+            "publishing resumes when it ends");
+  s.blocker = events::BlockingTransaction{.xid = 99};  // only the snapshot's xmin is known
+  EXPECT_EQ(events::DescribeStall(s),
+            "stalled: 3 events waiting for 70 s behind transaction 99; publishing resumes when "
+            "it ends");
+}
+
+TEST(OutboxStall, PreparedTransactionsSayHowToEndThem) {
+  events::BlockingTransaction b;
+  b.xid = 500;
+  b.prepared_gid = "tx-42";
+  b.user = "app";
+  b.database = "jq";
+  b.state = "prepared";
+  b.started_at = std::chrono::system_clock::time_point(std::chrono::seconds(1'764'583'200));
+  events::OutboxStall s{.waiting_events = 2, .waiting_seconds = 61, .blocker = b};
+  EXPECT_EQ(events::DescribeStall(s),
+            "stalled: 2 events waiting for 61 s behind prepared transaction 500 (gid 'tx-42', "
+            "user app, database jq, prepared at 2025-12-01 10:00:00 UTC); publishing resumes "
+            "after COMMIT PREPARED or ROLLBACK PREPARED");
+}
+
+TEST(OutboxStall, OtherCausesAndStandbys) {
+  events::OutboxStall s{
+      .waiting_events = 40, .waiting_seconds = 120, .cause = "kafka unreachable: timed out"};
+  EXPECT_EQ(events::DescribeStall(s),
+            "stalled: 40 events waiting for 120 s; kafka unreachable: timed out");
+  s.cause.clear();
+  s.standby = true;
+  EXPECT_EQ(events::DescribeStall(s),
+            "stalled: 40 events waiting for 120 s; another replica publishes (its status says "
+            "why)");
+  s.blocker = events::BlockingTransaction{.xid = 99};
+  EXPECT_EQ(events::DescribeStall(s),
+            "stalled: 40 events waiting for 120 s behind transaction 99; publishing resumes "
+            "when it ends (another replica publishes)");
+}
+
 }  // namespace
 }  // namespace jq::testing
