@@ -63,6 +63,10 @@ Binding Bind(Config& c, std::string_view key) {
        [](Config& c) { return Binding{.integer = &c.jobs.default_max_retries}; }},
       {"worker.id", [](Config& c) { return Binding{.str = &c.worker.id}; }},
       {"worker.server_addr", [](Config& c) { return Binding{.str = &c.worker.server_addr}; }},
+      {"worker.keepalive_seconds",
+       [](Config& c) { return Binding{.integer = &c.worker.keepalive_seconds}; }},
+      {"server.keepalive_seconds",
+       [](Config& c) { return Binding{.integer = &c.server.keepalive_seconds}; }},
       {"worker.concurrency", [](Config& c) { return Binding{.integer = &c.worker.concurrency}; }},
       {"worker.queues", [](Config& c) { return Binding{.list = &c.worker.queues}; }},
       {"worker.heartbeat_seconds",
@@ -148,7 +152,10 @@ const std::vector<ConfigKey>& ConfigKeys() {
       {"jobs.max_payload_bytes", K::kInt, false, "largest accepted payload"},
       {"jobs.default_max_retries", K::kInt, false, "max_retries of queues created without one"},
       {"worker.id", K::kString, false, "worker id (default hostname-pid)"},
-      {"worker.server_addr", K::kString, false, "jq-server address the worker dials"},
+      {"worker.server_addr", K::kString, false,
+       "jq-server address the worker dials; several, comma-separated, to fail over"},
+      {"worker.keepalive_seconds", K::kInt, false, "gRPC keepalive ping interval of jq-worker"},
+      {"server.keepalive_seconds", K::kInt, false, "gRPC keepalive ping interval of jq-server"},
       {"worker.concurrency", K::kInt, false, "jobs run at once"},
       {"worker.queues", K::kStringList, false, "queues to take jobs from (empty = all)"},
       {"worker.heartbeat_seconds", K::kInt, false, "heartbeat interval"},
@@ -262,6 +269,8 @@ Status ValidateConfig(const Config& c) {
       {"limits.tenant_submit_burst", c.limits.tenant_submit_burst, 0, 10000000},
       {"limits.queue_submit_rate", c.limits.queue_submit_rate, 0, 10000000},
       {"limits.queue_submit_burst", c.limits.queue_submit_burst, 0, 10000000},
+      {"server.keepalive_seconds", c.server.keepalive_seconds, 1, 3600},
+      {"worker.keepalive_seconds", c.worker.keepalive_seconds, 1, 3600},
   };
   for (const auto& r : ranges) {
     if (Status s = RangeCheck(r.key, r.value, r.lo, r.hi); !s.ok()) return s;
@@ -270,12 +279,18 @@ Status ValidateConfig(const Config& c) {
                                          "server.addr", &c.server.addr, false},
                                      {"metrics.addr", &c.metrics.addr, false},
                                      {"health.addr", &c.health.addr, true},
-                                     {"worker.server_addr", &c.worker.server_addr, false},
                                      {"worker.metrics_addr", &c.worker.metrics_addr, false},
                                      {"worker.health_addr", &c.worker.health_addr, true}}) {
     if (optional && addr->empty()) continue;
     if (addr->empty() || addr->rfind(':') == std::string::npos) {
       return Status::InvalidArgument(std::string(key) + ": '" + *addr + "' is not HOST:PORT");
+    }
+  }
+  const auto servers = ServerAddrs(c.worker.server_addr);
+  if (servers.empty()) return Status::InvalidArgument("worker.server_addr: no address given");
+  for (const auto& a : servers) {
+    if (a.rfind(':') == std::string::npos) {
+      return Status::InvalidArgument("worker.server_addr: '" + a + "' is not HOST:PORT");
     }
   }
   if (c.worker.heartbeat_seconds >= c.dispatch.lease_seconds) {
@@ -440,6 +455,21 @@ std::string DbConnectionString(const Config::Db& db) {
                   "' connect_timeout=" + std::to_string(db.connect_timeout_seconds);
   if (!db.password.empty()) s += " password='" + db.password + "'";
   return s;
+}
+
+std::vector<std::string> ServerAddrs(const std::string& list) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= list.size()) {
+    std::size_t end = list.find(',', start);
+    if (end == std::string::npos) end = list.size();
+    std::string a = list.substr(start, end - start);
+    a.erase(0, a.find_first_not_of(" \t"));
+    a.erase(a.find_last_not_of(" \t") + 1);
+    if (!a.empty()) out.push_back(std::move(a));
+    start = end + 1;
+  }
+  return out;
 }
 
 int GrpcMaxMessageBytes(const Config& c) {

@@ -15,6 +15,7 @@ struct Config {
     std::string addr = "0.0.0.0:50051";  // gRPC listen address
     std::string id;                      // replica id; hostname-pid when empty
     int shutdown_grace_seconds = 30;
+    int keepalive_seconds = 10;  // HTTP/2 ping after this much silence; dead after twice it
   } server;
   struct Metrics {
     std::string addr = "0.0.0.0:9090";  // jq-server's HTTP: /metrics, /healthz, /readyz
@@ -65,7 +66,9 @@ struct Config {
   } jobs;
   struct Worker {
     std::string id;  // hostname-pid when empty
+    // One address, or several separated by commas: the worker fails over to the next.
     std::string server_addr = "127.0.0.1:50051";
+    int keepalive_seconds = 10;  // HTTP/2 ping after this much silence; dead after twice it
     int concurrency = 4;
     std::vector<std::string> queues;  // empty = all queues
     int heartbeat_seconds = 5;
@@ -163,6 +166,9 @@ std::string DbConnectionString(const Config::Db& db);
 
 // The largest gRPC message any jq process receives, the one limit every side sets: a job's
 // payload (twice jobs.max_payload_bytes, for a batch), or a report with its two output tails
+// worker.server_addr's addresses, in order (split at commas, blanks dropped).
+std::vector<std::string> ServerAddrs(const std::string& list);
+
 // (worker.output_cap_bytes each), at least 8 MiB, plus 1 MiB for the rest of the message.
 int GrpcMaxMessageBytes(const Config& c);
 

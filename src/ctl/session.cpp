@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "ctl/args.h"
+#include "rpc/keepalive.h"
 
 namespace jq::ctl {
 namespace {
@@ -53,6 +54,7 @@ bool Session::Connect() {
   // gRPC's default 4 MiB): accept any size; the server bounds what it stores.
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(-1);
+  rpc::ApplyKeepalive(args);  // `job watch` holds a stream open as long as the job runs
   auto channel = grpc::CreateCustomChannel(options_.server_addr, creds, args);
   jobs_ = jq::JobService::NewStub(channel);
   admin_ = jq::AdminService::NewStub(channel);

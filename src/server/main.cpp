@@ -27,6 +27,7 @@
 #include "redis/fleet_cache.h"
 #include "redis/rate_limiter.h"
 #include "redis/redis_client.h"
+#include "rpc/keepalive.h"
 #include "server/dispatcher.h"
 #include "server/grpc_metrics.h"
 #include "server/health.h"
@@ -436,6 +437,10 @@ int main(int argc, char** argv) {
   // Payloads are checked against jobs.max_payload_bytes by the services; reports carry up to
   // two capped output tails. jq-worker receives with the same limit.
   builder.SetMaxReceiveMessageSize(jq::GrpcMaxMessageBytes(config));
+  // A worker cut off by the network: its stream ends (and its undelivered jobs go back)
+  // within twice the keepalive, instead of staying half-open.
+  jq::rpc::ApplyKeepalive(builder, {std::chrono::seconds(config.server.keepalive_seconds),
+                                    std::chrono::seconds(config.server.keepalive_seconds)});
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   interceptors.push_back(std::make_unique<jq::server::GrpcMetricsInterceptorFactory>(metrics));
   builder.experimental().SetInterceptorCreators(std::move(interceptors));

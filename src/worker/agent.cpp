@@ -8,6 +8,7 @@
 #include "core/job_state.h"
 #include "core/trace.h"
 #include "core/utf8.h"
+#include "rpc/keepalive.h"
 #include "telemetry/log_context.h"
 #include "worker/exec/process_runner.h"
 
@@ -106,6 +107,7 @@ WorkerAgent::WorkerAgent(Config::Worker config, std::string worker_id, std::stri
       worker_id_(std::move(worker_id)),
       hostname_(std::move(hostname)),
       max_message_bytes_(max_message_bytes),
+      addrs_(ServerAddrs(config_.server_addr)),
       heartbeats_({.name = "jq-heartbeat",
                    .interval = std::chrono::seconds(config_.heartbeat_seconds),
                    .run_at_start = false},
@@ -118,16 +120,21 @@ WorkerAgent::WorkerAgent(Config::Worker config, std::string worker_id, std::stri
 }
 
 void WorkerAgent::Reconnect() {
+  // Several addresses: each reconnect (the server is gone, or unreachable) tries the next.
+  const std::string addr = addrs_[next_addr_++ % addrs_.size()];
   grpc::ChannelArguments args;
+  // Without pings a cut network leaves the stream half-open for as long as TCP allows.
+  rpc::ApplyKeepalive(args, {std::chrono::seconds(config_.keepalive_seconds),
+                             std::chrono::seconds(config_.keepalive_seconds)});
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   // gRPC's default of 4 MiB would refuse a large payload: the job could never be delivered.
   args.SetMaxReceiveMessageSize(max_message_bytes_);
   args.SetMaxSendMessageSize(max_message_bytes_);
-  auto channel =
-      grpc::CreateCustomChannel(config_.server_addr, grpc::InsecureChannelCredentials(), args);
+  auto channel = grpc::CreateCustomChannel(addr, grpc::InsecureChannelCredentials(), args);
   std::lock_guard lock(mu_);
+  addr_ = addr;
   channel_ = channel;
   stub_ = jq::WorkerService::NewStub(channel);
 }
@@ -184,7 +191,10 @@ bool WorkerAgent::Register() {
         return stub()->RegisterWorker(ctx, req, &resp);
       },
       std::chrono::seconds(5));
-  if (s.ok()) spdlog::info("registered as {} with {}", worker_id_, config_.server_addr);
+  if (s.ok()) {
+    std::lock_guard lock(mu_);
+    spdlog::info("registered as {} with {}", worker_id_, addr_);
+  }
   return s.ok();
 }
 

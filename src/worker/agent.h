@@ -116,10 +116,13 @@ class WorkerAgent {
   const std::string worker_id_;
   const std::string hostname_;
   const int max_message_bytes_;
+  const std::vector<std::string> addrs_;  // worker.server_addr, in order (at least one)
+  std::size_t next_addr_ = 0;             // the stream thread's (Reconnect)
 
   std::mutex mu_;
   std::condition_variable cv_;
   std::map<std::string, RunningJob> running_;        // GUARDED_BY(mu_)
+  std::string addr_;                                 // GUARDED_BY(mu_): the one dialled
   std::shared_ptr<grpc::Channel> channel_;           // GUARDED_BY(mu_)
   std::shared_ptr<jq::WorkerService::Stub> stub_;    // GUARDED_BY(mu_)
   std::shared_ptr<grpc::ClientContext> stream_ctx_;  // GUARDED_BY(mu_)

@@ -173,7 +173,7 @@ std::map<std::string, std::string> Stack::FastTimings() {
 void Stack::Launch(Server& s, int index) {
   std::map<std::string, std::string> env = FastTimings();
   env["JQ_DB_URL"] = conninfo_;
-  env["JQ_SERVER_ADDR"] = s.addr;
+  env["JQ_SERVER_ADDR"] = s.options.listen_host + ":" + std::to_string(s.port);
   env["JQ_METRICS_ADDR"] = "127.0.0.1:" + std::to_string(FreePort());
   env["JQ_SERVER_ID"] = "server-" + std::to_string(index);
   env["JQ_LOG_LEVEL"] = "debug";
@@ -185,6 +185,10 @@ void Stack::Launch(Server& s, int index) {
   ASSERT_TRUE(WaitForPort(s.port, std::chrono::seconds(30)))
       << "jq-server " << index << " did not listen:\n"
       << s.process->Log();
+}
+
+int Stack::StartServer() {
+  return StartServer(ServerOptions{});
 }
 
 int Stack::StartServer(ServerOptions options) {
@@ -204,7 +208,7 @@ void Stack::RestartServer(int i) {
 
 Process& Stack::StartWorker(WorkerOptions o) {
   std::map<std::string, std::string> env = FastTimings();
-  env["JQ_SERVER_ADDR"] = server_addr(o.server);
+  env["JQ_SERVER_ADDR"] = o.server_addr.empty() ? server_addr(o.server) : o.server_addr;
   env["JQ_WORKER_ID"] = o.id;
   env["JQ_WORKER_CONCURRENCY"] = std::to_string(o.concurrency);
   env["JQ_METRICS_ADDR"] = "127.0.0.1:" + std::to_string(FreePort());
@@ -213,8 +217,10 @@ Process& Stack::StartWorker(WorkerOptions o) {
   for (const auto& q : o.queues) queues += (queues.empty() ? "" : ",") + q;
   if (!queues.empty()) env["JQ_WORKER_QUEUES"] = queues;
   for (auto& [k, v] : o.env) env[k] = v;
-  workers_.push_back(std::make_unique<Process>(std::vector<std::string>{BinaryPath("jq-worker")},
-                                               env, dir_ + "/worker-" + o.id + ".log"));
+  std::vector<std::string> argv = o.wrapper;
+  argv.push_back(BinaryPath("jq-worker"));
+  workers_.push_back(
+      std::make_unique<Process>(std::move(argv), env, dir_ + "/worker-" + o.id + ".log"));
   return *workers_.back();
 }
 

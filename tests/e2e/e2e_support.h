@@ -57,6 +57,7 @@ class Stack {
  public:
   struct ServerOptions {
     std::map<std::string, std::string> env;  // extra JQ_* settings
+    std::string listen_host = "127.0.0.1";   // 0.0.0.0: reachable from a network namespace
   };
   struct WorkerOptions {
     std::string id;
@@ -64,6 +65,8 @@ class Stack {
     std::vector<std::string> queues;
     int server = 0;  // index of the server to connect to
     std::map<std::string, std::string> env;
+    std::vector<std::string> wrapper;  // runs jq-worker under it (e.g. ip netns exec NS)
+    std::string server_addr;           // instead of server's loopback address
   };
 
   Stack();
@@ -72,9 +75,11 @@ class Stack {
   // Settings that keep tests quick: short leases, heartbeats and worker timeouts.
   static std::map<std::string, std::string> FastTimings();
 
-  int StartServer(ServerOptions options = {});  // returns its index
+  int StartServer();  // returns its index
+  int StartServer(ServerOptions options);
   Process& server(int i) { return *servers_.at(i).process; }
   std::string server_addr(int i) const { return servers_.at(i).addr; }
+  int server_port(int i) const { return servers_.at(i).port; }
   void RestartServer(int i);  // same port, after it was killed
 
   Process& StartWorker(WorkerOptions options);

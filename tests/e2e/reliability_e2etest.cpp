@@ -3,6 +3,7 @@
 // test PostgreSQL.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
@@ -89,6 +90,97 @@ TEST(ReliabilityE2E, ADatabaseOutageLongerThanTheLeaseRerunsNoJobOfAHealthyWorke
   for (std::string line; std::getline(in, line);) ++executions[line];
   for (const auto& id : ids) EXPECT_EQ(executions[id], 1) << id << " ran more than once";
   EXPECT_NE(stack.server(0).Log().find("the store is reachable again"), std::string::npos);
+}
+
+// A network namespace joined to this host by a veth pair. Cut() takes the host's end down:
+// packets are dropped, nothing is reset, so every TCP connection across it is half-open.
+class CutNetwork {
+ public:
+  CutNetwork() : ns_("jqcut" + std::to_string(::getpid())), host_if_(ns_ + "h") {
+    for (const char* p : {"/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip"}) {
+      if (::access(p, X_OK) == 0) ip_ = p;
+    }
+    const int net = 10 + ::getpid() % 200;
+    host_ip_ = "10.213." + std::to_string(net) + ".1";
+    const std::string ns_ip = "10.213." + std::to_string(net) + ".2";
+    ok_ = !ip_.empty() && Run("netns add " + ns_) &&
+          Run("link add " + host_if_ + " type veth peer name " + ns_ + "w") &&
+          Run("link set " + ns_ + "w netns " + ns_) &&
+          Run("addr add " + host_ip_ + "/24 dev " + host_if_) &&
+          Run("link set " + host_if_ + " up") &&
+          Run("netns exec " + ns_ + " " + ip_ + " addr add " + ns_ip + "/24 dev " + ns_ + "w") &&
+          Run("netns exec " + ns_ + " " + ip_ + " link set " + ns_ + "w up") &&
+          Run("netns exec " + ns_ + " " + ip_ + " link set lo up");
+  }
+  ~CutNetwork() {
+    Run("link del " + host_if_);
+    Run("netns del " + ns_);
+  }
+  bool ok() const { return ok_; }
+  const std::string& host_ip() const { return host_ip_; }
+  std::vector<std::string> Exec() const { return {ip_, "netns", "exec", ns_}; }
+  bool Cut() { return Run("link set " + host_if_ + " down"); }
+  bool Restore() { return Run("link set " + host_if_ + " up"); }
+
+ private:
+  bool Run(const std::string& args) {
+    return !ip_.empty() && std::system((ip_ + " " + args + " 2>/dev/null").c_str()) == 0;
+  }
+  const std::string ns_, host_if_;
+  std::string ip_, host_ip_;
+  bool ok_ = false;
+};
+
+// Issue 7 item 4: keepalive on both sides notices the cut; the leases move the jobs.
+TEST(ReliabilityE2E, AWorkerCutOffByTheNetworkLosesItsJobsToAnotherAndComesBack) {
+  CutNetwork net;
+  if (!net.ok()) GTEST_SKIP() << "needs root and ip netns (iproute2) to cut a network";
+  Stack stack;
+  stack.StartServer({.env = {{"JQ_SERVER_KEEPALIVE_SECONDS", "1"}}, .listen_host = "0.0.0.0"});
+  auto& cut = stack.StartWorker(
+      {.id = "w-cut",
+       .concurrency = 2,
+       .env = {{"JQ_WORKER_KEEPALIVE_SECONDS", "1"}},
+       .wrapper = net.Exec(),
+       .server_addr = net.host_ip() + ":" + std::to_string(stack.server_port(0))});
+  std::vector<std::string> ids;
+  for (int i = 0; i < 2; ++i) ids.push_back(stack.Submit({"sleep", "20"}));
+  for (const auto& id : ids) ASSERT_EQ(stack.WaitFor(id, jq::RUNNING).worker_id(), "w-cut");
+  stack.StartWorker({.id = "w-ok", .concurrency = 2});
+  ASSERT_TRUE(net.Cut());
+  const auto cut_at = std::chrono::steady_clock::now();
+  // Re-run elsewhere within lease (4 s) + 5 s.
+  for (const auto& id : ids) {
+    const auto deadline = cut_at + seconds(9);
+    jq::Job job;
+    do {
+      std::this_thread::sleep_for(milliseconds(100));
+      job = stack.Get(id);
+    } while (!(job.worker_id() == "w-ok" && job.status() == jq::RUNNING) &&
+             std::chrono::steady_clock::now() < deadline);
+    EXPECT_EQ(job.worker_id(), "w-ok") << id << " not re-run elsewhere within lease + 5 s";
+    EXPECT_EQ(job.attempt(), 2);
+  }
+  // Polls a process's log for a line, for up to 5 s.
+  const auto logged = [](Process& p, const std::string& what) {
+    for (auto t = std::chrono::steady_clock::now();
+         std::chrono::steady_clock::now() - t < seconds(5);
+         std::this_thread::sleep_for(milliseconds(100))) {
+      if (p.Log().find(what) != std::string::npos) return true;
+    }
+    return false;
+  };
+  // The server's keepalive ended the half-open stream (no FIN or RST ever came).
+  EXPECT_TRUE(logged(stack.server(0), "worker w-cut stream closed"))
+      << "the cut worker's stream is still open on the server";
+  ASSERT_TRUE(net.Restore());
+  // w-ok's slots are full: the next job can only run on the cut worker, back at work.
+  const std::string after = stack.Submit({"echo", "back"});
+  auto job = stack.WaitFor(after, jq::DONE, seconds(30));
+  EXPECT_EQ(job.worker_id(), "w-cut");
+  EXPECT_TRUE(logged(cut, "lease no longer held"))
+      << "the cut worker did not stop the jobs it lost";
+  EXPECT_TRUE(cut.running());
 }
 
 TEST(ReliabilityE2E, FrozenWorkersJobIsTakenOverAndItsLateReportRefused) {

@@ -95,6 +95,15 @@ TEST_F(WorkerE2E, AResultTheServerRefusesBecomesAFailureAndSparesItsBatch) {
   EXPECT_NE(worker.Log().find("refused its result"), std::string::npos);
 }
 
+TEST_F(WorkerE2E, AWorkerGivenSeveralServersFailsOverToOneThatAnswers) {
+  const std::string dead = "127.0.0.1:" + std::to_string(FreePort());  // nothing listens
+  auto& worker =
+      stack_.StartWorker({.id = "w1", .server_addr = dead + ", " + stack_.server_addr(0)});
+  const std::string id = stack_.Submit({"echo", "hi"});
+  EXPECT_EQ(stack_.WaitFor(id, jq::DONE).worker_id(), "w1");
+  EXPECT_NE(worker.Log().find("registered as w1 with " + stack_.server_addr(0)), std::string::npos);
+}
+
 TEST_F(WorkerE2E, EchoHelloRunsToDoneWithItsOutput) {
   stack_.StartWorker({.id = "w1"});
   const std::string id = stack_.Submit({"echo", "hello"});

@@ -488,3 +488,28 @@ TEST(GrpcMaxMessageBytesTest, CoversPayloadsAndOutputTails) {
 
 }  // namespace
 }  // namespace jq
+
+namespace jq {
+namespace {
+
+TEST(ServerAddrsTest, SplitsAtCommasAndDropsBlanks) {
+  EXPECT_EQ(ServerAddrs("a:1"), (std::vector<std::string>{"a:1"}));
+  EXPECT_EQ(ServerAddrs(" a:1 , b:2,,"), (std::vector<std::string>{"a:1", "b:2"}));
+  EXPECT_TRUE(ServerAddrs(" , ").empty());
+}
+
+TEST(ServerAddrsTest, EveryAddressOfTheWorkerMustBeHostPort) {
+  Config c;
+  c.worker.server_addr = "a:1,b";
+  Status s = ValidateConfig(c);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("worker.server_addr: 'b' is not HOST:PORT"), std::string::npos)
+      << s.message();
+  c.worker.server_addr = ",";
+  EXPECT_NE(ValidateConfig(c).message().find("no address"), std::string::npos);
+  c.worker.server_addr = "a:1, b:2";
+  EXPECT_TRUE(ValidateConfig(c).ok());
+}
+
+}  // namespace
+}  // namespace jq
