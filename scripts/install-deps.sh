@@ -10,6 +10,7 @@ PACKAGES=(
   libspdlog-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
   libcivetweb-dev libssl-dev libjwt-dev libgtest-dev libgmock-dev libbenchmark-dev
   postgresql redis-server kcat prometheus curl procps
+  iproute2  # ip netns: the reliability test that cuts a worker off the network
 )
 
 missing=()
