@@ -60,6 +60,16 @@ struct Config {
     int worker_timeout_seconds = 30;          // no heartbeat for this long: OFFLINE, jobs reclaimed
     int offline_worker_retention_hours = 24;  // OFFLINE this long: its row is deleted; 0 = kept
   } reaper;
+  struct Retention {
+    // Finished jobs are deleted this many days after they finished, with their outputs and
+    // events (SPEC §11); 0 = kept forever. A dead-lettered job waits longer: it may still be
+    // retried by hand, and the seed kept its dead-letter topic 30 days.
+    int done_jobs_days = 7;
+    int dead_lettered_jobs_days = 30;
+    int batch_size = 1000;      // jobs deleted per transaction
+    int interval_seconds = 60;  // between runs; a run goes on until it has caught up
+    int batch_pause_ms = 10;    // between a run's batches (and at least the last batch's time)
+  } retention;
   struct Jobs {
     int max_payload_bytes = 1 << 20;
     int default_max_retries = 3;  // for queues created without max_retries

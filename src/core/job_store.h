@@ -124,6 +124,31 @@ struct ReapResult {
   std::map<std::string, int> lease_expired_by_queue;
 };
 
+// Retention (SPEC §11): one batch of finished jobs to delete, oldest first.
+struct JobDeleteFinishedParams {
+  JobState status = JobState::kDone;   // kDone or kDeadLettered (the final states)
+  std::chrono::seconds older_than{0};  // jobs completed before now - older_than
+  int limit = 1000;
+  // A relay publishes job_events to Kafka: a job stays, events and all, while any of its
+  // events is above an outbox cursor (not yet published). false: no relay; the events go.
+  bool keep_unpublished = true;
+  // Keyset of a run's earlier batch: only jobs after (completed_at, id). Unset: the oldest.
+  std::optional<TimePoint> after_completed_at;
+  std::string after_id;
+};
+
+struct JobDeleteFinishedResult {
+  int examined = 0;  // candidates locked and looked at; fewer than limit: none left
+  int jobs = 0;      // rows deleted from each table
+  int outputs = 0;
+  int events = 0;
+  int held_back = 0;  // examined but kept: events not yet published
+  bool busy = false;  // another replica was deleting a batch: nothing done
+  // The last candidate examined: the keyset for the run's next batch (unset: none examined).
+  std::optional<TimePoint> last_completed_at;
+  std::string last_id;
+};
+
 class JobStore {
  public:
   virtual ~JobStore() = default;
@@ -199,6 +224,14 @@ class JobStore {
 
   // Maintenance: expired leases, TTLs, silent workers. jitter01 feeds the retry backoff.
   virtual Result<ReapResult> Reap(std::chrono::seconds worker_timeout, double jitter01) = 0;
+  // Retention: deletes up to limit jobs in p.status that completed more than older_than ago,
+  // oldest first, with their outputs and events, in one short transaction that waits for no
+  // row lock (a job another transaction holds, e.g. a RetryJob, is skipped: a later run takes
+  // it). One batch at a time across replicas: a batch that finds another replica's running
+  // returns busy. A deleted job's idempotency key goes with it, so a resubmission with that
+  // key afterwards creates a new job. INVALID_ARGUMENT for a status that is not final, a
+  // negative age or a limit below 1.
+  virtual Result<JobDeleteFinishedResult> JobDeleteFinished(const JobDeleteFinishedParams& p) = 0;
   // After the store was unreachable: every lease held gets `lease` from now and every live
   // worker counts as heard from now, so nothing is reaped for the time in which nobody could
   // renew (a healthy worker renews within the new term). Returns how many leases it renewed.

@@ -35,6 +35,7 @@
 #include "server/job_inserter.h"
 #include "server/reaper.h"
 #include "server/remote_waker.h"
+#include "server/retention_loop.h"
 #include "server/server_metrics.h"
 #include "server/services.h"
 #include "server/stats_poller.h"
@@ -276,6 +277,25 @@ int main(int argc, char** argv) {
                               }
                               if (r.lease_expired + r.worker_jobs_reclaimed > 0) dispatcher.Wake();
                             });
+  // Finished jobs past their age go, a batch at a time; unpublished events wait for Kafka.
+  jq::server::RetentionLoop retention(
+      store,
+      {.done_age = std::chrono::hours(24) * config.retention.done_jobs_days,
+       .dead_lettered_age = std::chrono::hours(24) * config.retention.dead_lettered_jobs_days,
+       .batch_size = config.retention.batch_size,
+       .interval = std::chrono::seconds(config.retention.interval_seconds),
+       .batch_pause = std::chrono::milliseconds(config.retention.batch_pause_ms),
+       .keep_unpublished = !config.kafka.brokers.empty()},
+      {.on_batch =
+           [&](const jq::JobDeleteFinishedResult& r) {
+             metrics.RetentionDeleted("jobs", r.jobs);
+             metrics.RetentionDeleted("job_outputs", r.outputs);
+             metrics.RetentionDeleted("job_events", r.events);
+           },
+       .on_run =
+           [&](const jq::server::RetentionRunTotals& t) {
+             metrics.RetentionRun(t.seconds, t.held_back);
+           }});
   std::unique_ptr<jq::redis::RedisClient> redis;
   if (!config.redis.addr.empty()) {
     jq::redis::RedisConfig rc;
@@ -467,6 +487,7 @@ int main(int argc, char** argv) {
   listener.Start();
   dispatcher.Start();
   reaper.Start();
+  retention.Start();
   stats.Start();
   if (relay) relay->Start();
   spdlog::info("jq-server {} listening on {} as replica {}", jq::VersionString(),
@@ -478,6 +499,7 @@ int main(int argc, char** argv) {
   stopping = true;
   dispatcher.Stop();  // closes worker streams: they reconnect to another replica
   reaper.Stop();
+  retention.Stop();
   stats.Stop();
   if (relay) relay->Stop();  // releases the publishing lock to another replica
   // Calls waiting for a batch are answered while the server drains; then the batchers flush

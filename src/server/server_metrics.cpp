@@ -112,7 +112,24 @@ ServerMetrics::ServerMetrics(std::shared_ptr<prometheus::Registry> registry)
       component_up_(BuildGauge()
                         .Name("jq_component_up")
                         .Help("1 when a dependency (database, redis, kafka) is healthy.")
-                        .Register(*registry_)) {}
+                        .Register(*registry_)),
+      retention_deleted_(BuildCounter()
+                             .Name("jq_retention_deleted_rows_total")
+                             .Help("Rows deleted by retention, by table (jobs, job_outputs, "
+                                   "job_events).")
+                             .Register(*registry_)),
+      retention_run_seconds_(BuildGauge()
+                                 .Name("jq_retention_last_run_duration_seconds")
+                                 .Help("How long this replica's last retention run took.")
+                                 .Register(*registry_)
+                                 .Add({})),
+      retention_held_back_(BuildGauge()
+                               .Name("jq_retention_held_back_jobs")
+                               .Help("Finished jobs old enough to delete that the last run kept "
+                                     "because their events are not yet published to Kafka "
+                                     "(counted up to one batch per status).")
+                               .Register(*registry_)
+                               .Add({})) {}
 
 void ServerMetrics::GrpcRequest(const std::string& method, const std::string& code,
                                 double seconds) {
@@ -199,4 +216,12 @@ namespace jq::server {
 void ServerMetrics::ComponentUp(const std::string& component, bool up) {
   component_up_.Add({{"component", component}}).Set(up ? 1 : 0);
 }
+void ServerMetrics::RetentionDeleted(const std::string& table, double n) {
+  retention_deleted_.Add({{"table", table}}).Increment(n);
+}
+void ServerMetrics::RetentionRun(double seconds, double held_back) {
+  retention_run_seconds_.Set(seconds);
+  retention_held_back_.Set(held_back);
+}
+
 }  // namespace jq::server

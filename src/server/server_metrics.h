@@ -46,6 +46,9 @@ class ServerMetrics {
   void KafkaPublishErrors(const std::string& topic, double total);
   void RedisOperation(const std::string& operation, double seconds);
   void ComponentUp(const std::string& component, bool up);
+  // Retention: rows deleted from a table (jobs, job_outputs, job_events); a finished run.
+  void RetentionDeleted(const std::string& table, double n);
+  void RetentionRun(double seconds, double held_back);
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
@@ -74,6 +77,9 @@ class ServerMetrics {
   prometheus::Family<prometheus::Histogram>& submit_to_start_;
   prometheus::Family<prometheus::Counter>& lease_expired_;
   prometheus::Family<prometheus::Gauge>& component_up_;
+  prometheus::Family<prometheus::Counter>& retention_deleted_;
+  prometheus::Gauge& retention_run_seconds_;
+  prometheus::Gauge& retention_held_back_;
 };
 
 }  // namespace jq::server

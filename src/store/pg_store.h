@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -63,6 +64,7 @@ class PgStore final : public JobStore {
   Result<JobRecord> JobRetry(const std::string& id, const std::string& tenant) override;
   Result<ReapResult> Reap(std::chrono::seconds worker_timeout, double jitter01) override;
   Result<int> RenewAllAfterOutage(std::chrono::seconds lease) override;
+  Result<JobDeleteFinishedResult> JobDeleteFinished(const JobDeleteFinishedParams& p) override;
 
   Status WorkerUpsert(const WorkerUpsertParams& p) override;
   Status WorkerHeartbeat(const std::string& id, int active_job_count) override;
@@ -99,6 +101,10 @@ inline constexpr const char* kClaimPlanSettings =
 // The claim statement (for plan tests): one_queue selects the single-queue variant.
 // Parameters: $1 text[] worker id per slot, $2 text[] queues, $3 int lease seconds.
 std::string JobClaimSql(bool one_queue);
+
+// The transaction advisory lock a retention batch takes (pg_try_advisory_xact_lock), so that
+// one replica's batch runs at a time; exposed for tests.
+inline constexpr std::int64_t kRetentionLockKey = 0x6a71'7265'746e;  // "jqretn"
 
 // The NOTIFY channel a commit that makes jobs runnable signals (payload: the queue name).
 inline constexpr const char* kJobsChannel = "jq_jobs";

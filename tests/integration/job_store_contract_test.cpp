@@ -53,6 +53,7 @@ class FakeEnv {
   JobStore& store() { return *store_; }
   TimePoint Now() const { return now_; }
   void Advance(seconds s) { now_ += s; }
+  void SetOutboxCursor(std::int64_t id) { store_->SetOutboxCursor(id); }
 
  private:
   TimePoint now_ = std::chrono::floor<seconds>(std::chrono::system_clock::now());
@@ -89,6 +90,13 @@ class PgEnv {
     tx.exec("UPDATE job_outputs SET " + back({"recorded_at"}));
     tx.commit();
   }
+  // What the Kafka relay does as it publishes: outbox_cursors' row moves to id.
+  void SetOutboxCursor(std::int64_t id) {
+    pqxx::connection c(conninfo_);
+    pqxx::work tx(c);
+    tx.exec_params("UPDATE outbox_cursors SET last_event_id = $1", static_cast<long long>(id));
+    tx.commit();
+  }
 
  private:
   std::string conninfo_;
@@ -118,6 +126,7 @@ class JobStoreContract : public ::testing::Test {
   JobStore& Store() { return env_.store(); }
   TimePoint Now() { return env_.Now(); }
   void Advance(seconds s) { env_.Advance(s); }
+  void SetOutboxCursor(std::int64_t id) { env_.SetOutboxCursor(id); }
 
   std::string SubmitWith(const JobInsertParams& p) {
     auto r = Store().JobInsertMany({p});
@@ -1780,6 +1789,175 @@ TYPED_TEST(JobStoreContract, TenantInFlightCountsLeasedJobs) {
   ASSERT_TRUE(held.ok());
   EXPECT_EQ(held->size(), 2u);
   EXPECT_TRUE(st.JobListHeldBy("nobody")->empty());
+}
+
+// ---------------------------------------------------------------------------- retention
+
+constexpr seconds kWeek{7 * 86400};
+
+JobDeleteFinishedParams Retain(JobState status, seconds older_than, int limit = 100,
+                               bool keep_unpublished = false) {
+  JobDeleteFinishedParams p;
+  p.status = status;
+  p.older_than = older_than;
+  p.limit = limit;
+  p.keep_unpublished = keep_unpublished;
+  return p;
+}
+
+TYPED_TEST(JobStoreContract, RetentionDeletesOldFinishedJobsWithTheirOutputsAndEvents) {
+  auto& st = this->Store();
+  const std::string done = this->Submit();
+  const std::string dead = this->Submit();
+  const std::string pending = this->Submit();
+  const std::string running = this->Submit();
+  ASSERT_EQ(this->ClaimOne("w1"), done);
+  JobCompleteParams p;
+  p.lease = {done, "w1", 1};
+  p.success = true;
+  p.output = JobOutputRecord{.exit_code = 0, .stdout_data = "out", .stderr_data = ""};
+  ASSERT_TRUE(st.JobComplete(p).ok());
+  ASSERT_TRUE(st.JobCancel(dead, "").ok());
+  ASSERT_EQ(this->ClaimOne("w1"), pending);
+  ASSERT_TRUE(this->Report(pending, "w1", 1, false, "FAILED_EXIT_CODE", "boom").ok());  // retry
+  ASSERT_EQ(this->ClaimOne("w1"), running);
+  ASSERT_TRUE(st.JobSetRunning({running, "w1", 1}).ok());
+  this->Advance(kWeek + seconds(60));
+  const std::string recent = this->Submit("default", 9);  // ahead of the retried one
+  ASSERT_EQ(this->ClaimOne("w2"), recent);
+  ASSERT_TRUE(this->Report(recent, "w2", 1, true).ok());
+
+  auto r = st.JobDeleteFinished(Retain(S::kDone, kWeek));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->examined, 1);
+  EXPECT_EQ(r->jobs, 1);
+  EXPECT_EQ(r->outputs, 1);
+  EXPECT_EQ(r->events, 4);  // SUBMITTED, ASSIGNED, STARTED, SUCCESS
+  EXPECT_EQ(r->held_back, 0);
+  EXPECT_FALSE(r->busy);
+  EXPECT_EQ(r->last_id, done);
+  EXPECT_EQ(st.JobGet(done, "").status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(st.JobEventList(done, 0)->empty());
+  EXPECT_TRUE(st.JobOutputList(done)->empty());
+  // The dead-lettered job has its own pass; the unfinished and the recent ones stay.
+  EXPECT_EQ(this->Get(dead).status, S::kDeadLettered);
+  auto d = st.JobDeleteFinished(Retain(S::kDeadLettered, kWeek));
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->jobs, 1);
+  EXPECT_EQ(d->events, 2);  // SUBMITTED, CANCELLED
+  EXPECT_EQ(st.JobGet(dead, "").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(this->Get(pending).status, S::kPending);
+  EXPECT_EQ(this->Reasons(pending).size(), 5u);
+  EXPECT_EQ(this->Get(running).status, S::kRunning);
+  EXPECT_EQ(this->Get(recent).status, S::kDone);
+  EXPECT_EQ(this->Reasons(recent).size(), 4u);
+  auto again = st.JobDeleteFinished(Retain(S::kDone, kWeek));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->examined, 0);
+  EXPECT_FALSE(again->last_completed_at.has_value());
+}
+
+TYPED_TEST(JobStoreContract, RetentionBatchesTakeTheOldestFirstAndFollowTheKeyset) {
+  auto& st = this->Store();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    ids.push_back(this->Submit());
+    ASSERT_EQ(this->ClaimOne("w1"), ids.back());
+    ASSERT_TRUE(this->Report(ids.back(), "w1", 1, true).ok());
+    this->Advance(seconds(10));
+  }
+  this->Advance(kWeek);
+  auto p = Retain(S::kDone, kWeek, 2);
+  std::vector<int> examined;
+  for (int batch = 0; batch < 4; ++batch) {
+    auto r = st.JobDeleteFinished(p);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    examined.push_back(r->examined);
+    if (batch == 0) {
+      EXPECT_EQ(r->last_id, ids[1]);
+      EXPECT_EQ(st.JobGet(ids[0], "").status().code(), StatusCode::kNotFound);
+      EXPECT_EQ(st.JobGet(ids[1], "").status().code(), StatusCode::kNotFound);
+      EXPECT_EQ(this->Get(ids[2]).status, S::kDone);
+    }
+    if (r->last_completed_at) {
+      p.after_completed_at = r->last_completed_at;
+      p.after_id = r->last_id;
+    }
+  }
+  EXPECT_EQ(examined, (std::vector<int>{2, 2, 1, 0}));
+  EXPECT_TRUE(st.JobList({})->jobs.empty());
+}
+
+TYPED_TEST(JobStoreContract, RetentionKeepsJobsWhoseEventsAreNotYetPublished) {
+  auto& st = this->Store();
+  const std::string first = this->Submit();
+  ASSERT_EQ(this->ClaimOne("w1"), first);
+  ASSERT_TRUE(this->Report(first, "w1", 1, true).ok());
+  this->Advance(seconds(10));
+  const std::string second = this->Submit();
+  ASSERT_EQ(this->ClaimOne("w1"), second);
+  ASSERT_TRUE(this->Report(second, "w1", 1, true).ok());
+  this->Advance(kWeek + seconds(1));
+  const auto p = Retain(S::kDone, kWeek, 100, /*keep_unpublished=*/true);
+  // Nothing published yet (the cursor as migrated): both stay, events and all.
+  auto r = st.JobDeleteFinished(p);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->examined, 2);
+  EXPECT_EQ(r->jobs, 0);
+  EXPECT_EQ(r->events, 0);
+  EXPECT_EQ(r->held_back, 2);
+  EXPECT_EQ(this->Reasons(first).size(), 4u);
+  // The relay has published the first job's events but not all of the second's.
+  const auto first_events = st.JobEventList(first, 0);
+  ASSERT_TRUE(first_events.ok());
+  const auto second_events = st.JobEventList(second, 0);
+  ASSERT_TRUE(second_events.ok());
+  ASSERT_LT(first_events->back().id, second_events->back().id);
+  this->SetOutboxCursor(second_events->back().id - 1);
+  r = st.JobDeleteFinished(p);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->examined, 2);
+  EXPECT_EQ(r->jobs, 1);
+  EXPECT_EQ(r->events, 4);
+  EXPECT_EQ(r->held_back, 1);
+  EXPECT_EQ(st.JobGet(first, "").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(this->Reasons(second).size(), 4u);
+  // Without a relay nothing waits for Kafka.
+  r = st.JobDeleteFinished(Retain(S::kDone, kWeek, 100, false));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->jobs, 1);
+  EXPECT_TRUE(st.JobEventList(second, 0)->empty());
+}
+
+TYPED_TEST(JobStoreContract, RetentionFreesTheIdempotencyKeyForANewJob) {
+  auto& st = this->Store();
+  JobInsertParams p;
+  p.queue = "default";
+  p.idempotency_key = "order-7";
+  const std::string first = this->SubmitWith(p);
+  ASSERT_EQ(this->ClaimOne("w1"), first);
+  ASSERT_TRUE(this->Report(first, "w1", 1, true).ok());
+  this->Advance(kWeek + seconds(1));
+  auto r = st.JobDeleteFinished(Retain(S::kDone, kWeek));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->jobs, 1);
+  auto again = st.JobInsertMany({p});
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_NE((*again)[0].job_id, first);
+  EXPECT_FALSE((*again)[0].duplicate);
+  EXPECT_EQ(this->Get((*again)[0].job_id).status, S::kPending);
+}
+
+TYPED_TEST(JobStoreContract, RetentionRefusesUnfinishedStatesAndBadLimits) {
+  auto& st = this->Store();
+  for (JobState s : {S::kPending, S::kAssigned, S::kRunning, S::kFailed, S::kUnspecified}) {
+    auto r = st.JobDeleteFinished(Retain(s, kWeek));
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << JobStatusName(s);
+  }
+  EXPECT_EQ(st.JobDeleteFinished(Retain(S::kDone, kWeek, 0)).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(st.JobDeleteFinished(Retain(S::kDone, seconds(-1))).status().code(),
+            StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -965,6 +965,69 @@ Result<int> FakeJobStore::RenewAllAfterOutage(seconds lease) {
   return n;
 }
 
+// retention.cpp's one statement: the oldest candidates after the keyset, then the ones whose
+// events are all published go, with their outputs, events and idempotency key. No other
+// replica exists here, so a batch is never busy.
+Result<JobDeleteFinishedResult> FakeJobStore::JobDeleteFinished(const JobDeleteFinishedParams& p) {
+  if (!IsTerminal(p.status)) {
+    return Status::InvalidArgument("retention deletes only DONE or DEAD_LETTERED jobs, not " +
+                                   std::string(JobStatusName(p.status)));
+  }
+  if (p.older_than.count() < 0) return Status::InvalidArgument("retention age is negative");
+  if (p.limit < 1) return Status::InvalidArgument("retention batch size must be at least 1");
+  std::lock_guard lock(mu_);
+  const TimePoint cutoff = Now() - p.older_than;
+  const auto key = [](const Job& j) { return std::make_tuple(*j.rec.completed_at, j.rec.id); };
+  std::vector<const Job*> cand;
+  for (const auto& [id, j] : jobs_) {
+    if (j.rec.status != p.status || !j.rec.completed_at || *j.rec.completed_at >= cutoff) continue;
+    if (p.after_completed_at && key(j) <= std::make_tuple(*p.after_completed_at, p.after_id)) {
+      continue;
+    }
+    cand.push_back(&j);
+  }
+  std::sort(cand.begin(), cand.end(),
+            [&](const Job* a, const Job* b) { return key(*a) < key(*b); });
+  if (cand.size() > static_cast<std::size_t>(p.limit)) cand.resize(p.limit);
+  JobDeleteFinishedResult out;
+  out.examined = static_cast<int>(cand.size());
+  if (!cand.empty()) {
+    out.last_completed_at = cand.back()->rec.completed_at;
+    out.last_id = cand.back()->rec.id;
+  }
+  std::vector<std::string> gone;
+  for (const Job* j : cand) {
+    const auto ev = events_.find(j->rec.id);
+    const bool unpublished =
+        p.keep_unpublished && ev != events_.end() &&
+        std::any_of(ev->second.begin(), ev->second.end(),
+                    [&](const JobEventRecord& e) { return e.id > outbox_cursor_; });
+    if (!unpublished) gone.push_back(j->rec.id);
+  }
+  for (const std::string& id : gone) {
+    const Job& j = jobs_.at(id);
+    if (!j.rec.idempotency_key.empty()) idem_.erase({j.rec.tenant, j.rec.idempotency_key});
+    if (auto ev = events_.find(id); ev != events_.end()) {
+      out.events += static_cast<int>(ev->second.size());
+      events_.erase(ev);
+    }
+    auto first = outputs_.lower_bound({id, std::numeric_limits<int>::min()});
+    auto last = first;
+    while (last != outputs_.end() && last->first.first == id) ++last;
+    out.outputs += static_cast<int>(std::distance(first, last));
+    outputs_.erase(first, last);
+    jobs_.erase(id);
+    ++out.jobs;
+  }
+  out.held_back = out.examined - out.jobs;
+  return out;
+}
+
+void FakeJobStore::SetOutboxCursor(std::int64_t last_event_id) {
+  std::lock_guard lock(mu_);
+  outbox_cursor_ = last_event_id;
+}
+
 void FakeJobStore::SetReachable(bool reachable) {
   std::lock_guard lock(mu_);
   reachable_ = reachable;

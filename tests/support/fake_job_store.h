@@ -73,6 +73,7 @@ class FakeJobStore final : public JobStore {
   Result<JobRecord> JobRetry(const std::string& id, const std::string& tenant) override;
   Result<ReapResult> Reap(std::chrono::seconds worker_timeout, double jitter01) override;
   Result<int> RenewAllAfterOutage(std::chrono::seconds lease) override;
+  Result<JobDeleteFinishedResult> JobDeleteFinished(const JobDeleteFinishedParams& p) override;
 
   Status WorkerUpsert(const WorkerUpsertParams& p) override;
   Status WorkerHeartbeat(const std::string& id, int active_job_count) override;
@@ -92,6 +93,10 @@ class FakeJobStore final : public JobStore {
   // An outage: while unreachable, the calls that keep leases alive or reap them (Reap,
   // RenewAllAfterOutage, JobLeaseRenew, WorkerHeartbeat[Many], Ping) fail UNAVAILABLE.
   void SetReachable(bool reachable);
+  // How far the Kafka relay has published (outbox_cursors' lowest last_event_id): what
+  // JobDeleteFinished with keep_unpublished compares events with. 0 at start, as after
+  // migrating.
+  void SetOutboxCursor(std::int64_t last_event_id);
 
  private:
   // A jobs row: what JobGet shows plus the columns it does not.
@@ -144,6 +149,7 @@ class FakeJobStore final : public JobStore {
   std::map<std::pair<std::string, int>, JobOutputRecord> outputs_;   // GUARDED_BY(mu_)
   std::map<std::string, WorkerRecord> workers_;                      // GUARDED_BY(mu_)
   std::int64_t last_event_id_ = 0;                                   // GUARDED_BY(mu_)
+  std::int64_t outbox_cursor_ = 0;                                   // GUARDED_BY(mu_)
   std::uint64_t last_id_ms_ = 0, id_counter_ = 0;                    // GUARDED_BY(mu_)
   std::mt19937_64 rng_{std::random_device{}()};                      // GUARDED_BY(mu_)
 };

@@ -105,6 +105,26 @@ TEST_F(ConfigTest, OutOfRangeIsNamed) {
   EXPECT_EQ(r.status().message(), "db.pool_size: 0 is out of range 1..1000");
 }
 
+TEST_F(ConfigTest, RetentionDefaultsFileEnvironmentAndRanges) {
+  auto d = Load("");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->config.retention.done_jobs_days, 7);
+  EXPECT_EQ(d->config.retention.dead_lettered_jobs_days, 30);
+  EXPECT_EQ(d->config.retention.batch_size, 1000);
+  env_["JQ_RETENTION_DEAD_LETTERED_JOBS_DAYS"] = "0";
+  auto r = Load(Write("retention:\n  done_jobs_days: 2\n  batch_size: 500\n"));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->config.retention.done_jobs_days, 2);
+  EXPECT_EQ(r->config.retention.dead_lettered_jobs_days, 0);  // kept forever
+  EXPECT_EQ(r->config.retention.batch_size, 500);
+  auto bad = Load(Write("retention:\n  batch_size: 0\n"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "retention.batch_size: 0 is out of range 1..100000");
+  bad = Load(Write("retention:\n  done_jobs_days: -1\n"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "retention.done_jobs_days: -1 is out of range 0..36500");
+}
+
 TEST_F(ConfigTest, SecretInFileWarnsOrFailsWhenStrict) {
   const std::string path = Write("db:\n  password: hunter2\n");
   auto r = Load(path);
