@@ -3,6 +3,7 @@
 # and 4 jq-workers under a steady mixed load; one fault at a time, then invariants checked from
 # the database, the workers' own execution logs and the processes.
 #   scripts/chaos.sh [--quick] [--only FAULT[,FAULT...]] [--build DIR] [--dir DIR] [--keep]
+#   scripts/chaos.sh --selftest   # no fault; forged records must trip the invariants
 # Exits non-zero if any invariant fails. See docs/reliability.md.
 # The fault_* functions and cleanup are called indirectly (by name, or from the trap).
 # shellcheck disable=SC2317
@@ -20,7 +21,8 @@ while [ $# -gt 0 ]; do
     --build) build=$2; shift 2 ;;
     --dir) dir=$2; shift 2 ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n 2,6p "$0"; exit 0 ;;
+    --selftest) only=selftest; quick=1; shift ;;
+    -h|--help) sed -n 2,7p "$0"; exit 0 ;;
     *) echo "chaos: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -39,15 +41,27 @@ export JQ_DISPATCH_LEASE_SECONDS=$LEASE JQ_REAPER_INTERVAL_MS=200 \
 RECOVERY_LIMIT=$((LEASE + 5))
 if [ "$quick" = 1 ]; then
   BASE=8; AFTER=12; PG_DOWN=10; RATE=10
-  default_faults="worker-kill,pg-restart,sigstop"
+  default_faults="worker-kill,pg-restart,sigstop,selftest"
 else
   BASE=10; AFTER=15; PG_DOWN=60; RATE=10
   default_faults="worker-kill,server-kill,sigstop,pg-restart,pg-down,pg-terminate,redis-kill"
-  default_faults="$default_faults,redis-flush,conn-exhaust,kafka-down,xmin-hold"
+  default_faults="$default_faults,redis-flush,conn-exhaust,kafka-down,xmin-hold,selftest"
 fi
 faults=${only:-$default_faults}
 DRAIN_LIMIT=90
 NSERVERS=3; NWORKERS=4; CONCURRENCY=4
+
+# As scripts/lib/servers.sh's free_port, but below Linux's ephemeral range (32768-60999): a
+# port that an outgoing connection holds cannot be bound, and nothing listens on it to warn.
+free_port() {
+  local port
+  for _ in $(seq 1 200); do
+    port=$(( RANDOM % 12000 + 20000 ))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return 0; fi
+  done
+  echo "free_port: no free port found" >&2
+  return 1
+}
 
 now() { echo "$EPOCHREALTIME"; }
 log() { printf '[chaos %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -67,42 +81,65 @@ wait_port() {  # wait_port PORT SECONDS
   return 1
 }
 
-start_server() {  # start_server INDEX (port already chosen)
-  local i=$1
-  JQ_DB_URL="host=127.0.0.1 port=$pg_port user=postgres dbname=jq" \
-  JQ_SERVER_ADDR="127.0.0.1:${server_port[$i]}" JQ_METRICS_ADDR="127.0.0.1:$(free_port)" \
-  JQ_REDIS_ADDR="127.0.0.1:$redis_port" JQ_KAFKA_BROKERS="$kafka" JQ_SERVER_ID="server-$i" \
-    setsid "$build/jq-server" >>"$dir/logs/server-$i.log" 2>&1 </dev/null &
-  server_pid[i]=$!
-  disown "$!"  # no "Killed" notices from bash when a fault kills it
-  wait_port "${server_port[$i]}" 60 || { log "jq-server $i did not listen"; tail -5 "$dir/logs/server-$i.log" >&2; return 1; }
+# free_port probes, then the process binds: another process can take the port in between (seen:
+# a worker's metrics port). A process that exits at start is started again on fresh ports.
+start_server() {  # start_server INDEX (its gRPC port is kept: workers and the load know it)
+  local i=$1 attempt
+  for attempt in 1 2 3 4 5; do
+    JQ_DB_URL="host=127.0.0.1 port=$pg_port user=postgres dbname=jq" \
+    JQ_SERVER_ADDR="127.0.0.1:${server_port[$i]}" JQ_METRICS_ADDR="127.0.0.1:$(free_port)" \
+    JQ_REDIS_ADDR="127.0.0.1:$redis_port" JQ_KAFKA_BROKERS="$kafka" JQ_SERVER_ID="server-$i" \
+      setsid "$build/jq-server" >>"$dir/logs/server-$i.log" 2>&1 </dev/null &
+    server_pid[i]=$!
+    disown "$!"  # no "Killed" notices from bash when a fault kills it
+    if wait_port "${server_port[$i]}" 60 && sleep 0.5 && kill -0 "${server_pid[$i]}" 2>/dev/null; then
+      return 0
+    fi
+    kill -KILL "${server_pid[$i]}" 2>/dev/null || true
+    log "jq-server $i did not start (attempt $attempt): $(tail -1 "$dir/logs/server-$i.log")"
+    [ -n "${stack_up:-}" ] || server_port[i]=$(free_port)
+  done
+  return 1
 }
 
 start_worker() {  # start_worker INDEX
-  local i=$1
-  JQ_SERVER_ADDR="127.0.0.1:${server_port[${worker_server[$i]}]}" JQ_WORKER_ID="worker-$i" \
-  JQ_WORKER_CONCURRENCY=$CONCURRENCY JQ_METRICS_ADDR="127.0.0.1:$(free_port)" \
-    setsid "$build/jq-worker" >>"$dir/logs/worker-$i.log" 2>&1 </dev/null &
-  worker_pid[i]=$!
-  disown "$!"
+  local i=$1 attempt
+  for attempt in 1 2 3 4 5; do
+    JQ_SERVER_ADDR="127.0.0.1:${server_port[${worker_server[$i]}]}" JQ_WORKER_ID="worker-$i" \
+    JQ_WORKER_CONCURRENCY=$CONCURRENCY JQ_METRICS_ADDR="127.0.0.1:$(free_port)" \
+      setsid "$build/jq-worker" >>"$dir/logs/worker-$i.log" 2>&1 </dev/null &
+    worker_pid[i]=$!
+    disown "$!"
+    sleep 0.5
+    kill -0 "${worker_pid[$i]}" 2>/dev/null && return 0
+    log "jq-worker $i did not start (attempt $attempt): $(tail -1 "$dir/logs/worker-$i.log")"
+  done
+  return 1
 }
 
-start_kafka() {
+start_kafka() {  # the first start picks a port; a restart (kafka-down) keeps it
   [ -x "$build/jq-kafka-mock" ] || return 0
-  rm -f "$dir/run/kafka.out"
-  # A fixed port, so that the mock can come back where the servers expect it.
-  kafka_port=${kafka_port:-$(free_port)}
-  setsid "$build/jq-kafka-mock" --port "$kafka_port" >"$dir/run/kafka.out" 2>>"$dir/logs/kafka.log" </dev/null &
-  kafka_pid=$!
-  disown "$!"
-  local k=""
-  for _ in $(seq 1 100); do
-    k=$(sed -n 's/^JQ_KAFKA_BROKERS=//p' "$dir/run/kafka.out" 2>/dev/null)
-    [ -n "$k" ] && break
-    sleep 0.1
+  local k="" attempt
+  for attempt in 1 2 3 4 5; do
+    # A fixed port, so that the mock can come back where the servers expect it.
+    [ -n "$kafka_port" ] && [ -n "$kafka" ] || kafka_port=$(free_port)
+    rm -f "$dir/run/kafka.out"
+    setsid "$build/jq-kafka-mock" --port "$kafka_port" >"$dir/run/kafka.out" \
+      2>>"$dir/logs/kafka.log" </dev/null &
+    kafka_pid=$!
+    disown "$!"
+    for _ in $(seq 1 100); do
+      k=$(sed -n 's/^JQ_KAFKA_BROKERS=//p' "$dir/run/kafka.out" 2>/dev/null)
+      [ -n "$k" ] && break
+      kill -0 "$kafka_pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    [ -n "$k" ] && { kafka=$k; return 0; }
+    log "jq-kafka-mock did not start (attempt $attempt): $(tail -1 "$dir/logs/kafka.log")"
+    kill -KILL "$kafka_pid" 2>/dev/null || true
+    sleep 1
   done
-  [ -n "$k" ] || { log "jq-kafka-mock did not start"; return 1; }
-  kafka=$k
+  return 1
 }
 
 cleanup() {
@@ -130,6 +167,7 @@ start_stack() {
   local i
   for i in $(seq 1 "$NSERVERS"); do server_port[i]=$(free_port); start_server "$i"; done
   for i in $(seq 1 "$NWORKERS"); do worker_server[i]=$(( (i - 1) % NSERVERS + 1 )); start_worker "$i"; done
+  stack_up=1
   psqlq -c "CREATE TABLE IF NOT EXISTS chaos_acked (id uuid PRIMARY KEY, kind text NOT NULL,
             phase text NOT NULL DEFAULT '', acked_at double precision NOT NULL)"
   log "stack up in $dir: pg $pg_port, redis $redis_port, kafka ${kafka:-none}," \
@@ -268,17 +306,22 @@ fault_redis_flush() {
 }
 
 fault_conn_exhaust() {
-  # 300 idle connections held by another client: max_connections is 300 (scripts/lib/servers.sh),
-  # so this takes every free slot jq does not hold already.
-  log "connection exhaustion: idle connections up to max_connections for 10 s"
-  local pids=() i
-  for i in $(seq 1 300); do
-    psql -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -X -q -c "SELECT pg_sleep(10)" \
-      >/dev/null 2>&1 &
-    pids+=($!)
-  done
-  sleep 10
-  for i in "${pids[@]}"; do wait "$i" 2>/dev/null || true; done
+  # Idle connections held by one other client (pgbench: one SELECT, then \sleep) take every
+  # slot that jq does not hold already (max_connections 300, 3 reserved for superusers): jq
+  # keeps its open connections but can open no new one.
+  local used n
+  used=$(psqlq -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'")
+  n=$((300 - 3 - used - 1))
+  log "connection exhaustion: $n idle connections (jq and the suite hold $used) for 10 s"
+  printf 'SELECT 1;\n\\sleep 10 s\n' >"$dir/run/idle.sql"
+  pgbench -h 127.0.0.1 -p "$pg_port" -U postgres -n -c "$n" -j 4 -t 1 -f "$dir/run/idle.sql" jq \
+    >"$dir/logs/conn-exhaust.log" 2>&1 &
+  local bench=$!
+  sleep 3
+  psqlq -c "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'" \
+    >>"$dir/logs/conn-exhaust.log" 2>&1 || true
+  log "client backends at the peak: $(tail -1 "$dir/logs/conn-exhaust.log")"
+  wait "$bench" || log "pgbench failed; see $dir/logs/conn-exhaust.log"
   fault_end=$(now)
 }
 
@@ -289,6 +332,27 @@ fault_kafka_down() {
   sleep 10
   start_kafka
   fault_end=$(now)
+}
+
+# No fault: check_phase forges violations after the drain (see forge_violations), to show that
+# the checks can fail.
+fault_selftest() {
+  log "self-test: no fault; records will be forged before the checks"
+  forge=1
+  fault_end=$(now)
+}
+
+forge_violations() {  # forge_violations NAME QUEUE
+  local name=$1 q=$2 id
+  # A second SUCCESS, under an old attempt, for one DONE job.
+  psqlq -c "INSERT INTO job_events (job_id, tenant, queue, from_status, to_status, reason, worker_id, attempt)
+            SELECT id, tenant, queue, 3, 4, 'SUCCESS', worker_id, attempt - 1 FROM jobs
+            WHERE queue = '$q' AND status = 4 LIMIT 1" >/dev/null
+  # A second execution of a short job on a healthy worker.
+  id=$(psqlq -c "SELECT id FROM chaos_acked WHERE phase = '$name' AND kind = 'short' LIMIT 1")
+  echo "$id 2 worker-1" >>"$dir/exec/worker-1.log"
+  # An acknowledged id the database never saw.
+  psqlq -c "INSERT INTO chaos_acked VALUES ('00000000-0000-0000-0000-000000000001', 'short', '$name', 0)"
 }
 
 fault_xmin_hold() {
@@ -305,7 +369,7 @@ fault_xmin_hold() {
 # ---- invariants -----------------------------------------------------------------------------
 
 results=()
-failed=0
+failed=1  # until the phases have run (cleanup keeps the logs of a failed start)
 
 check_phase() {  # check_phase NAME QUEUE
   local name=$1 q=$2 bad=() n
@@ -323,6 +387,7 @@ check_phase() {  # check_phase NAME QUEUE
     [ "$open" = 0 ] && break
     sleep 1
   done
+  [ "${forge:-0}" = 1 ] && forge_violations "$name" "$q"
   sql_ids() {  # sql_ids LABEL QUERY: a failed invariant lists up to 5 job ids
     local out; out=$(psqlq -c "$2" 2>&1 | head -5 | paste -sd' ')
     if [ -n "$out" ]; then bad+=("$1"); echo "  $name: $1: $out" >>"$dir/findings.txt"; fi
@@ -376,7 +441,7 @@ check_phase() {  # check_phase NAME QUEUE
     fi
   fi
   # Kafka: the relay's cursor passed every event of this phase.
-  if [ -n "$kafka" ] && [ "$name" != kafka-down ]; then
+  if [ -n "$kafka" ]; then
     local lag=1 kd=$((SECONDS + 30))
     while [ $SECONDS -lt $kd ]; do
       lag=$(psqlq -c "SELECT count(*) FROM job_events WHERE queue = '$q'
@@ -409,7 +474,17 @@ check_phase() {  # check_phase NAME QUEUE
     bad+=(recovery); echo "  $name: recovery: ${rec} s (limit $RECOVERY_LIMIT s)" >>"$dir/findings.txt"
   fi
   local verdict=PASS
-  if [ ${#bad[@]} -gt 0 ]; then verdict="FAIL: ${bad[*]}"; failed=1; fi
+  if [ ${#bad[@]} -gt 0 ]; then verdict="FAIL: ${bad[*]}"; fi
+  if [ "${forge:-0}" = 1 ]; then
+    # The self-test passes when exactly the forged violations were caught.
+    if [ "${bad[*]}" = "lost terminal-events one-success stale-lease rerun-healthy" ]; then
+      verdict="PASS (caught: ${bad[*]})"
+      sed -i "/^  $name: /d" "$dir/findings.txt"
+    else
+      verdict="FAIL: expected the forged violations to be caught, got: ${bad[*]:-none}"
+    fi
+  fi
+  [ "$verdict" = "${verdict#FAIL}" ] || failed=1
   results+=("| $name | $acked | $verdict | $base_rate | ${pct:-?}% | $rec |")
   log "$name: $verdict (acked $acked, baseline $base_rate/s, during ${pct}%, recovery $rec s)"
 }
@@ -418,7 +493,7 @@ run_phase() {  # run_phase FAULT
   local name=$1 q="chaos-$1" fn="fault_${1//-/_}"
   declare -F "$fn" >/dev/null || { echo "chaos: unknown fault $name" >&2; exit 2; }
   ctl 1 queue create "$q" --max-retries 3 --backoff-base-ms 200 --backoff-max-ms 1000 >/dev/null
-  faulted_worker=""; stale_expected=0
+  faulted_worker=""; stale_expected=0; forge=0
   stale_before=$(cat "$dir"/logs/*.log | grep -c "stale lease" || true)
   : >"$dir/acks/$name.csv"
   submitter "$q" "$dir/acks/$name.csv" &
@@ -436,6 +511,7 @@ run_phase() {  # run_phase FAULT
 start_stack
 sleep 2
 IFS=',' read -r -a fault_list <<<"$faults"
+failed=0
 for f in "${fault_list[@]}"; do run_phase "$f"; done
 
 commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
