@@ -414,6 +414,11 @@ check_phase() {  # check_phase NAME QUEUE
       SELECT j.id || ':done@' || j.attempt FROM jobs j JOIN job_events e ON e.job_id = j.id
       WHERE j.queue = '$q' AND j.status = 4 AND e.reason = 'SUCCESS'
         AND (e.attempt <> j.attempt OR e.worker_id IS DISTINCT FROM j.worker_id)"
+  # A lease is taken away only from the worker the fault hit: a healthy worker's job that
+  # expired or was declared lost is re-run although nothing was wrong with it.
+  sql_ids lease-healthy "SELECT e.job_id || ':' || e.reason || ':' || e.worker_id || '@' || e.attempt
+      FROM job_events e WHERE e.queue = '$q' AND e.reason IN ('LEASE_EXPIRED', 'WORKER_LOST')
+        AND e.worker_id IS DISTINCT FROM '${faulted_worker:-none}'"
   # Execution logs: a job runs again only if its worker was the one the fault hit.
   local reruns
   reruns=$(psqlq -c "SELECT id || ' ' || kind FROM chaos_acked WHERE phase = '$name'" |
