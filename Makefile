@@ -7,7 +7,7 @@ UNIT_TESTS = core_test exec_test ctl_output_test ctl_cli_test proto_compat_test 
              server_loops_test worker_test outbox_logic_test
 
 .PHONY: all deps build test test-unit test-integration test-e2e test-asan run stack-start \
-        stack-stop format format-check bench bench-quick diagrams clean
+        stack-stop format format-check bench bench-quick diagrams clean chaos chaos-quick
 
 all: build
 
@@ -74,3 +74,14 @@ clean:
 diagrams:
 	@command -v dot >/dev/null || apt-get install -y -q graphviz
 	dot -Tpng -Gdpi=110 docs/architecture.dot -o docs/img/architecture.png
+
+# The fault suite (issue 7, docs/reliability.md): 3 servers, 4 workers, a mixed load, one fault
+# at a time, invariants checked after each; exits non-zero on a failed invariant.
+chaos: $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target jq-server jq-worker jq-ctl jq-kafka-mock
+	@bash scripts/chaos.sh --build $(BUILD_DIR)
+
+# Three faults, under 3 minutes.
+chaos-quick: $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target jq-server jq-worker jq-ctl jq-kafka-mock
+	@bash scripts/chaos.sh --quick --build $(BUILD_DIR)
