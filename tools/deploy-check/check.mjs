@@ -1,6 +1,7 @@
 // Offline checks of jq's deployment files, run by `make test-deploy`:
 //   node tools/deploy-check/check.mjs            k8s/ (every overlay), terraform/, packaging/,
-//                                                docker-compose.yml's jq variables, docs/deploy.md
+//                                                docker/Dockerfile, docker-compose.yml's jq
+//                                                variables, docs/deploy.md
 //   node tools/deploy-check/check.mjs --write-prometheusrule
 //                                                regenerate k8s/base/prometheusrule.yaml from
 //                                                prometheus/alerts.yml
@@ -13,7 +14,7 @@ import { render, readYamlDocs } from "./lib/kustomize.mjs";
 import { checkObjects, metricNames } from "./lib/k8s.mjs";
 import { loadConfigKeys, knownEnv } from "./lib/jqconfig.mjs";
 import { checkTerraform } from "./lib/terraform.mjs";
-import { checkSystemd, checkCompose, checkDocs } from "./lib/other.mjs";
+import { checkSystemd, checkCompose, checkDocs, checkDockerfile } from "./lib/other.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const rootArg = process.argv.find((a) => a.startsWith("--root="));
@@ -118,6 +119,7 @@ await guarded("every file under k8s/ is rendered by a kustomization", () => {
 await guarded("terraform/", () => checkTerraform(path.join(repo, "terraform"), { knownEnv: env }));
 await guarded("packaging/systemd/", () => checkSystemd(path.join(repo, "packaging/systemd"), env));
 await guarded("docker-compose.yml jq variables", () => checkCompose(path.join(repo, "docker-compose.yml"), env));
+await guarded("docker/Dockerfile", () => checkDockerfile(repo));
 await guarded("docs/deploy.md", () => checkDocs(repo, alertGroups));
 
 if (failures > 0) {

@@ -103,3 +103,57 @@ export function checkDocs(repo, alertGroups) {
   }
   return errors;
 }
+
+// docker/Dockerfile: the stages and targets exist, every COPY source is in the build context
+// (present and not excluded by .dockerignore), the images run as a non-root user with a
+// HEALTHCHECK on /healthz, and the runtime stage installs docker/runtime-packages.txt.
+export function checkDockerfile(repo) {
+  const errors = [];
+  const text = fs.readFileSync(path.join(repo, "docker/Dockerfile"), "utf8").replace(/\\\n/g, " ");
+  const ignore = fs.readFileSync(path.join(repo, ".dockerignore"), "utf8").split("\n")
+    .map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
+  const stages = {};
+  let cur = null;
+  for (const line of text.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"))) {
+    const [instr, ...rest] = line.split(/\s+/);
+    const args = rest.join(" ");
+    if (/^FROM$/i.test(instr)) {
+      const m = args.match(/\bAS\s+(\S+)/i);
+      cur = stages[m ? m[1] : `stage${Object.keys(stages).length}`] = { from: args.split(/\s+/)[0], lines: [] };
+      continue;
+    }
+    if (!cur) continue;
+    cur.lines.push([instr.toUpperCase(), args]);
+  }
+  for (const s of ["build", "runtime", "jq-server", "jq-worker"]) if (!stages[s]) errors.push(`no stage ${s}`);
+  if (errors.length) return errors;
+
+  for (const [name, st] of Object.entries(stages)) {
+    for (const [instr, args] of st.lines) {
+      if (instr !== "COPY" || /--from=/.test(args)) continue;
+      const parts = args.split(/\s+/).filter((p) => !p.startsWith("--"));
+      for (const src of parts.slice(0, -1)) {
+        if (src === ".") continue;
+        if (!fs.existsSync(path.join(repo, src))) errors.push(`stage ${name}: COPY ${src}: no such file`);
+        if (ignore.some((p) => src === p || src.startsWith(`${p}/`))) errors.push(`stage ${name}: COPY ${src} is excluded by .dockerignore`);
+      }
+    }
+  }
+  const runs = (st) => st.lines.filter(([i]) => i === "RUN").map(([, a]) => a).join("\n");
+  if (!runs(stages.build).includes("install-deps.sh --build-only")) errors.push("the build stage must install with scripts/install-deps.sh --build-only");
+  if (!runs(stages.runtime).includes("runtime-packages.txt")) errors.push("the runtime stage must install docker/runtime-packages.txt");
+  for (const [target, port] of [["jq-server", "9090"], ["jq-worker", "9091"]]) {
+    const st = stages[target];
+    const get = (i) => st.lines.filter(([x]) => x === i).map(([, a]) => a);
+    if (st.from !== "runtime") errors.push(`${target} must be built FROM runtime`);
+    const user = get("USER").at(-1);
+    if (!user || /^(0|root)(:|$)/.test(user)) errors.push(`${target}: must end with a non-root USER`);
+    const hc = get("HEALTHCHECK").at(-1) ?? "";
+    if (!hc.includes("/healthz") || !hc.includes(port)) errors.push(`${target}: HEALTHCHECK must GET /healthz on ${port}`);
+    if (!get("EXPOSE").join(" ").includes(port)) errors.push(`${target}: EXPOSE ${port}`);
+    if (!get("ENTRYPOINT").join(" ").includes(`"${target}"`)) errors.push(`${target}: ENTRYPOINT must run ${target}`);
+    if (!get("COPY").some((a) => a.includes(`/out/${target}`))) errors.push(`${target}: does not copy its binary`);
+    if (!get("LABEL").join(" ").includes("org.opencontainers.image.title")) errors.push(`${target}: no org.opencontainers.image.title label`);
+  }
+  return errors;
+}
