@@ -36,7 +36,7 @@ function prometheusRuleYaml() {
   return "# Generated from prometheus/alerts.yml by\n" +
     "#   node tools/deploy-check/check.mjs --write-prometheusrule\n" +
     "# Do not edit: make test-deploy fails when this differs from alerts.yml.\n" +
-    YAML.stringify(rule, { lineWidth: 0 });
+    YAML.stringify(rule, { lineWidth: 100, minContentWidth: 40 });
 }
 
 if (process.argv.includes("--write-prometheusrule")) {
