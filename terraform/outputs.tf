@@ -40,12 +40,12 @@ output "runtime_secret_name" {
 
 output "external_secrets_role_arn" {
   description = "IAM role of the service account jq-secrets-reader (k8s/overlays/*/secrets-reader.yaml)."
-  value       = aws_iam_role.external_secrets.arn
+  value       = aws_iam_role.irsa["external-secrets"].arn
 }
 
 output "worker_role_arn" {
   description = "IAM role of the service account jq-worker (k8s/overlays/job-queue-prod/worker-serviceaccount.yaml)."
-  value       = aws_iam_role.worker.arn
+  value       = aws_iam_role.irsa["worker"].arn
 }
 
 output "kms_key_arn" {

@@ -1,3 +1,4 @@
+# Three backends, three groups, each rule written out: what is admitted is read here at a glance.
 # Security groups that admit only what jq needs: the EKS nodes (the cluster security group
 # EKS puts on every node and pod) reach PostgreSQL on 5432, Redis on 6379 and Kafka's
 # plaintext listener on 9092; the brokers talk to each other. Nothing else comes in, and no

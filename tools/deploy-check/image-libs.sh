@@ -15,7 +15,7 @@ declare -A have=()
 for p in "${listed[@]}"; do have[$p]=1; done
 
 fail=0
-declare -A need=()
+declare -A need=() first_lib=()
 for bin in jq-server jq-worker jq-ctl; do
   exe="$build/$bin"
   if [ ! -x "$exe" ]; then
@@ -39,13 +39,14 @@ for bin in jq-server jq-worker jq-ctl; do
       fail=1
       continue
     fi
-    need[$pkg]="${need[$pkg]:-} $bin:$(basename "$lib")"
+    case " ${need[$pkg]:-} " in *" $bin "*) ;; *) need[$pkg]="${need[$pkg]:-} $bin" ;; esac
+    first_lib[$pkg]="${first_lib[$pkg]:-$(basename "$lib")}"
   done < <(ldd "$exe" | awk '/=> \//{print $3} /^[[:space:]]*\/[^ ]*ld-linux/{print $1}')
 done
 
 for pkg in $(printf '%s\n' "${!need[@]}" | sort); do
   if [ -z "${have[$pkg]:-}" ]; then
-    echo "FAIL: package $pkg (for${need[$pkg]}) is not in ${list#"$root"/}" >&2
+    echo "FAIL: package $pkg (${first_lib[$pkg]}... of${need[$pkg]}) is not in ${list#"$root"/}" >&2
     fail=1
   fi
 done
