@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every offline check of the deployment files (make test-deploy). No Docker engine, cluster or
-# cloud account is needed; each check prints "ok:" or "FAIL:", and the script exits non-zero
-# if any failed.
+# cloud account is needed (the smoke step starts a private PostgreSQL and Redis on loopback);
+# each check prints "ok:" or "FAIL:", and the script exits non-zero if any failed.
 #   tools/deploy-check/run-all.sh [BUILD_DIR]     (BUILD_DIR holds the built jq-server,
 #                                                   jq-worker and jq-ctl; default: build)
 set -uo pipefail
@@ -78,6 +78,8 @@ step "shellcheck (every shell script)" run_shellcheck
 step "kubernetes, terraform, compose, systemd, docs (tools/deploy-check/check.mjs)" node tools/deploy-check/check.mjs
 step "runtime image libraries (ldd + dpkg -S)" bash tools/deploy-check/image-libs.sh "$build"
 step "systemd-analyze verify (packaging/systemd)" systemd_units
+step "smoke: the pods' config and commands with the built binaries (PostgreSQL, Redis on loopback)" \
+  bash tools/deploy-check/smoke.sh "$build"
 
 if [ "${#failed[@]}" -gt 0 ]; then
   echo "test-deploy: ${#failed[@]} check(s) failed: ${failed[*]}" >&2
