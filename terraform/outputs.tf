@@ -52,3 +52,13 @@ output "kms_key_arn" {
   description = "KMS key encrypting this environment's data at rest."
   value       = aws_kms_key.main.arn
 }
+
+output "grpc_endpoint" {
+  description = "DNS name of the internal gRPC ALB (port 443, TLS), or null without var.grpc_certificate_arn."
+  value       = local.alb_enabled ? aws_lb.grpc[0].dns_name : null
+}
+
+output "grpc_target_group_arn" {
+  description = "Target group for the TargetGroupBinding (k8s/overlays/job-queue-prod/grpc-targetgroupbinding.yaml)."
+  value       = local.alb_enabled ? aws_lb_target_group.grpc[0].arn : null
+}

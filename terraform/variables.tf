@@ -242,3 +242,25 @@ variable "log_retention_days" {
     error_message = "log_retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ...)."
   }
 }
+
+variable "grpc_certificate_arn" {
+  description = "ACM certificate of the internal gRPC ALB (alb.tf); empty = no ALB, clients use the Service inside the cluster."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.grpc_certificate_arn == "" || startswith(var.grpc_certificate_arn, "arn:aws:acm:")
+    error_message = "grpc_certificate_arn must be empty or an ACM certificate ARN."
+  }
+}
+
+variable "grpc_client_cidrs" {
+  description = "CIDRs admitted to the gRPC ALB on 443; empty = the VPC only."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for c in var.grpc_client_cidrs : can(cidrhost(c, 0)) && c != "0.0.0.0/0"])
+    error_message = "grpc_client_cidrs must be CIDRs, and not 0.0.0.0/0."
+  }
+}

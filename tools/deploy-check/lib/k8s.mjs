@@ -228,6 +228,13 @@ export async function checkObjects(objects, ctx) {
     }
   }
 
+  for (const tgb of byKind("TargetGroupBinding")) {
+    const ref = tgb.spec.serviceRef ?? {};
+    const svc = find("Service", ref.name);
+    if (!svc) err(tgb, `serviceRef ${ref.name} is not a Service`);
+    else if (!svc.spec.ports.some((p) => p.port === ref.port || p.name === ref.port)) err(tgb, `Service ${ref.name} has no port ${ref.port}`);
+  }
+
   for (const es of byKind("ExternalSecret")) {
     const ref = es.spec.secretStoreRef;
     if (!find(ref.kind ?? "SecretStore", ref.name)) err(es, `secretStoreRef ${ref.kind}/${ref.name} is not defined`);

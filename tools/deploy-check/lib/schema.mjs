@@ -29,7 +29,26 @@ function modelPath(apiVersion, kind) {
   return null;
 }
 
+// Custom resources without an npm model: their required and known fields, written from the
+// CRD (AWS Load Balancer Controller v2, elbv2.k8s.aws/v1beta1 TargetGroupBinding).
+const HAND_SCHEMAS = {
+  "elbv2.k8s.aws/v1beta1/TargetGroupBinding": (o) => {
+    const e = [];
+    const spec = o.spec ?? {};
+    const known = new Set(["targetGroupARN", "targetGroupName", "targetType", "serviceRef", "networking", "nodeSelector", "ipAddressType", "vpcID", "multiClusterTargetGroup"]);
+    for (const k of Object.keys(spec)) if (!known.has(k)) e.push(`unknown field "spec.${k}" (not in TargetGroupBindingSpec)`);
+    if (!spec.targetGroupARN && !spec.targetGroupName) e.push("spec.targetGroupARN (or targetGroupName) is required");
+    if (spec.targetGroupARN && !/^arn:aws:elasticloadbalancing:/.test(spec.targetGroupARN)) e.push("spec.targetGroupARN must be a target group ARN");
+    if (!spec.serviceRef?.name || spec.serviceRef?.port === undefined) e.push("spec.serviceRef.name and spec.serviceRef.port are required");
+    if (spec.targetType && !["ip", "instance"].includes(spec.targetType)) e.push("spec.targetType must be ip or instance");
+    for (const k of Object.keys(o)) if (!["apiVersion", "kind", "metadata", "spec"].includes(k)) e.push(`unknown field "${k}"`);
+    return e;
+  },
+};
+
 export async function validateSchema(obj) {
+  const hand = HAND_SCHEMAS[`${obj.apiVersion}/${obj.kind}`];
+  if (hand) return hand(obj);
   const p = modelPath(obj.apiVersion, obj.kind);
   if (!p) return [`no schema for ${obj.apiVersion} ${obj.kind} in ${PACKAGES.join(", ")}`];
   const mod = await import(p);

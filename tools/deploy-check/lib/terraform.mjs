@@ -18,6 +18,7 @@ const REQUIRED_TYPES = {
   aws_ecr_repository: "ECR", aws_secretsmanager_secret: "Secrets Manager",
   aws_security_group: "security groups", aws_cloudwatch_log_group: "CloudWatch Logs",
   aws_route53_zone: "Route 53", aws_kms_key: "encryption at rest",
+  aws_lb: "ALB (gRPC, TLS termination)", aws_lb_target_group: "ALB targets (gRPC)",
 };
 
 function walkStrings(v, fn) {
@@ -131,12 +132,21 @@ export async function checkTerraform(dir, { knownEnv = new Set() } = {}) {
   for (const [k, r] of of("aws_eks_node_group")) {
     if (!String(r.subnet_ids).includes("aws_subnet.private")) errors.push(`${k}: nodes must be in the private subnets`);
   }
-  const allowedPorts = new Set([5432, 6379, 9092, 9094]);
+  // From a security group: only jq's ports (PostgreSQL, Redis, Kafka, broker TLS, gRPC from
+  // the ALB). By CIDR: only TLS (443) to the gRPC ALB, from a variable, never 0.0.0.0/0.
+  const sgPorts = new Set([5432, 6379, 9092, 9094, 50051]);
   for (const [k, r] of [...of("aws_vpc_security_group_ingress_rule"), ...of("aws_security_group_rule")]) {
-    if (r.cidr_ipv4 || r.cidr_blocks || r.cidr_ipv6 || r.ipv6_cidr_blocks) errors.push(`${k}: ingress by CIDR (only security groups are admitted)`);
-    if (!r.referenced_security_group_id && !r.source_security_group_id) errors.push(`${k}: must name the security group it admits`);
+    const cidr = r.cidr_ipv4 ?? r.cidr_blocks ?? r.cidr_ipv6 ?? r.ipv6_cidr_blocks;
+    const ports = new Set([Number(r.from_port), Number(r.to_port)]);
     if (r.ip_protocol === "-1" || r.protocol === "-1") errors.push(`${k}: all protocols admitted`);
-    for (const p of [r.from_port, r.to_port]) if (!allowedPorts.has(Number(p))) errors.push(`${k}: port ${p} is not one jq needs (${[...allowedPorts].join(", ")})`);
+    if (cidr) {
+      if (!String(r.security_group_id).includes("aws_security_group.alb")) errors.push(`${k}: ingress by CIDR is allowed only into the gRPC ALB`);
+      if ([...ports].some((p) => p !== 443)) errors.push(`${k}: the ALB admits clients on 443 only`);
+      if (String(cidr).includes("0.0.0.0/0") || !String(cidr).includes("${")) errors.push(`${k}: client CIDRs must come from a variable, never 0.0.0.0/0`);
+      continue;
+    }
+    if (!r.referenced_security_group_id && !r.source_security_group_id) errors.push(`${k}: must name the security group it admits`);
+    for (const p of ports) if (!sgPorts.has(p)) errors.push(`${k}: port ${p} is not one jq needs (${[...sgPorts].join(", ")})`);
   }
   for (const [k, r] of of("aws_security_group")) {
     if (r.ingress || r.egress) errors.push(`${k}: inline rules; use aws_vpc_security_group_*_rule resources`);
