@@ -35,25 +35,29 @@ function isPlainObject(v) {
   return v !== null && typeof v === "object" && !Array.isArray(v);
 }
 
-// Strategic merge as kustomize does it for the fields used here: maps merge, lists of maps
-// that all have a "name" merge by name (containers, env, ports, volumes), other lists are
-// replaced; a null value deletes the key.
-export function strategicMerge(base, patch) {
+// Strategic merge as kustomize does it for the fields used here: maps merge; a null value
+// deletes the key; lists whose Kubernetes merge key is "name" (containers, env, volumes, ...)
+// merge item by item on built-in kinds; every other list is replaced, as kustomize replaces
+// the lists of custom resources, whose schemas it does not know.
+const MERGE_BY_NAME = new Set(["containers", "initContainers", "ephemeralContainers", "env", "volumes", "imagePullSecrets"]);
+
+export function strategicMerge(base, patch, builtIn = true) {
   if (!isPlainObject(base) || !isPlainObject(patch)) return structuredClone(patch);
   const out = structuredClone(base);
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) {
       delete out[k];
-    } else if (Array.isArray(v) && Array.isArray(out[k]) && mergeableByName(v) && mergeableByName(out[k])) {
+    } else if (builtIn && MERGE_BY_NAME.has(k) && Array.isArray(v) && Array.isArray(out[k]) &&
+               mergeableByName(v) && mergeableByName(out[k])) {
       const merged = out[k].map((x) => structuredClone(x));
       for (const item of v) {
         const i = merged.findIndex((m) => m.name === item.name);
-        if (i >= 0) merged[i] = strategicMerge(merged[i], item);
+        if (i >= 0) merged[i] = strategicMerge(merged[i], item, builtIn);
         else merged.push(structuredClone(item));
       }
       out[k] = merged;
     } else if (isPlainObject(v) && isPlainObject(out[k])) {
-      out[k] = strategicMerge(out[k], v);
+      out[k] = strategicMerge(out[k], v, builtIn);
     } else {
       out[k] = structuredClone(v);
     }
@@ -63,6 +67,14 @@ export function strategicMerge(base, patch) {
 
 function mergeableByName(list) {
   return list.length > 0 && list.every((x) => isPlainObject(x) && typeof x.name === "string");
+}
+
+// Built-in API groups: the core group ("v1") and the *.k8s.io groups plus apps, batch, policy,
+// autoscaling. Anything else is a custom resource.
+export function isBuiltIn(apiVersion) {
+  if (!apiVersion.includes("/")) return true;
+  const group = apiVersion.split("/")[0];
+  return ["apps", "batch", "policy", "autoscaling"].includes(group) || group.endsWith(".k8s.io");
 }
 
 function podSpecs(o) {
@@ -124,7 +136,7 @@ export function render(dir, seen = new Set()) {
     const matches = objects.filter((o) =>
       (!target.kind || o.kind === target.kind) && (!target.name || o.metadata.name === target.name));
     if (matches.length === 0) throw new Error(`${kfile}: patch ${p.path ?? "(inline)"} matches no object`);
-    objects = objects.map((o) => (matches.includes(o) ? strategicMerge(o, patch) : o));
+    objects = objects.map((o) => (matches.includes(o) ? strategicMerge(o, patch, isBuiltIn(o.apiVersion)) : o));
   }
 
   if (k.images) applyImages(objects, k.images, kfile);
