@@ -71,7 +71,7 @@ systemd_units() {
   if [ "$rc" -ne 0 ] || [ -s "$tmp/verify.out" ]; then cat "$tmp/verify.out" >&2; return 1; fi
 }
 
-step "deploy-check's own tests (node --test)" node --test tools/deploy-check/test/
+step "deploy-check's own tests (node --test)" node --test --test-reporter=spec tools/deploy-check/test/
 step "docker-compose config (docker-compose.yml)" compose_config
 step "promtool check config (docker/compose/prometheus.yml)" compose_prometheus
 step "yamllint --strict (every YAML file, .yamllint)" run_yamllint
