@@ -139,6 +139,17 @@ export function checkDockerfile(repo) {
       }
     }
   }
+  // Outside FROM, a stage sees only the ARGs and ENVs it declares (a global ARG is empty there).
+  for (const [name, st] of Object.entries(stages)) {
+    const declared = new Set();
+    for (const [instr, args] of st.lines) {
+      if (instr === "ARG" || instr === "ENV") for (const m of args.matchAll(/(?:^|\s)([A-Za-z_]\w*)(?==|\s|$)/g)) declared.add(m[1]);
+      if (!["LABEL", "COPY", "WORKDIR", "USER", "EXPOSE", "ENV"].includes(instr)) continue;
+      for (const m of args.matchAll(/\$\{?([A-Za-z_]\w*)/g)) {
+        if (!declared.has(m[1])) errors.push(`stage ${name}: ${instr} uses \${${m[1]}}, not declared in this stage (ARG ${m[1]})`);
+      }
+    }
+  }
   const runs = (st) => st.lines.filter(([i]) => i === "RUN").map(([, a]) => a).join("\n");
   if (!runs(stages.build).includes("install-deps.sh --build-only")) errors.push("the build stage must install with scripts/install-deps.sh --build-only");
   if (!runs(stages.runtime).includes("runtime-packages.txt")) errors.push("the runtime stage must install docker/runtime-packages.txt");
