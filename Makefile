@@ -6,7 +6,7 @@ CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 UNIT_TESTS = core_test exec_test ctl_output_test ctl_cli_test proto_compat_test batcher_test \
              server_loops_test worker_test outbox_logic_test store_test
 
-.PHONY: all deps build test test-unit test-integration test-e2e test-asan run stack-start \
+.PHONY: all deps build test test-unit test-integration test-e2e test-asan test-deploy run stack-start \
         stack-stop format format-check bench bench-quick diagrams clean chaos chaos-quick
 
 all: build
@@ -23,6 +23,7 @@ build: deps $(BUILD_DIR)/build.ninja
 # Every suite: unit, integration (private PostgreSQL/Redis), e2e (real binaries).
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+	$(MAKE) test-deploy
 	$(MAKE) test-asan
 	$(MAKE) chaos-quick
 
@@ -40,6 +41,14 @@ test-asan: deps
 	cmake -S . -B $(BUILD_DIR)-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DJQ_SANITIZE=ON
 	cmake --build $(BUILD_DIR)-asan -j $(JOBS) --target $(UNIT_TESTS)
 	cd $(BUILD_DIR)-asan && ctest --output-on-failure -L unit
+
+# The deployment files, offline (no Docker engine, cluster or cloud account): docker-compose
+# config, yamllint, shellcheck, the Kubernetes overlays rendered and schema-checked, terraform/
+# parsed and checked, the runtime image's packages against ldd of the built binaries
+# (tools/deploy-check, docs/deploy.md).
+test-deploy: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target jq-server jq-worker jq-ctl
+	@bash tools/deploy-check/run-all.sh $(BUILD_DIR)
 
 # Private PostgreSQL + Redis + jq-server + jq-worker under .jq/; Ctrl-C stops everything.
 run: build
