@@ -8,13 +8,14 @@
 #   gen-certs.sh leaf DIR NAME CA server|client [DAYS]
 #       DIR/NAME.pem and DIR/NAME.key signed by DIR/CA.pem, valid DAYS days (default 30; a
 #       negative number gives a certificate that has already expired). A server certificate
-#       names localhost and 127.0.0.1, the addresses the stack and the tests dial.
+#       names localhost and 127.0.0.1, the addresses the stack and the tests dial, or what
+#       JQ_CERT_SAN says (e.g. DNS:jq.internal,IP:10.0.0.5).
 #   gen-certs.sh stack DIR
 #       ca, server and client in DIR, unless DIR/ca.pem is there already.
 set -euo pipefail
 
 usage() {
-  sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -37,7 +38,7 @@ make_leaf() {  # dir name ca kind days
   local dir=$1 name=$2 ca=$3 kind=$4 days=${5:-30} ext
   [ -f "$dir/$ca.pem" ] || { echo "gen-certs: no CA $dir/$ca.pem" >&2; exit 1; }
   case "$kind" in
-    server) ext='subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth' ;;
+    server) ext="subjectAltName=${JQ_CERT_SAN:-DNS:localhost,IP:127.0.0.1}\nextendedKeyUsage=serverAuth" ;;
     client) ext='extendedKeyUsage=clientAuth' ;;
     *) usage ;;
   esac

@@ -66,8 +66,10 @@ std::string TlsHint(const grpc::Status& status, bool tls) {
   // A TLS listener reads a plaintext HTTP/2 preface as garbage and closes the connection.
   if (!tls && has("Socket closed")) return "; does the server use TLS? pass --tls-ca";
   if (tls && has("certificate verify failed")) {
-    return "; the server's certificate is not signed by the CA of --tls-ca, or does not name "
-           "the host dialled";
+    return "; the server's certificate is not signed by the CA of --tls-ca";
+  }
+  if (tls && has("Hostname Verification")) {
+    return "; the server's certificate does not name the host of --server-addr";
   }
   if (tls && has("wrong version number")) return "; the server does not use TLS";
   // With mTLS the server ends the handshake of a client whose certificate it does not accept.

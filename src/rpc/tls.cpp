@@ -134,6 +134,11 @@ ClientTls ClientTlsFromFlags(const std::string& ca, const std::string& cert,
   return {.ca = {ca, "--tls-ca"}, .cert = {cert, "--tls-cert"}, .key = {key, "--tls-key"}};
 }
 
+const char* ServerTls::mode() const {
+  if (!enabled()) return "plaintext";
+  return client_ca.path.empty() ? "TLS" : "mTLS (client certificates required)";
+}
+
 Status CheckServerTls(const ServerTls& tls) {
   if (!tls.client_ca.path.empty() && tls.cert.path.empty()) {
     return Status::InvalidArgument(tls.client_ca.setting + ": mTLS needs TLS: set " +

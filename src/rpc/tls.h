@@ -30,6 +30,8 @@ struct ServerTls {
   PemFile client_ca;  // set = mTLS: a client certificate signed by it is required and verified
   std::chrono::seconds reload{10};
   bool enabled() const { return !cert.path.empty(); }
+  // For logs: "plaintext", "TLS" or "mTLS (client certificates required)".
+  const char* mode() const;
 };
 
 struct ClientTls {

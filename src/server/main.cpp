@@ -127,11 +127,8 @@ int DryRun(const jq::Config& config) {
       std::cout << "kafka: " << broker << (reachable ? " reachable" : " UNREACHABLE") << "\n";
     }
   }
-  std::cout << "grpc: would listen on " << config.server.addr
-            << (config.server.tls.cert.empty()        ? " (plaintext)"
-                : config.server.tls.client_ca.empty() ? " (TLS)"
-                                                      : " (mTLS)")
-            << "\n";
+  std::cout << "grpc: would listen on " << config.server.addr << " ("
+            << jq::rpc::ServerTlsFrom(config.server.tls).mode() << ")\n";
   std::cout << (ok ? "dry run: ok\n" : "dry run: FAILED\n");
   return ok ? 0 : 1;
 }
@@ -502,11 +499,7 @@ int main(int argc, char** argv) {
   stats.Start();
   if (relay) relay->Start();
   spdlog::info("jq-server {} listening on {} ({}) as replica {}", jq::VersionString(),
-               config.server.addr,
-               !grpc_tls.enabled()               ? "plaintext"
-               : grpc_tls.client_ca.path.empty() ? "TLS"
-                                                 : "mTLS, client certificates required",
-               config.server.id);
+               config.server.addr, grpc_tls.mode(), config.server.id);
 
   int sig = 0;
   sigwait(&signals, &sig);

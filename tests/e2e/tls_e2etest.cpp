@@ -130,6 +130,20 @@ TEST_F(TlsE2E, AClientTrustingAnotherCaIsRefused) {
   EXPECT_EQ(Ctl(Tls("ca"), {"queue", "list"}).exit_code, 0);
 }
 
+// A certificate from the right CA, for another host: refused (it would let any holder of a
+// certificate from that CA pose as jq-server).
+TEST_F(TlsE2E, AServerCertificateForAnotherHostIsRefused) {
+  certs_.Server("elsewhere", "ca", 30, "DNS:elsewhere.example");
+  auto env = ServerTls();
+  env["JQ_SERVER_TLS_CERT"] = certs_.pem("elsewhere");
+  env["JQ_SERVER_TLS_KEY"] = certs_.key("elsewhere");
+  stack_.StartServer({.env = env});
+  auto wrong = Ctl(Tls("ca"), {"queue", "list"});
+  EXPECT_EQ(wrong.exit_code, 3) << wrong.out << wrong.err;
+  EXPECT_NE(wrong.err.find("does not name the host of --server-addr"), std::string::npos)
+      << wrong.err;
+}
+
 TEST_F(TlsE2E, MtlsRefusesClientsWithoutACertificateFromItsCa) {
   certs_.Client("stranger", "other");
   stack_.StartServer({.env = ServerTls(/*mtls=*/true)});

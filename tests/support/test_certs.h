@@ -13,8 +13,10 @@ class TestCerts {
 
   // NAME.pem and NAME.key in dir(): a self-signed CA.
   void Ca(const std::string& name);
-  // NAME.pem and NAME.key signed by CA `ca`; days < 0: already expired.
-  void Server(const std::string& name, const std::string& ca, int days = 30);
+  // NAME.pem and NAME.key signed by CA `ca`; days < 0: already expired. A server certificate
+  // names `san` (subjectAltName, e.g. "DNS:elsewhere"), by default localhost and 127.0.0.1.
+  void Server(const std::string& name, const std::string& ca, int days = 30,
+              const std::string& san = "");
   void Client(const std::string& name, const std::string& ca, int days = 30);
 
   std::string pem(const std::string& name) const { return dir_ + "/" + name + ".pem"; }
@@ -22,7 +24,8 @@ class TestCerts {
   const std::string& dir() const { return dir_; }
 
  private:
-  void Leaf(const std::string& name, const std::string& ca, const char* kind, int days);
+  void Leaf(const std::string& name, const std::string& ca, const char* kind, int days,
+            const std::string& san = "");
   std::string dir_;
 };
 

@@ -344,6 +344,11 @@ TEST(CtlErrors, TlsFailuresGetAHint) {
       "UNKNOWN: ipv4:127.0.0.1:1: Tls handshake failed: SSL_ERROR_SSL: error:0A00010B:SSL "
       "routines::wrong version number");
   EXPECT_EQ(TlsHint(plain, true), "; the server does not use TLS");
+  const auto host = unavailable(
+      "UNKNOWN: ipv4:127.0.0.1:1: Custom verification check failed with error: UNAUTHENTICATED: "
+      "Hostname Verification Check failed.");
+  EXPECT_EQ(TlsHint(host, true),
+            "; the server's certificate does not name the host of --server-addr");
   // A server that is simply not there, or an answer: no hint.
   EXPECT_EQ(TlsHint(unavailable("UNAVAILABLE: ipv4:127.0.0.1:1: Connection refused"), false), "");
   EXPECT_EQ(TlsHint(grpc::Status(grpc::StatusCode::NOT_FOUND, "Socket closed"), false), "");
