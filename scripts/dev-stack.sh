@@ -1,24 +1,27 @@
 #!/usr/bin/env bash
 # A local jq stack in the background, for people, tests and benchmarks:
-#   scripts/dev-stack.sh start [--servers N] [--workers N] [--dir DIR] [--build DIR]
+#   scripts/dev-stack.sh start [--servers N] [--workers N] [--dir DIR] [--build DIR] [--tls]
 #   scripts/dev-stack.sh stop|status [--dir DIR]
 # Private PostgreSQL, Redis and a Kafka mock cluster (jq-kafka-mock) on free loopback ports,
 # N jq-server replicas and N jq-workers.
 # The chosen addresses go to DIR/stack.env (default .jq/stack.env):
 #   source .jq/stack.env && ./build/jq-ctl status
+# --tls: certificates under DIR/tls (scripts/gen-certs.sh); the servers require mTLS, and the
+# workers and stack.env (JQ_TLS_CA, JQ_TLS_CERT, JQ_TLS_KEY) use the client certificate.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 . "$here/lib/servers.sh"
 
 cmd=${1:-}; shift || true
-servers=1; workers=1; dir="$root/.jq"; build="$root/build"
+servers=1; workers=1; dir="$root/.jq"; build="$root/build"; tls=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --servers) servers=$2; shift 2 ;;
     --workers) workers=$2; shift 2 ;;
     --dir) dir=$2; shift 2 ;;
     --build) build=$2; shift 2 ;;
+    --tls) tls=1; shift ;;
     *) echo "dev-stack: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -73,12 +76,20 @@ case "$cmd" in
       done
       [ -n "$kafka" ] || { echo "dev-stack: jq-kafka-mock did not start; see $dir/logs/kafka.log" >&2; exit 1; }
     fi
+    server_tls=(); client_tls=()
+    if [ "$tls" = 1 ]; then
+      "$here/gen-certs.sh" stack "$dir/tls"
+      server_tls=(JQ_SERVER_TLS_CERT="$dir/tls/server.pem" JQ_SERVER_TLS_KEY="$dir/tls/server.key"
+                  JQ_SERVER_TLS_CLIENT_CA="$dir/tls/ca.pem")
+      client_tls=(JQ_TLS_CA="$dir/tls/ca.pem" JQ_TLS_CERT="$dir/tls/client.pem"
+                  JQ_TLS_KEY="$dir/tls/client.key")
+    fi
     first_addr=""; first_metrics=""
     for i in $(seq 1 "$servers"); do
       gport=$(free_port); mport=$(free_port)
       JQ_DB_URL="$db_url" JQ_SERVER_ADDR="127.0.0.1:$gport" JQ_METRICS_ADDR="127.0.0.1:$mport" \
       JQ_REDIS_ADDR="127.0.0.1:$redis_port" JQ_KAFKA_BROKERS="$kafka" JQ_SERVER_ID="server-$i" \
-        setsid "$build/jq-server" >"$dir/logs/server-$i.log" 2>&1 </dev/null &
+        env "${server_tls[@]}" setsid "$build/jq-server" >"$dir/logs/server-$i.log" 2>&1 </dev/null &
       echo $! >"$dir/run/server-$i.pid"
       if ! wait_port "$gport" 60; then
         echo "dev-stack: jq-server $i did not start; see $dir/logs/server-$i.log" >&2
@@ -93,7 +104,7 @@ case "$cmd" in
       for i in $(seq 1 "$workers"); do
         addr=${addrs[$(( (i - 1) % ${#addrs[@]} ))]}
         JQ_SERVER_ADDR="$addr" JQ_WORKER_ID="worker-$i" JQ_METRICS_ADDR="127.0.0.1:$(free_port)" \
-          setsid "$build/jq-worker" >"$dir/logs/worker-$i.log" 2>&1 </dev/null &
+          env "${client_tls[@]}" setsid "$build/jq-worker" >"$dir/logs/worker-$i.log" 2>&1 </dev/null &
         echo $! >"$dir/run/worker-$i.pid"
       done
     fi
@@ -104,6 +115,7 @@ export JQ_REDIS_ADDR=127.0.0.1:$redis_port
 export JQ_KAFKA_BROKERS=$kafka
 export JQ_METRICS_ADDR=$first_metrics
 ENV
+    for v in "${client_tls[@]}"; do echo "export ${v%%=*}=\"${v#*=}\"" >>"$dir/stack.env"; done
     echo "dev-stack: started $servers server(s), $( [ -x "$build/jq-worker" ] && echo "$workers" || echo 0 ) worker(s); logs in $dir/logs"
     cat "$dir/stack.env"
     ;;
@@ -124,7 +136,7 @@ ENV
     done
     ;;
   *)
-    echo "usage: $0 start [--servers N] [--workers N] [--dir DIR] [--build DIR] | stop | status" >&2
+    echo "usage: $0 start [--servers N] [--workers N] [--dir DIR] [--build DIR] [--tls] | stop | status" >&2
     exit 2
     ;;
 esac

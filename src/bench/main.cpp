@@ -26,6 +26,10 @@ void AddCommon(CLI::App* sub, Options& o, const std::string& default_queue) {
   sub->add_option("--server", o.server, "jq-server address HOST:PORT")
       ->envname("JQ_SERVER_ADDR")
       ->capture_default_str();
+  sub->add_option("--tls-ca", o.tls_ca, "CA certificate (PEM) to verify the server with")
+      ->envname("JQ_TLS_CA");
+  sub->add_option("--tls-cert", o.tls_cert, "client certificate (PEM)")->envname("JQ_TLS_CERT");
+  sub->add_option("--tls-key", o.tls_key, "client private key (PEM)")->envname("JQ_TLS_KEY");
   sub->add_option("--channels", o.channels, "gRPC channels (separate TCP connections) to use")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();

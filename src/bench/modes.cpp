@@ -14,6 +14,7 @@
 #include "bench/report.h"
 #include "bench/stats.h"
 #include "bench/submitter.h"
+#include "rpc/tls.h"
 
 namespace jq::bench {
 namespace {
@@ -341,7 +342,12 @@ Outcome RunSubprocess(Context& c) {
 }  // namespace
 
 int RunBench(const Options& o, const std::atomic<bool>& abort, bool* hard_exit) {
-  Clients clients(o.server, o.channels);
+  const rpc::ClientTls tls = rpc::ClientTlsFromFlags(o.tls_ca, o.tls_cert, o.tls_key);
+  if (Status s = rpc::CheckClientTls(tls); !s.ok()) {
+    std::cerr << "jq-bench: " << s.message() << "\n";
+    return 2;
+  }
+  Clients clients(o.server, o.channels, rpc::MakeChannelCredentials(tls));
   if (!clients.WaitConnected(std::chrono::seconds(5))) {
     std::cerr << "jq-bench: cannot reach jq-server at " << o.server
               << " (start it, or pass --server HOST:PORT / set JQ_SERVER_ADDR)\n";

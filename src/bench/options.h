@@ -13,6 +13,7 @@ struct Options {
 
   // Every mode.
   std::string server = "127.0.0.1:50051";
+  std::string tls_ca, tls_cert, tls_key;  // PEM files; any set = TLS (as jq-ctl's flags)
   int channels = 4;
   bool json = false;
   std::string timeline;  // CSV path; empty = none

@@ -65,7 +65,7 @@ Status ApplyNode(Config& config, const ConfigKey& key, const YAML::Node& node,
 }
 
 bool HasEffect(const SeedAlias& a) {
-  return a.conversion != SeedConversion::kNoEffect && a.conversion != SeedConversion::kMustBeFalse;
+  return a.conversion != SeedConversion::kNoEffect;
 }
 
 bool IsSecretValue(const YAML::Node& node) {

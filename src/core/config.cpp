@@ -27,6 +27,11 @@ Binding Bind(Config& c, std::string_view key) {
       {"server.id", [](Config& c) { return Binding{.str = &c.server.id}; }},
       {"server.shutdown_grace_seconds",
        [](Config& c) { return Binding{.integer = &c.server.shutdown_grace_seconds}; }},
+      {"server.tls.cert", [](Config& c) { return Binding{.str = &c.server.tls.cert}; }},
+      {"server.tls.key", [](Config& c) { return Binding{.str = &c.server.tls.key}; }},
+      {"server.tls.client_ca", [](Config& c) { return Binding{.str = &c.server.tls.client_ca}; }},
+      {"server.tls.reload_seconds",
+       [](Config& c) { return Binding{.integer = &c.server.tls.reload_seconds}; }},
       {"metrics.addr", [](Config& c) { return Binding{.str = &c.metrics.addr}; }},
       {"metrics.finished_depth_seconds",
        [](Config& c) { return Binding{.integer = &c.metrics.finished_depth_seconds}; }},
@@ -90,6 +95,11 @@ Binding Bind(Config& c, std::string_view key) {
        [](Config& c) { return Binding{.integer = &c.worker.kill_grace_seconds}; }},
       {"worker.metrics_addr", [](Config& c) { return Binding{.str = &c.worker.metrics_addr}; }},
       {"worker.health_addr", [](Config& c) { return Binding{.str = &c.worker.health_addr}; }},
+      {"worker.tls.ca", [](Config& c) { return Binding{.str = &c.worker.tls.ca}; }},
+      {"worker.tls.cert", [](Config& c) { return Binding{.str = &c.worker.tls.cert}; }},
+      {"worker.tls.key", [](Config& c) { return Binding{.str = &c.worker.tls.key}; }},
+      {"worker.tls.reload_seconds",
+       [](Config& c) { return Binding{.integer = &c.worker.tls.reload_seconds}; }},
       {"limits.tenant_submit_rate",
        [](Config& c) { return Binding{.integer = &c.limits.tenant_submit_rate}; }},
       {"limits.tenant_submit_burst",
@@ -122,6 +132,43 @@ Status RangeCheck(std::string_view key, long long v, long long lo, long long hi)
   return Status::Ok();
 }
 
+// A certificate is useless without its key and the other way round.
+Status CheckPair(std::string_view cert_key, const std::string& cert, std::string_view key_key,
+                 const std::string& key) {
+  if (cert.empty() == key.empty()) return Status::Ok();
+  const std::string missing(cert.empty() ? cert_key : key_key);
+  const std::string given(cert.empty() ? key_key : cert_key);
+  return Status::InvalidArgument(missing + ": required when " + given + " is set");
+}
+
+Status ValidateTls(const Config& c) {
+  const auto& s = c.server.tls;
+  for (auto [cert_key, cert, key_key, key] :
+       {std::tuple<std::string_view, const std::string*, std::string_view, const std::string*>{
+            "server.tls.cert", &s.cert, "server.tls.key", &s.key},
+        {"worker.tls.cert", &c.worker.tls.cert, "worker.tls.key", &c.worker.tls.key}}) {
+    if (Status st = CheckPair(cert_key, *cert, key_key, *key); !st.ok()) return st;
+  }
+  if (!s.client_ca.empty() && s.cert.empty()) {
+    return Status::InvalidArgument(
+        "server.tls.client_ca: mTLS needs TLS: set server.tls.cert and server.tls.key too");
+  }
+  // The seed served TLS only with grpc.tls.enabled: true; jq whenever a certificate is set.
+  // Either mismatch is refused rather than guessed at: plaintext where TLS was asked for is a
+  // silent downgrade, and TLS where the seed served plaintext locks its clients out.
+  if (s.seed_enabled == true && s.cert.empty()) {
+    return Status::InvalidArgument(
+        "grpc.tls.enabled: true needs a certificate: set grpc.tls.cert_path and "
+        "grpc.tls.key_path (or server.tls.cert and server.tls.key)");
+  }
+  if (s.seed_enabled == false && !s.cert.empty()) {
+    return Status::InvalidArgument(
+        "grpc.tls.enabled: false, but a certificate is set (server.tls.cert), and jq serves TLS "
+        "whenever one is: remove grpc.tls.enabled, or the certificate");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 const std::vector<ConfigKey>& ConfigKeys() {
@@ -130,6 +177,13 @@ const std::vector<ConfigKey>& ConfigKeys() {
       {"server.addr", K::kString, false, "gRPC listen address of jq-server"},
       {"server.id", K::kString, false, "replica id (default hostname-pid)"},
       {"server.shutdown_grace_seconds", K::kInt, false, "max seconds to stop after SIGTERM"},
+      {"server.tls.cert", K::kString, false,
+       "PEM certificate chain; with server.tls.key the gRPC port speaks only TLS"},
+      {"server.tls.key", K::kString, false, "PEM private key of server.tls.cert"},
+      {"server.tls.client_ca", K::kString, false,
+       "PEM CA bundle; set = mTLS: every client must present a certificate it signed"},
+      {"server.tls.reload_seconds", K::kInt, false,
+       "how often the TLS files are re-read (rotation without restart)"},
       {"metrics.addr", K::kString, false,
        "jq-server's HTTP listen address for /metrics /healthz /readyz"},
       {"metrics.finished_depth_seconds", K::kInt, false,
@@ -185,6 +239,11 @@ const std::vector<ConfigKey>& ConfigKeys() {
        "jq-worker's HTTP listen address for /metrics /healthz /readyz"},
       {"worker.health_addr", K::kString, false,
        "a second HTTP address of jq-worker for the same endpoints (empty = none)"},
+      {"worker.tls.ca", K::kString, false,
+       "PEM CA bundle to verify jq-server with; set (or worker.tls.cert): dial with TLS"},
+      {"worker.tls.cert", K::kString, false, "PEM client certificate (for mTLS)"},
+      {"worker.tls.key", K::kString, false, "PEM private key of worker.tls.cert"},
+      {"worker.tls.reload_seconds", K::kInt, false, "how often the worker's TLS files are re-read"},
       {"limits.tenant_submit_rate", K::kInt, false, "submits per second per tenant (0 = off)"},
       {"limits.tenant_submit_burst", K::kInt, false, "tenant bucket size (0 = one second)"},
       {"limits.queue_submit_rate", K::kInt, false, "submits per second per queue (0 = off)"},
@@ -294,6 +353,8 @@ Status ValidateConfig(const Config& c) {
       {"limits.queue_submit_burst", c.limits.queue_submit_burst, 0, 10000000},
       {"server.keepalive_seconds", c.server.keepalive_seconds, 1, 3600},
       {"worker.keepalive_seconds", c.worker.keepalive_seconds, 1, 3600},
+      {"server.tls.reload_seconds", c.server.tls.reload_seconds, 1, 86400},
+      {"worker.tls.reload_seconds", c.worker.tls.reload_seconds, 1, 86400},
   };
   for (const auto& r : ranges) {
     if (Status s = RangeCheck(r.key, r.value, r.lo, r.hi); !s.ok()) return s;
@@ -329,7 +390,7 @@ Status ValidateConfig(const Config& c) {
   for (const auto& q : c.worker.queues) {
     if (Status s = ValidateQueueName(q, "worker.queues"); !s.ok()) return s;
   }
-  return Status::Ok();
+  return ValidateTls(c);
 }
 
 Status ApplyListenPort(Config& config, std::string_view addr_key, std::string_view port) {
@@ -353,18 +414,19 @@ Status ApplyListenPort(Config& config, std::string_view addr_key, std::string_vi
 
 const std::vector<SeedAlias>& SeedAliases() {
   using C = SeedConversion;
-  constexpr std::string_view kNoTls =
-      "jq-server has no TLS listener yet; terminate TLS in front of it";
+  constexpr std::string_view kTlsWhenSet =
+      "jq serves TLS whenever server.tls.cert and server.tls.key are set; grpc.tls.enabled is "
+      "not needed";
   constexpr std::string_view kNoConsumer = "jq runs no Kafka consumer";
   // The seed's config.h and config.cc (its config.example.yaml, config.docker.yaml and k8s
   // ConfigMap use a subset), in its order.
   static const std::vector<SeedAlias> kAliases = {
       {"grpc.port", "JQ_GRPC_PORT", "server.addr", C::kPort, ""},
-      {"grpc.tls.enabled", "JQ_GRPC_TLS_ENABLED", "", C::kMustBeFalse,
-       "jq-server has no TLS listener yet, and serving plaintext where TLS was asked for would "
-       "be a silent downgrade; terminate TLS in front of it"},
-      {"grpc.tls.cert_path", "JQ_GRPC_TLS_CERT_PATH", "", C::kNoEffect, kNoTls},
-      {"grpc.tls.key_path", "JQ_GRPC_TLS_KEY_PATH", "", C::kNoEffect, kNoTls},
+      {"grpc.tls.enabled", "JQ_GRPC_TLS_ENABLED", "server.tls.cert", C::kTlsSwitch,
+       "jq serves TLS whenever server.tls.cert and server.tls.key are set; this is only checked "
+       "against them"},
+      {"grpc.tls.cert_path", "JQ_GRPC_TLS_CERT_PATH", "server.tls.cert", C::kSame, kTlsWhenSet},
+      {"grpc.tls.key_path", "JQ_GRPC_TLS_KEY_PATH", "server.tls.key", C::kSame, kTlsWhenSet},
       {"db.connect_timeout_ms", "JQ_DB_CONNECT_TIMEOUT_MS", "db.connect_timeout_seconds",
        C::kMsToSeconds, "rounded up to whole seconds, as libpq takes them"},
       {"redis.db", "JQ_REDIS_DB", "", C::kNoEffect,
@@ -430,16 +492,13 @@ Status ApplySeedSetting(Config& config, const SeedAlias& alias, std::string_view
           ApplyConfigSetting(config, target, std::to_string(std::max(1LL, (ms + 999) / 1000))));
     }
     case SeedConversion::kNoEffect: return Status::Ok();
-    case SeedConversion::kMustBeFalse: {
+    case SeedConversion::kTlsSwitch: {
       const std::optional<bool> on = ParseBool(value);
       if (!on) {
         return Status::InvalidArgument(seed + ": expected true or false, got '" +
                                        std::string(value) + "'");
       }
-      if (*on) {
-        return Status::InvalidArgument(seed +
-                                       ": true is not supported: " + std::string(alias.note));
-      }
+      config.server.tls.seed_enabled = *on;
       return Status::Ok();
     }
   }
@@ -449,8 +508,7 @@ Status ApplySeedSetting(Config& config, const SeedAlias& alias, std::string_view
 std::string SeedWarning(const SeedAlias& alias, std::string_view given, std::string_view jq_name,
                         bool overridden) {
   std::string out(given);
-  const bool effect = alias.conversion != SeedConversion::kNoEffect &&
-                      alias.conversion != SeedConversion::kMustBeFalse;
+  const bool effect = alias.conversion != SeedConversion::kNoEffect;
   if (effect) {
     out += " is the seed's name, deprecated: use " + std::string(jq_name);
     if (overridden) out += "; ignored, since " + std::string(jq_name) + " is also set and wins";

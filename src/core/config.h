@@ -2,6 +2,7 @@
 // YAML file, then JQ_* environment variables. Pure: loading the file lives in jq_config.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +17,15 @@ struct Config {
     std::string id;                      // replica id; hostname-pid when empty
     int shutdown_grace_seconds = 30;
     int keepalive_seconds = 10;  // HTTP/2 ping after this much silence; dead after twice it
+    // TLS on the gRPC listener (docs/security.md): cert and key set = TLS only, no plaintext.
+    struct Tls {
+      std::string cert;         // PEM certificate chain
+      std::string key;          // PEM private key
+      std::string client_ca;    // PEM CA bundle; set = mTLS: clients need a certificate it signed
+      int reload_seconds = 10;  // the files are re-read this often: rotation without restart
+      // The seed's grpc.tls.enabled, when given: checked against cert/key, switches nothing.
+      std::optional<bool> seed_enabled;
+    } tls;
   } server;
   struct Metrics {
     std::string addr = "0.0.0.0:9090";  // jq-server's HTTP: /metrics, /healthz, /readyz
@@ -90,6 +100,13 @@ struct Config {
     // started on one host with one file must not both bind it.
     std::string metrics_addr = "0.0.0.0:9091";
     std::string health_addr;  // a second listener, like health.addr; empty = none
+    // The worker's side of TLS to jq-server (also JQ_TLS_CA, JQ_TLS_CERT, JQ_TLS_KEY).
+    struct Tls {
+      std::string ca;    // PEM CA bundle the server's certificate must chain to; empty = system's
+      std::string cert;  // PEM client certificate, for a server that requires mTLS
+      std::string key;
+      int reload_seconds = 10;
+    } tls;
   } worker;
   struct Limits {
     // Submit rate limits (token buckets shared through Redis, per replica without it).
@@ -143,14 +160,16 @@ enum class SeedConversion {
   kPort,         // a port: replaces the port of the jq address (ApplyListenPort)
   kMsToSeconds,  // milliseconds, rounded up to whole seconds, at least 1
   kNoEffect,     // accepted and ignored (note says why)
-  kMustBeFalse,  // a switch jq does not have: false is ignored, true refused (note says why)
+  // grpc.tls.enabled: jq has no switch (a certificate turns TLS on); the value is kept in
+  // server.tls.seed_enabled and ValidateConfig refuses it when it contradicts the certificate.
+  kTlsSwitch,
 };
 
 struct SeedAlias {
   std::string_view seed_key;  // e.g. "grpc.port"
   // The seed's variable for it; "" when the seed's name is jq's own (JQ_LOG_LEVEL).
   std::string_view seed_env;
-  std::string_view jq_key;  // what it sets; for kNoEffect/kMustBeFalse the nearest or ""
+  std::string_view jq_key;  // what it sets; for kNoEffect the nearest or ""
   SeedConversion conversion;
   std::string_view note;  // appended to the warning: why it has no effect, or what differs
 };
@@ -160,8 +179,8 @@ const std::vector<SeedAlias>& SeedAliases();
 const SeedAlias* FindSeedAlias(std::string_view seed_key);
 
 // Converts value as the alias says and stores it in target (the alias's jq key unless given;
-// jq-worker redirects jq-server's addresses to its own). Nothing is stored for kNoEffect and
-// a false kMustBeFalse. Errors name the seed key.
+// jq-worker redirects jq-server's addresses to its own). Nothing is stored for kNoEffect.
+// Errors name the seed key.
 Status ApplySeedSetting(Config& config, const SeedAlias& alias, std::string_view value,
                         std::string_view target = {});
 

@@ -84,11 +84,12 @@ int Run(int argc, char** argv, std::ostream& out, std::ostream& err) {
       ->capture_default_str();
   app.add_option("--api-key", global.api_key, "API key, sent as a bearer token")
       ->envname("JQ_API_KEY");
+  // Setting any of them dials with TLS (--tls-cert and --tls-key: mTLS).
   app.add_option("--tls-ca", global.tls_ca, "CA certificate (PEM) to verify the server with")
-      ->check(CLI::ExistingFile);
-  app.add_option("--tls-cert", global.tls_cert, "client certificate (PEM)")
-      ->check(CLI::ExistingFile);
-  app.add_option("--tls-key", global.tls_key, "client private key (PEM)")->check(CLI::ExistingFile);
+      ->envname("JQ_TLS_CA");
+  app.add_option("--tls-cert", global.tls_cert, "client certificate (PEM), for mTLS")
+      ->envname("JQ_TLS_CERT");
+  app.add_option("--tls-key", global.tls_key, "client private key (PEM)")->envname("JQ_TLS_KEY");
   // The seed's jq-ctl took these and ignored them; scripts that pass them keep working.
   std::string seed_config, seed_log_level;
   app.add_option("--config", seed_config, "accepted for the seed's scripts; no effect")
@@ -245,7 +246,8 @@ int Run(int argc, char** argv, std::ostream& out, std::ostream& err) {
         {"--log-level", &seed_log_level}}) {
     if (!value->empty()) {
       err << "jq-ctl: " << flag
-          << " has no effect (jq-ctl reads only its flags, JQ_SERVER_ADDR and JQ_API_KEY)\n";
+          << " has no effect (jq-ctl reads only its flags, JQ_SERVER_ADDR, JQ_API_KEY and "
+             "JQ_TLS_*)\n";
     }
   }
   Session session(global, out, err);

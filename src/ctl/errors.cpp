@@ -59,4 +59,25 @@ std::string ErrorLine(std::string_view what, const grpc::Status& status,
   return line;
 }
 
+std::string TlsHint(const grpc::Status& status, bool tls) {
+  if (status.error_code() != grpc::StatusCode::UNAVAILABLE) return "";
+  const std::string& m = status.error_message();
+  auto has = [&](std::string_view s) { return m.find(s) != std::string::npos; };
+  // A TLS listener reads a plaintext HTTP/2 preface as garbage and closes the connection.
+  if (!tls && has("Socket closed")) return "; does the server use TLS? pass --tls-ca";
+  if (tls && has("certificate verify failed")) {
+    return "; the server's certificate is not signed by the CA of --tls-ca";
+  }
+  if (tls && has("Hostname Verification")) {
+    return "; the server's certificate does not name the host of --server-addr";
+  }
+  if (tls && has("wrong version number")) return "; the server does not use TLS";
+  // With mTLS the server ends the handshake of a client whose certificate it does not accept.
+  if (tls && has("Socket closed")) {
+    return "; the server ended the TLS handshake: it may require a client certificate signed "
+           "by its CA (--tls-cert, --tls-key)";
+  }
+  return "";
+}
+
 }  // namespace jq::ctl

@@ -23,5 +23,8 @@ int ExitCodeFor(grpc::StatusCode code);
 // UNAVAILABLE and DEADLINE_EXCEEDED the server address is appended, since that is what to check.
 std::string ErrorLine(std::string_view what, const grpc::Status& status,
                       std::string_view server_addr);
+// What a connection that failed for a TLS reason most likely means, from gRPC's message, to
+// append to the ErrorLine; "" when it was not that. tls: jq-ctl dialled with TLS.
+std::string TlsHint(const grpc::Status& status, bool tls);
 
 }  // namespace jq::ctl

@@ -1,31 +1,13 @@
 #include "ctl/session.h"
 
-#include <cerrno>
 #include <chrono>
 #include <cstdlib>
-#include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "ctl/args.h"
 #include "rpc/keepalive.h"
+#include "rpc/tls.h"
 
 namespace jq::ctl {
-namespace {
-
-bool ReadFile(const std::string& path, std::string* contents, std::string* error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    *error = "cannot read " + path + ": " + std::strerror(errno);
-    return false;
-  }
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  *contents = ss.str();
-  return true;
-}
-
-}  // namespace
 
 Session::Session(GlobalOptions options, std::ostream& out, std::ostream& err)
     : options_(std::move(options)), out_(out), err_(err) {
@@ -36,20 +18,13 @@ Session::Session(GlobalOptions options, std::ostream& out, std::ostream& err)
 }
 
 bool Session::Connect() {
-  std::shared_ptr<grpc::ChannelCredentials> creds;
-  if (!options_.tls_ca.empty() || !options_.tls_cert.empty() || !options_.tls_key.empty()) {
-    grpc::SslCredentialsOptions ssl;
-    std::string error;
-    if ((!options_.tls_ca.empty() && !ReadFile(options_.tls_ca, &ssl.pem_root_certs, &error)) ||
-        (!options_.tls_cert.empty() && !ReadFile(options_.tls_cert, &ssl.pem_cert_chain, &error)) ||
-        (!options_.tls_key.empty() && !ReadFile(options_.tls_key, &ssl.pem_private_key, &error))) {
-      UsageError("tls", error);
-      return false;
-    }
-    creds = grpc::SslCredentials(ssl);
-  } else {
-    creds = grpc::InsecureChannelCredentials();
+  const rpc::ClientTls tls =
+      rpc::ClientTlsFromFlags(options_.tls_ca, options_.tls_cert, options_.tls_key);
+  if (Status s = rpc::CheckClientTls(tls); !s.ok()) {
+    UsageError("tls", s.message());
+    return false;
   }
+  auto creds = rpc::MakeChannelCredentials(tls);
   // An operator asked for what comes back (a noisy job's output over every attempt can pass
   // gRPC's default 4 MiB): accept any size; the server bounds what it stores.
   grpc::ChannelArguments args;
@@ -76,7 +51,9 @@ std::unique_ptr<grpc::ClientContext> Session::NewContext(bool deadline) const {
 }
 
 int Session::Fail(std::string_view what, const grpc::Status& status) {
-  err_ << ErrorLine(what, status, options_.server_addr) << "\n";
+  const bool tls =
+      rpc::ClientTlsFromFlags(options_.tls_ca, options_.tls_cert, options_.tls_key).enabled();
+  err_ << ErrorLine(what, status, options_.server_addr) << TlsHint(status, tls) << "\n";
   return ExitCodeFor(status.error_code());
 }
 

@@ -28,6 +28,7 @@
 #include "redis/rate_limiter.h"
 #include "redis/redis_client.h"
 #include "rpc/keepalive.h"
+#include "rpc/tls.h"
 #include "server/dispatcher.h"
 #include "server/grpc_metrics.h"
 #include "server/health.h"
@@ -126,7 +127,8 @@ int DryRun(const jq::Config& config) {
       std::cout << "kafka: " << broker << (reachable ? " reachable" : " UNREACHABLE") << "\n";
     }
   }
-  std::cout << "grpc: would listen on " << config.server.addr << "\n";
+  std::cout << "grpc: would listen on " << config.server.addr << " ("
+            << jq::rpc::ServerTlsFrom(config.server.tls).mode() << ")\n";
   std::cout << (ok ? "dry run: ok\n" : "dry run: FAILED\n");
   return ok ? 0 : 1;
 }
@@ -226,6 +228,12 @@ int main(int argc, char** argv) {
   if (config.server.id.empty()) config.server.id = DefaultReplicaId();
   jq::telemetry::InitLogging("jq-server", config.log.level);
   for (const auto& w : loaded->warnings) spdlog::warn("configuration: {}", w);
+  // The TLS files are read now, so that a bad one stops the start naming its key.
+  const jq::rpc::ServerTls grpc_tls = jq::rpc::ServerTlsFrom(config.server.tls);
+  if (jq::Status s = jq::rpc::CheckServerTls(grpc_tls); !s.ok()) {
+    std::cerr << "jq-server: " << s.message() << "\n";
+    return 1;
+  }
   if (dry_run) return DryRun(config);
   if (*migrate) return RunMigrate(config, from_seed);
 
@@ -450,7 +458,7 @@ int main(int argc, char** argv) {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(config.server.addr, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(config.server.addr, jq::rpc::MakeServerCredentials(grpc_tls), &port);
   builder.RegisterService(&job_service);
   builder.RegisterService(&worker_service);
   builder.RegisterService(&admin_service);
@@ -490,8 +498,8 @@ int main(int argc, char** argv) {
   retention.Start();
   stats.Start();
   if (relay) relay->Start();
-  spdlog::info("jq-server {} listening on {} as replica {}", jq::VersionString(),
-               config.server.addr, config.server.id);
+  spdlog::info("jq-server {} listening on {} ({}) as replica {}", jq::VersionString(),
+               config.server.addr, grpc_tls.mode(), config.server.id);
 
   int sig = 0;
   sigwait(&signals, &sig);

@@ -10,6 +10,7 @@
 #include "core/trace.h"
 #include "core/utf8.h"
 #include "rpc/keepalive.h"
+#include "rpc/tls.h"
 #include "telemetry/log_context.h"
 #include "worker/exec/process_runner.h"
 
@@ -107,6 +108,8 @@ WorkerAgent::WorkerAgent(Config::Worker config, std::string worker_id, std::stri
       hostname_(std::move(hostname)),
       max_message_bytes_(max_message_bytes),
       addrs_(ServerAddrs(config_.server_addr)),
+      // Once: every reconnect shares the one set of watched TLS files.
+      credentials_(rpc::MakeChannelCredentials(rpc::ClientTlsFrom(config_.tls))),
       heartbeats_({.name = "jq-heartbeat",
                    .interval = std::chrono::seconds(config_.heartbeat_seconds),
                    .run_at_start = false},
@@ -133,7 +136,7 @@ void WorkerAgent::Reconnect() {
   // gRPC's default of 4 MiB would refuse a large payload: the job could never be delivered.
   args.SetMaxReceiveMessageSize(max_message_bytes_);
   args.SetMaxSendMessageSize(max_message_bytes_);
-  auto channel = grpc::CreateCustomChannel(addr, grpc::InsecureChannelCredentials(), args);
+  auto channel = grpc::CreateCustomChannel(addr, credentials_, args);
   std::lock_guard lock(mu_);
   addr_ = addr;
   channel_ = channel;

@@ -19,6 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include <grpcpp/security/credentials.h>
+
 #include "core/background_loop.h"
 #include "core/config.h"
 #include "worker/report_sender.h"
@@ -117,7 +119,8 @@ class WorkerAgent {
   const std::string hostname_;
   const int max_message_bytes_;
   const std::vector<std::string> addrs_;  // worker.server_addr, in order (at least one)
-  std::size_t next_addr_ = 0;             // the stream thread's (Reconnect)
+  const std::shared_ptr<grpc::ChannelCredentials> credentials_;  // worker.tls, or plaintext
+  std::size_t next_addr_ = 0;                                    // the stream thread's (Reconnect)
 
   std::mutex mu_;
   std::condition_variable cv_;

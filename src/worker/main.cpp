@@ -10,6 +10,7 @@
 #include "config/config_loader.h"
 #include "core/validation.h"
 #include "core/version.h"
+#include "rpc/tls.h"
 #include "telemetry/http_server.h"
 #include "telemetry/log.h"
 #include "telemetry/process_collector.h"
@@ -85,6 +86,12 @@ int main(int argc, char** argv) {
     // A worker dials the address clients use: JQ_SERVER_ADDR stands in for
     // worker.server_addr unless JQ_WORKER_SERVER_ADDR is set.
     if (v == nullptr && name == "JQ_WORKER_SERVER_ADDR") v = std::getenv("JQ_SERVER_ADDR");
+    // And the TLS files jq-ctl reads (JQ_TLS_CA, _CERT, _KEY) stand in for worker.tls.*.
+    for (const char* file : {"CA", "CERT", "KEY"}) {
+      if (v == nullptr && name == std::string("JQ_WORKER_TLS_") + file) {
+        v = std::getenv((std::string("JQ_TLS_") + file).c_str());
+      }
+    }
     if (v == nullptr) return std::nullopt;
     return std::string(v);
   };
@@ -120,6 +127,11 @@ int main(int argc, char** argv) {
   }
   if (jq::Status s = jq::ValidateConfig(config); !s.ok()) {
     std::cerr << "jq-worker: configuration: " << s.message() << "\n";
+    return 1;
+  }
+  // The TLS files are read now, so that a bad one stops the start naming its key.
+  if (jq::Status s = jq::rpc::CheckClientTls(jq::rpc::ClientTlsFrom(config.worker.tls)); !s.ok()) {
+    std::cerr << "jq-worker: " << s.message() << "\n";
     return 1;
   }
   if (!config.worker.run_as_user.empty() && geteuid() != 0) {
@@ -172,9 +184,11 @@ int main(int argc, char** argv) {
                  config.worker.shutdown_grace_seconds);
     agent.RequestStop();
   });
-  spdlog::info("jq-worker {} starting as {} (concurrency {}) against {}; metrics on {}",
+  spdlog::info("jq-worker {} starting as {} (concurrency {}) against {} ({}); metrics on {}",
                jq::VersionString(), config.worker.id, config.worker.concurrency,
-               config.worker.server_addr, config.worker.metrics_addr);
+               config.worker.server_addr,
+               jq::rpc::ClientTlsFrom(config.worker.tls).enabled() ? "TLS" : "plaintext",
+               config.worker.metrics_addr);
   agent.Run();
   spdlog::info("jq-worker stopped");
   // The signal thread may still wait (drain/shutdown ended the agent): exit without it.

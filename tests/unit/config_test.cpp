@@ -279,8 +279,7 @@ TEST_F(ConfigTest, SeedAliasTableIsConsistent) {
     if (!a.jq_key.empty()) {
       EXPECT_NE(FindConfigKey(a.jq_key), nullptr) << key;
     }
-    const bool effect =
-        a.conversion != SeedConversion::kNoEffect && a.conversion != SeedConversion::kMustBeFalse;
+    const bool effect = a.conversion != SeedConversion::kNoEffect;
     if (effect) {
       EXPECT_FALSE(a.jq_key.empty()) << key;
     } else {
@@ -356,22 +355,84 @@ TEST_F(ConfigTest, EmptySeedVariableIsUnsetAsInTheSeed) {
   EXPECT_TRUE(r->warnings.empty());
 }
 
-TEST_F(ConfigTest, SeedTlsIsRefusedWhenOnAndIgnoredWhenOff) {
-  auto on = Load(Write("grpc:\n  tls:\n    enabled: true\n    cert_path: /etc/c.pem\n"));
-  ASSERT_FALSE(on.ok());
-  EXPECT_NE(on.status().message().find("grpc.tls.enabled: true is not supported"),
-            std::string::npos)
-      << on.status().message();
+// The seed served TLS with grpc.tls.enabled: true and its two paths; jq whenever a certificate
+// is set. The paths land on jq's keys; a switch that contradicts them is refused, never
+// guessed at (plaintext where TLS was asked for would be a silent downgrade).
+TEST_F(ConfigTest, SeedTlsSettingsLandOnServerTlsAndTheSwitchIsChecked) {
+  auto on =
+      Load(Write("grpc:\n  tls:\n    enabled: true\n    cert_path: /etc/c.pem\n"
+                 "    key_path: /etc/k.pem\n"));
+  ASSERT_TRUE(on.ok()) << on.status().ToString();
+  EXPECT_EQ(on->config.server.tls.cert, "/etc/c.pem");
+  EXPECT_EQ(on->config.server.tls.key, "/etc/k.pem");
+  EXPECT_EQ(WarningsWith(*on, "grpc.tls.cert_path")[0],
+            dir_.string() +
+                "/jq.yaml: grpc.tls.cert_path is the seed's name, deprecated: use "
+                "server.tls.cert (jq serves TLS whenever server.tls.cert and server.tls.key are "
+                "set; grpc.tls.enabled is not needed)");
+
+  auto no_cert = Load(Write("grpc:\n  tls:\n    enabled: true\n"));
+  ASSERT_FALSE(no_cert.ok());
+  EXPECT_EQ(no_cert.status().message().rfind("grpc.tls.enabled: true needs a certificate", 0), 0u)
+      << no_cert.status().message();
   env_["JQ_GRPC_TLS_ENABLED"] = "1";
-  auto env_on = Load("");
-  ASSERT_FALSE(env_on.ok());
-  EXPECT_NE(env_on.status().message().find("JQ_GRPC_TLS_ENABLED"), std::string::npos);
+  EXPECT_FALSE(Load("").ok());
+  env_["JQ_SERVER_TLS_CERT"] = "/etc/c.pem";
+  env_["JQ_SERVER_TLS_KEY"] = "/etc/k.pem";
+  EXPECT_TRUE(Load("").ok());
   env_.clear();
+
+  auto contradicted =
+      Load(Write("grpc:\n  tls:\n    enabled: false\n    cert_path: /c\n"
+                 "    key_path: /k\n"));
+  ASSERT_FALSE(contradicted.ok());
+  EXPECT_EQ(contradicted.status().message().rfind("grpc.tls.enabled: false, but a certificate", 0),
+            0u);
+
   auto off = Load(Write("grpc:\n  tls:\n    enabled: False\n"));
   ASSERT_TRUE(off.ok()) << off.status().ToString();
+  EXPECT_TRUE(off->config.server.tls.cert.empty());
   ASSERT_EQ(off->warnings.size(), 1u);
-  EXPECT_NE(off->warnings[0].find("grpc.tls.enabled (a seed setting) has no effect"),
+  EXPECT_NE(off->warnings[0].find("grpc.tls.enabled is the seed's name, deprecated: use "
+                                  "server.tls.cert"),
+            std::string::npos)
+      << off->warnings[0];
+  auto bad = Load(Write("grpc:\n  tls:\n    enabled: maybe\n"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("grpc.tls.enabled: expected true or false, got 'maybe'"),
             std::string::npos);
+}
+
+TEST_F(ConfigTest, TlsFilesComeInPairsAndNameTheMissingKey) {
+  auto ok =
+      Load(Write("server:\n  tls:\n    cert: /c.pem\n    key: /k.pem\n"
+                 "    client_ca: /ca.pem\n    reload_seconds: 2\n"
+                 "worker:\n  tls:\n    ca: /ca.pem\n"));
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->config.server.tls.client_ca, "/ca.pem");
+  EXPECT_EQ(ok->config.server.tls.reload_seconds, 2);
+  EXPECT_EQ(ok->config.worker.tls.ca, "/ca.pem");
+  const std::pair<std::string, std::string> cases[] = {
+      {"server:\n  tls:\n    cert: /c.pem\n",
+       "server.tls.key: required when server.tls.cert is set"},
+      {"server:\n  tls:\n    key: /k.pem\n",
+       "server.tls.cert: required when server.tls.key is set"},
+      {"server:\n  tls:\n    client_ca: /ca.pem\n",
+       "server.tls.client_ca: mTLS needs TLS: set server.tls.cert and server.tls.key too"},
+      {"worker:\n  tls:\n    key: /k.pem\n",
+       "worker.tls.cert: required when worker.tls.key is set"},
+      {"server:\n  tls:\n    reload_seconds: 0\n", "server.tls.reload_seconds"},
+  };
+  for (const auto& [yaml, error] : cases) {
+    auto r = Load(Write(yaml));
+    ASSERT_FALSE(r.ok()) << yaml;
+    EXPECT_EQ(r.status().message().rfind(error, 0), 0u) << r.status().message();
+  }
+  env_["JQ_WORKER_TLS_CERT"] = "/c.pem";
+  env_["JQ_WORKER_TLS_KEY"] = "/k.pem";
+  auto from_env = Load("");
+  ASSERT_TRUE(from_env.ok()) << from_env.status().ToString();
+  EXPECT_EQ(from_env->config.worker.tls.cert, "/c.pem");
 }
 
 TEST_F(ConfigTest, SeedErrorsNameTheSeedKey) {

@@ -326,5 +326,33 @@ TEST(CtlErrors, OneLineNamingWhatAndWhy) {
             "jq-ctl: status: UNAVAILABLE: failed to connect; second line (server 127.0.0.1:1)");
 }
 
+// gRPC's messages (1.51) for the ways TLS goes wrong, as jq-server's TLS e2e test sees them.
+TEST(CtlErrors, TlsFailuresGetAHint) {
+  auto unavailable = [](const std::string& last) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        "failed to connect to all addresses; last error: " + last);
+  };
+  const auto closed = unavailable("UNAVAILABLE: ipv4:127.0.0.1:1: Socket closed");
+  EXPECT_EQ(TlsHint(closed, /*tls=*/false), "; does the server use TLS? pass --tls-ca");
+  EXPECT_NE(TlsHint(closed, /*tls=*/true).find("it may require a client certificate"),
+            std::string::npos);
+  const auto verify = unavailable(
+      "UNKNOWN: ipv4:127.0.0.1:1: Tls handshake failed: SSL_ERROR_SSL: error:0A000086:SSL "
+      "routines::certificate verify failed");
+  EXPECT_NE(TlsHint(verify, true).find("not signed by the CA of --tls-ca"), std::string::npos);
+  const auto plain = unavailable(
+      "UNKNOWN: ipv4:127.0.0.1:1: Tls handshake failed: SSL_ERROR_SSL: error:0A00010B:SSL "
+      "routines::wrong version number");
+  EXPECT_EQ(TlsHint(plain, true), "; the server does not use TLS");
+  const auto host = unavailable(
+      "UNKNOWN: ipv4:127.0.0.1:1: Custom verification check failed with error: UNAUTHENTICATED: "
+      "Hostname Verification Check failed.");
+  EXPECT_EQ(TlsHint(host, true),
+            "; the server's certificate does not name the host of --server-addr");
+  // A server that is simply not there, or an answer: no hint.
+  EXPECT_EQ(TlsHint(unavailable("UNAVAILABLE: ipv4:127.0.0.1:1: Connection refused"), false), "");
+  EXPECT_EQ(TlsHint(grpc::Status(grpc::StatusCode::NOT_FOUND, "Socket closed"), false), "");
+}
+
 }  // namespace
 }  // namespace jq::ctl
