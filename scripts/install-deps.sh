@@ -11,6 +11,7 @@ PACKAGES=(
   libcivetweb-dev libssl-dev libjwt-dev libgtest-dev libgmock-dev libbenchmark-dev
   postgresql redis-server kcat prometheus curl procps
   iproute2  # ip netns: the reliability test that cuts a worker off the network
+  clang-14 libclang-rt-14-dev libfuzzer-14-dev  # make fuzz / fuzz-quick (docs/fuzzing.md)
 )
 
 missing=()
