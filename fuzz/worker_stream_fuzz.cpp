@@ -1,7 +1,7 @@
 // jq-worker's handling of its job stream (worker/stream_message.h): a sequence of assignments
 // and control messages, as a server (a newer one, a seed one, or a broken one) may send them,
 // applied to a model of the agent's running jobs the way WorkerAgent::HandleMessage applies
-// them. Invariants: a job starts only if it is not running and the worker is not stopping,
+// them. Invariants: a job starts only if it is not running and no shutdown --now is under way,
 // never with an empty id; one job never runs two attempts, and its attempt only grows; a
 // control message comes only from a message without a job id; every ignored message says why.
 #include <fuzzer/FuzzedDataProvider.h>
@@ -37,7 +37,7 @@ std::string JobId(FuzzedDataProvider& p) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   FuzzedDataProvider p(data, size);
   std::map<std::string, int> running;  // job id -> attempt
-  bool stopping = false;
+  bool killing = false;                // after a shutdown --now
   while (p.remaining_bytes() > 0) {
     StreamMessage m;
     m.job_id = JobId(p);
@@ -51,10 +51,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto it = running.find(m.job_id);
     const std::optional<int> held =
         it == running.end() ? std::nullopt : std::optional<int>(it->second);
-    const StreamAction a = jq::worker::DecideStreamMessage(m, held, stopping);
+    const StreamAction a = jq::worker::DecideStreamMessage(m, held, killing);
     switch (a.kind) {
       case K::kStart:
-        JQ_FUZZ_CHECK(!held && !stopping && !m.job_id.empty() && a.job_id == m.job_id, m.job_id);
+        JQ_FUZZ_CHECK(!held && !killing && !m.job_id.empty() && a.job_id == m.job_id, m.job_id);
         running[a.job_id] = m.attempt;
         break;
       case K::kReplace:
@@ -70,13 +70,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         break;
       case K::kDrain:
       case K::kResume: JQ_FUZZ_CHECK(m.job_id.empty() && m.has_control, m.job_id); break;
-      case K::kShutdown:
-        JQ_FUZZ_CHECK(m.job_id.empty() && m.has_control, m.job_id);
-        stopping = true;
-        break;
+      case K::kShutdown: JQ_FUZZ_CHECK(m.job_id.empty() && m.has_control, m.job_id); break;
       case K::kShutdownNow:
         JQ_FUZZ_CHECK(m.job_id.empty() && m.has_control, m.job_id);
-        stopping = true;
+        killing = true;
         running.clear();
         break;
     }

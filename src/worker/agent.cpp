@@ -343,7 +343,8 @@ void WorkerAgent::HandleMessage(const jq::JobAssignment& a) {
     std::lock_guard lock(mu_);
     auto it = running_.find(a.job_id());
     action = DecideStreamMessage(
-        m, it == running_.end() ? std::nullopt : std::optional<int>(it->second.attempt), stopping_);
+        m, it == running_.end() ? std::nullopt : std::optional<int>(it->second.attempt),
+        shutdown_now_);
     if (action.kind == StreamAction::Kind::kStart) {
       running_[a.job_id()].attempt = a.attempt();
       job_threads_.Post([this, a] { RunJob(a); });
@@ -363,7 +364,13 @@ void WorkerAgent::HandleAction(const StreamAction& action) {
   switch (action.kind) {
     case K::kStart:
     case K::kReplace: break;
-    case K::kIgnore: spdlog::info("job stream: ignored {}", action.why); break;
+    case K::kIgnore:
+      if (action.job_id.empty()) {
+        spdlog::warn("job stream: ignored {}", action.why);
+      } else {
+        spdlog::info("job {}: ignored {}", action.job_id, action.why);
+      }
+      break;
     case K::kCancel:
       spdlog::info("job {}: cancel requested", action.job_id);
       CancelJob(action.job_id, /*abandon=*/false);

@@ -3,8 +3,8 @@
 namespace jq::worker {
 namespace {
 
-StreamAction Ignore(std::string why) {
-  return {StreamAction::Kind::kIgnore, {}, std::move(why)};
+StreamAction Ignore(std::string why, std::string job_id = {}) {
+  return {StreamAction::Kind::kIgnore, std::move(job_id), std::move(why)};
 }
 
 StreamAction DecideControl(const StreamMessage& m) {
@@ -25,17 +25,21 @@ StreamAction DecideControl(const StreamMessage& m) {
 }  // namespace
 
 StreamAction DecideStreamMessage(const StreamMessage& m, std::optional<int> held_attempt,
-                                 bool stopping) {
+                                 bool killing_jobs) {
   using K = StreamAction::Kind;
   if (m.job_id.empty()) {
     if (m.has_control) return DecideControl(m);
     return Ignore("an assignment without a job id");
   }
   if (held_attempt) {
-    if (*held_attempt >= m.attempt) return Ignore("a repeated delivery of a running attempt");
+    if (*held_attempt >= m.attempt) {
+      return Ignore("a repeated delivery of a running attempt", m.job_id);
+    }
     return {K::kReplace, m.job_id, {}};
   }
-  if (stopping) return Ignore("stopping: not started; the deregistration requeues it");
+  if (killing_jobs) {
+    return Ignore("shutting down now: not started; the deregistration requeues it", m.job_id);
+  }
   return {K::kStart, m.job_id, {}};
 }
 

@@ -42,16 +42,17 @@ struct StreamAction {
     kShutdownNow,  // kill the running jobs, deregister, exit
   };
   Kind kind = Kind::kIgnore;
-  std::string job_id;  // kStart, kReplace, kCancel
+  std::string job_id;  // kStart, kReplace, kCancel; kIgnore: the message's, if it had one
   std::string why;     // kIgnore
 };
 
-// held_attempt: the attempt of m.job_id this worker runs, if it runs one. stopping: the agent
-// is shutting down; a new job is then not started (the deregistration returns it to the
-// queue), while control messages and newer attempts are still obeyed. A message with a
-// job_id is an assignment, even with a control set (the proto sends control messages with
-// job_id empty); one with neither is ignored.
+// held_attempt: the attempt of m.job_id this worker runs, if it runs one. killing_jobs: a
+// shutdown --now is under way; a new job is then not started (the deregistration returns it
+// to the queue without using a retry). A graceful stop (SIGTERM, shutdown) still starts a job
+// that arrives, like the running ones it gets the grace. A message with a job_id is an
+// assignment, even with a control set (the proto sends control messages with job_id empty);
+// one with neither is ignored.
 StreamAction DecideStreamMessage(const StreamMessage& m, std::optional<int> held_attempt,
-                                 bool stopping);
+                                 bool killing_jobs);
 
 }  // namespace jq::worker

@@ -28,7 +28,7 @@ TEST(StreamMessageTest, RepeatedDeliveryIsIgnoredNewerAttemptReplaces) {
   const auto a = DecideStreamMessage(Job("j1", 3), 2, false);
   EXPECT_EQ(a.kind, K::kReplace);
   EXPECT_EQ(a.job_id, "j1");
-  // The old attempt's lease is gone even while stopping: it is still stopped.
+  // The old attempt's lease is gone even while shutting down: it is still stopped.
   EXPECT_EQ(DecideStreamMessage(Job("j1", 3), 2, true).kind, K::kReplace);
 }
 
@@ -40,12 +40,13 @@ TEST(StreamMessageTest, MessageWithoutJobOrControlIsIgnored) {
   EXPECT_NE(a.why.find("without a job id"), std::string::npos);
 }
 
-// A message read after the stop began (the stream is cancelled, but one may be buffered) used
-// to start a job the settle then had to kill.
-TEST(StreamMessageTest, NoNewJobWhileStopping) {
+// A message read after a shutdown --now (the stream is cancelled, but one may be buffered)
+// used to spawn a process only for the settle to kill it.
+TEST(StreamMessageTest, NoNewJobDuringShutdownNow) {
   const auto a = DecideStreamMessage(Job("j1", 1), std::nullopt, true);
   EXPECT_EQ(a.kind, K::kIgnore);
-  EXPECT_NE(a.why.find("stopping"), std::string::npos);
+  EXPECT_EQ(a.job_id, "j1");
+  EXPECT_NE(a.why.find("shutting down now"), std::string::npos);
 }
 
 TEST(StreamMessageTest, ControlMessages) {
