@@ -48,7 +48,7 @@ test-asan: deps
 # and leaves the reproducer in $(FUZZ_DIR)/fuzz-crashes/<target>/.
 FUZZ_DIR ?= $(BUILD_DIR)-fuzz
 FUZZ_SECONDS ?= 300
-FUZZ_QUICK_SECONDS ?= 12
+FUZZ_QUICK_SECONDS ?= 10
 
 fuzz-build: deps
 	cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
