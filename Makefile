@@ -4,7 +4,7 @@ JOBS ?= 2
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 # Every test labelled "unit" (ctest -L unit fails on one that was not built).
 UNIT_TESTS = core_test exec_test ctl_output_test ctl_cli_test proto_compat_test batcher_test \
-             server_loops_test worker_test outbox_logic_test
+             server_loops_test worker_test outbox_logic_test store_test
 
 .PHONY: all deps build test test-unit test-integration test-e2e test-asan run stack-start \
         stack-stop format format-check bench bench-quick diagrams clean chaos chaos-quick \
@@ -21,11 +21,12 @@ $(BUILD_DIR)/build.ninja: CMakeLists.txt
 build: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-# Every suite: unit, integration (private PostgreSQL/Redis), e2e (real binaries), then each
-# fuzz target for a few seconds.
+# Every suite: unit, integration (private PostgreSQL/Redis), e2e (real binaries), ASan/UBSan,
+# the quick fault suite, then each fuzz target for a few seconds.
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 	$(MAKE) test-asan
+	$(MAKE) chaos-quick
 	$(MAKE) fuzz-quick
 
 test-unit: build
@@ -104,7 +105,8 @@ chaos: $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target jq-server jq-worker jq-ctl jq-kafka-mock
 	@bash scripts/chaos.sh --build $(BUILD_DIR)
 
-# Three faults, under 3 minutes.
+# A few faults (worker kill -9, server kill -9, SIGSTOP past the lease, the self-test), under
+# 3 minutes; part of `make test`.
 chaos-quick: $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target jq-server jq-worker jq-ctl jq-kafka-mock
 	@bash scripts/chaos.sh --quick --build $(BUILD_DIR)

@@ -37,15 +37,17 @@ chmod 777 "$dir/exec"  # jobs may run as another user (worker.run_as_user)
 # Short timings, as the e2e tests use (tests/e2e/e2e_support.cpp FastTimings).
 LEASE=4
 export JQ_DISPATCH_LEASE_SECONDS=$LEASE JQ_REAPER_INTERVAL_MS=200 \
-  JQ_REAPER_WORKER_TIMEOUT_SECONDS=4 JQ_WORKER_HEARTBEAT_SECONDS=1 JQ_WORKER_KILL_GRACE_SECONDS=1
+  JQ_REAPER_WORKER_TIMEOUT_SECONDS=4 JQ_WORKER_HEARTBEAT_SECONDS=1 JQ_WORKER_KILL_GRACE_SECONDS=1 \
+  JQ_SERVER_KEEPALIVE_SECONDS=2 JQ_WORKER_KEEPALIVE_SECONDS=2
 RECOVERY_LIMIT=$((LEASE + 5))
 if [ "$quick" = 1 ]; then
   BASE=8; AFTER=12; PG_DOWN=10; RATE=10
-  default_faults="worker-kill,pg-restart,sigstop,selftest"
+  default_faults="worker-kill,server-kill,sigstop,selftest"
 else
   BASE=10; AFTER=15; PG_DOWN=60; RATE=10
   default_faults="worker-kill,server-kill,sigstop,pg-restart,pg-down,pg-terminate,redis-kill"
-  default_faults="$default_faults,redis-flush,conn-exhaust,kafka-down,xmin-hold,selftest"
+  default_faults="$default_faults,redis-flush,conn-exhaust,kafka-down,xmin-hold,net-cut"
+  default_faults="$default_faults,clock-skew,disk-full,selftest"
 fi
 faults=${only:-$default_faults}
 DRAIN_LIMIT=90
@@ -69,7 +71,53 @@ log() { printf '[chaos %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 # ---- the stack ------------------------------------------------------------------------------
 
 declare -a server_port server_pid worker_pid worker_server
-pg_port=""; redis_port=""; kafka=""; kafka_pid=""; kafka_port=""
+pg_port=""; redis_port=""; kafka=""; kafka_pid=""; kafka_port=""; kafka_cutoff=0
+listen_host=127.0.0.1; netns=""; netns_host_if=""; netns_host_ip=""; faketime_lib=""; small_disk=""
+NETNS_WORKER=4; SKEW_WORKER=3
+
+# Optional parts of the stack: a fault whose part could not be set up is reported as SKIP.
+setup_netns() {  # worker NETNS_WORKER in its own network namespace, joined by a veth pair
+  [ "$(id -u)" = 0 ] && command -v ip >/dev/null || return 0
+  local ns="jqchaos$$" net=$(( $$ % 200 + 10 ))
+  if ip netns add "$ns" 2>/dev/null &&
+     ip link add "${ns}h" type veth peer name "${ns}w" &&
+     ip link set "${ns}w" netns "$ns" &&
+     ip addr add "10.214.$net.1/24" dev "${ns}h" && ip link set "${ns}h" up &&
+     ip netns exec "$ns" ip addr add "10.214.$net.2/24" dev "${ns}w" &&
+     ip netns exec "$ns" ip link set "${ns}w" up && ip netns exec "$ns" ip link set lo up; then
+    netns=$ns; netns_host_if="${ns}h"; netns_host_ip="10.214.$net.1"
+    listen_host=0.0.0.0  # the servers must be reachable from the namespace too
+  else
+    log "no network namespace (net-cut will be skipped)"
+    ip link del "${ns}h" 2>/dev/null; ip netns del "$ns" 2>/dev/null
+  fi
+  return 0
+}
+
+setup_faketime() {
+  local f
+  for f in /usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1 /usr/lib/*/faketime/libfaketimeMT.so.1; do
+    [ -f "$f" ] && { faketime_lib=$f; break; }
+  done
+  echo "+0" >"$dir/run/skew"
+  [ -n "$faketime_lib" ] || log "no libfaketime (clock-skew will be skipped)"
+}
+
+# job_outputs (what jobs print) moved to a tablespace on a 32 MiB tmpfs that disk-full fills.
+setup_small_disk() {
+  [ "$(id -u)" = 0 ] || { log "not root: disk-full will be skipped"; return 0; }
+  mkdir -p "$dir/outdisk"
+  mount -t tmpfs -o size=32m chaos-outputs "$dir/outdisk" 2>/dev/null ||
+    { log "cannot mount a tmpfs: disk-full will be skipped"; return 0; }
+  small_disk="$dir/outdisk"
+  mkdir -p "$small_disk/ts"; chown postgres "$small_disk/ts"
+  psqlq -c "CREATE TABLESPACE chaos_outputs LOCATION '$small_disk/ts'"
+  psqlq -c "ALTER TABLE job_outputs SET TABLESPACE chaos_outputs"
+  psqlq -c "DO \$\$ DECLARE r record; BEGIN
+              FOR r IN SELECT indexrelid::regclass i FROM pg_index WHERE indrelid = 'job_outputs'::regclass
+              LOOP EXECUTE format('ALTER INDEX %s SET TABLESPACE chaos_outputs', r.i); END LOOP;
+            END \$\$"
+}
 
 psqlq() { psql -h 127.0.0.1 -p "$pg_port" -U postgres -d jq -X -q -tA -v ON_ERROR_STOP=1 "$@"; }
 
@@ -87,7 +135,7 @@ start_server() {  # start_server INDEX (its gRPC port is kept: workers and the l
   local i=$1 attempt
   for attempt in 1 2 3 4 5; do
     JQ_DB_URL="host=127.0.0.1 port=$pg_port user=postgres dbname=jq" \
-    JQ_SERVER_ADDR="127.0.0.1:${server_port[$i]}" JQ_METRICS_ADDR="127.0.0.1:$(free_port)" \
+    JQ_SERVER_ADDR="$listen_host:${server_port[$i]}" JQ_METRICS_ADDR="127.0.0.1:$(free_port)" \
     JQ_REDIS_ADDR="127.0.0.1:$redis_port" JQ_KAFKA_BROKERS="$kafka" JQ_SERVER_ID="server-$i" \
       setsid "$build/jq-server" >>"$dir/logs/server-$i.log" 2>&1 </dev/null &
     server_pid[i]=$!
@@ -102,12 +150,32 @@ start_server() {  # start_server INDEX (its gRPC port is kept: workers and the l
   return 1
 }
 
+# Worker i knows every server, its own ((i-1) mod 3)+1 first: a killed server's workers fail
+# over. The worker in the network namespace (net-cut) reaches them at the host's veth address;
+# the skewed one (clock-skew) runs under libfaketime, its offset read from a file.
+worker_addrs() {  # worker_addrs INDEX HOST
+  local i=$1 host=$2 k s out=""
+  for k in $(seq 0 $((NSERVERS - 1))); do
+    s=$(( (worker_server[i] - 1 + k) % NSERVERS + 1 ))
+    out="$out${out:+,}$host:${server_port[$s]}"
+  done
+  echo "$out"
+}
+
 start_worker() {  # start_worker INDEX
-  local i=$1 attempt
+  local i=$1 attempt host=127.0.0.1 wrap=() skew=()
+  if [ "$i" = "$NETNS_WORKER" ] && [ -n "$netns" ]; then
+    host=$netns_host_ip; wrap=(ip netns exec "$netns")
+  fi
+  if [ "$i" = "$SKEW_WORKER" ] && [ -n "$faketime_lib" ]; then
+    # Only the wall clock is skewed, as a wrong NTP setting would; monotonic time is not.
+    skew=(LD_PRELOAD="$faketime_lib" FAKETIME_TIMESTAMP_FILE="$dir/run/skew"
+          FAKETIME_CACHE_DURATION=1 FAKETIME_DONT_FAKE_MONOTONIC=1)
+  fi
   for attempt in 1 2 3 4 5; do
-    JQ_SERVER_ADDR="127.0.0.1:${server_port[${worker_server[$i]}]}" JQ_WORKER_ID="worker-$i" \
-    JQ_WORKER_CONCURRENCY=$CONCURRENCY JQ_METRICS_ADDR="127.0.0.1:$(free_port)" \
-      setsid "$build/jq-worker" >>"$dir/logs/worker-$i.log" 2>&1 </dev/null &
+    env JQ_WORKER_SERVER_ADDR="$(worker_addrs "$i" "$host")" JQ_WORKER_ID="worker-$i" \
+      JQ_WORKER_CONCURRENCY=$CONCURRENCY JQ_METRICS_ADDR="127.0.0.1:$(free_port)" "${skew[@]}" \
+      setsid "${wrap[@]}" "$build/jq-worker" >>"$dir/logs/worker-$i.log" 2>&1 </dev/null &
     worker_pid[i]=$!
     disown "$!"
     sleep 0.5
@@ -134,7 +202,12 @@ start_kafka() {  # the first start picks a port; a restart (kafka-down) keeps it
       kill -0 "$kafka_pid" 2>/dev/null || break
       sleep 0.1
     done
-    [ -n "$k" ] && { kafka=$k; return 0; }
+    if [ -n "$k" ]; then
+      kafka=$k
+      # A mock keeps nothing: only events after this one must be found in the new one.
+      [ -z "${stack_up:-}" ] || kafka_cutoff=$(psqlq -c "SELECT coalesce(max(id), 0) FROM job_events")
+      return 0
+    fi
     log "jq-kafka-mock did not start (attempt $attempt): $(tail -1 "$dir/logs/kafka.log")"
     kill -KILL "$kafka_pid" 2>/dev/null || true
     sleep 1
@@ -153,11 +226,15 @@ cleanup() {
   done
   redis_stop "$dir"
   pg_stop "$dir"
+  [ -z "$netns" ] || { ip link del "$netns_host_if" 2>/dev/null; ip netns del "$netns" 2>/dev/null; }
+  [ -z "$small_disk" ] || umount "$small_disk" 2>/dev/null
   if [ "$keep" = 0 ] && [ "${failed:-1}" = 0 ]; then rm -rf "$dir"; else log "logs kept in $dir"; fi
 }
 trap cleanup EXIT
 
 start_stack() {
+  setup_netns
+  setup_faketime
   pg_port=$(free_port)
   pg_start "$dir" "$pg_port" fast
   pg_create_db "$pg_port" jq
@@ -170,6 +247,8 @@ start_stack() {
   stack_up=1
   psqlq -c "CREATE TABLE IF NOT EXISTS chaos_acked (id uuid PRIMARY KEY, kind text NOT NULL,
             phase text NOT NULL DEFAULT '', acked_at double precision NOT NULL)"
+  psqlq -c "CREATE TABLE IF NOT EXISTS chaos_kafka (topic text NOT NULL, job_id text NOT NULL)"
+  setup_small_disk
   log "stack up in $dir: pg $pg_port, redis $redis_port, kafka ${kafka:-none}," \
       "servers ${server_port[*]}, workers ${worker_pid[*]}"
 }
@@ -192,7 +271,8 @@ payload() {  # payload KIND
     timeout) body="sleep 30" ;;
   esac
   # shellcheck disable=SC2016 # $JQ_* are expanded by the job's shell, not here
-  printf '{"command":["sh","-c","echo \\"$JQ_JOB_ID $JQ_JOB_ATTEMPT $JQ_WORKER_ID\\" >> %s/$JQ_WORKER_ID.log; %s"]}' \
+  # It also prints 1.5 KB, so that every job has output to store (disk-full fills its disk).
+  printf '{"command":["sh","-c","echo \\"$JQ_JOB_ID $JQ_JOB_ATTEMPT $JQ_WORKER_ID\\" >> %s/$JQ_WORKER_ID.log; seq 1 400; %s"]}' \
     "$dir/exec" "$body"
 }
 
@@ -334,6 +414,45 @@ fault_kafka_down() {
   fault_end=$(now)
 }
 
+fault_net_cut() {
+  [ -n "$netns" ] || { skipped="needs root and ip netns"; fault_end=$(now); return; }
+  faulted_worker="worker-$NETNS_WORKER"
+  log "worker-$NETNS_WORKER cut off the network for 15 s (lease $LEASE s)"
+  ip link set "$netns_host_if" down
+  sleep 15
+  ip link set "$netns_host_if" up
+  fault_end=$(now)
+  rejoin_lines=$( (wc -l <"$dir/exec/worker-$NETNS_WORKER.log") 2>/dev/null || echo 0)
+}
+
+# The wall clock of one worker 5 minutes fast, then 5 minutes slow; nothing should notice:
+# leases and timeouts are measured by the server's clock and the worker's monotonic one.
+fault_clock_skew() {
+  [ -n "$faketime_lib" ] || { skipped="needs libfaketime"; fault_end=$(now); return; }
+  log "worker-$SKEW_WORKER's wall clock +5 min for 8 s, then -5 min for 8 s"
+  echo "+5m" >"$dir/run/skew"
+  sleep 8
+  echo "-5m" >"$dir/run/skew"
+  sleep 8
+  echo "+0" >"$dir/run/skew"
+  fault_end=$(now)
+}
+
+# The disk that holds job output (job_outputs' tablespace) full for 15 s: a report cannot be
+# stored until space is back; it must be kept and sent again, never lost or turned into a failure.
+fault_disk_full() {
+  [ -n "$small_disk" ] || { skipped="needs root and a tmpfs mount"; fault_end=$(now); return; }
+  log "the disk of job_outputs full for 15 s"
+  local avail
+  avail=$(df --output=avail -B1 "$small_disk" | tail -1)
+  fallocate -l "$avail" "$small_disk/fill" 2>/dev/null || true
+  dd if=/dev/zero of="$small_disk/fill2" bs=4k 2>/dev/null || true  # whatever is left
+  log "disk of job_outputs: $(df --output=avail -B1 "$small_disk" | tail -1) bytes free"
+  sleep 15
+  rm -f "$small_disk/fill" "$small_disk/fill2"
+  fault_end=$(now)
+}
+
 # No fault: check_phase forges violations after the drain (see forge_violations), to show that
 # the checks can fail.
 fault_selftest() {
@@ -457,6 +576,41 @@ check_phase() {  # check_phase NAME QUEUE
     if [ "$lag" != 0 ]; then bad+=(kafka); echo "  $name: kafka: $lag events of $q not published" >>"$dir/findings.txt"; fi
   fi
 
+  # Kafka itself: per job and topic, at least as many messages as the relay had to send there
+  # (at least once), for every event after the mock's last start (a restarted mock is empty).
+  if [ -n "$kafka" ] && command -v kcat >/dev/null; then
+    local t topics="job.submitted job.assigned job.started job.completed job.failed job.retried"
+    topics="$topics job.cancelled job.dead-lettered"
+    : >"$dir/run/kafka.csv"
+    for t in $topics; do
+      kcat -b "$kafka" -C -t "$t" -o beginning -e -q -f "$t,%k\n" >>"$dir/run/kafka.csv" 2>>"$dir/logs/kcat.log" || true
+    done
+    psqlq -c "TRUNCATE chaos_kafka"
+    psqlq -c "\\copy chaos_kafka FROM '$dir/run/kafka.csv' WITH (FORMAT csv)"
+    sql_ids kafka-messages "WITH e AS (
+        SELECT e.job_id::text job_id, t.topic FROM job_events e, LATERAL (SELECT unnest(CASE
+          WHEN e.to_status = 1 AND (coalesce(e.from_status, 0) = 0 OR e.reason = 'SUBMITTED') THEN ARRAY['job.submitted']
+          WHEN e.to_status = 1 THEN ARRAY['job.retried']
+          WHEN e.to_status = 2 THEN ARRAY['job.assigned', 'job.submitted']
+          WHEN e.to_status = 3 THEN ARRAY['job.started']
+          WHEN e.to_status = 4 THEN ARRAY['job.completed']
+          WHEN e.to_status = 5 THEN ARRAY['job.failed']
+          WHEN e.reason = 'CANCELLED' THEN ARRAY['job.cancelled', 'job.dead-lettered']
+          ELSE ARRAY['job.dead-lettered'] END) topic) t
+        WHERE e.queue = '$q' AND e.id > $kafka_cutoff),
+      want AS (SELECT job_id, topic, count(*) n FROM e GROUP BY 1, 2),
+      got AS (SELECT job_id, topic, count(*) n FROM chaos_kafka GROUP BY 1, 2)
+      SELECT w.job_id || ':' || w.topic || ':' || coalesce(g.n, 0) || '<' || w.n
+      FROM want w LEFT JOIN got g USING (job_id, topic) WHERE coalesce(g.n, 0) < w.n"
+  fi
+  # A worker cut off the network works again once it is back.
+  if [ -n "${rejoin_lines:-}" ]; then
+    local lines_now; lines_now=$( (wc -l <"$dir/exec/worker-$NETNS_WORKER.log") 2>/dev/null || echo 0)
+    if [ "$lines_now" -le "$rejoin_lines" ]; then
+      bad+=(rejoined); echo "  $name: rejoined: worker-$NETNS_WORKER ran nothing after the network came back" >>"$dir/findings.txt"
+    fi
+  fi
+
   # Rates from SUCCESS timestamps: baseline before the fault; "during" over the fault, or the
   # 10 s after an instantaneous one; recovery = first 2 s window from the fault's end at >= 50%.
   local during_end; during_end=$(awk -v s="$fault_start" -v e="$fault_end" 'BEGIN { printf "%.6f", (e - s < 10) ? s + 10 : e }')
@@ -480,6 +634,7 @@ check_phase() {  # check_phase NAME QUEUE
   fi
   local verdict=PASS
   if [ ${#bad[@]} -gt 0 ]; then verdict="FAIL: ${bad[*]}"; fi
+  if [ -n "$skipped" ]; then verdict="SKIP ($skipped)"; fi
   if [ "${forge:-0}" = 1 ]; then
     # The self-test passes when exactly the forged violations were caught.
     if [ "${bad[*]}" = "lost terminal-events one-success stale-lease rerun-healthy" ]; then
@@ -498,7 +653,7 @@ run_phase() {  # run_phase FAULT
   local name=$1 q="chaos-$1" fn="fault_${1//-/_}"
   declare -F "$fn" >/dev/null || { echo "chaos: unknown fault $name" >&2; exit 2; }
   ctl 1 queue create "$q" --max-retries 3 --backoff-base-ms 200 --backoff-max-ms 1000 >/dev/null
-  faulted_worker=""; stale_expected=0; forge=0
+  faulted_worker=""; stale_expected=0; forge=0; skipped=""; rejoin_lines=""
   stale_before=$(cat "$dir"/logs/*.log | grep -c "stale lease" || true)
   : >"$dir/acks/$name.csv"
   submitter "$q" "$dir/acks/$name.csv" &

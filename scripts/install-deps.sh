@@ -10,7 +10,8 @@ PACKAGES=(
   libspdlog-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
   libcivetweb-dev libssl-dev libjwt-dev libgtest-dev libgmock-dev libbenchmark-dev
   postgresql redis-server kcat prometheus curl procps
-  iproute2  # ip netns: the reliability test that cuts a worker off the network
+  iproute2  # ip netns: the reliability test and the chaos suite cut a worker off the network
+  libfaketime  # the chaos suite skews one worker's wall clock
   clang-14 libclang-rt-14-dev libfuzzer-14-dev  # make fuzz / fuzz-quick (docs/fuzzing.md)
 )
 

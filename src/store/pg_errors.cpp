@@ -14,8 +14,16 @@ Status StatusFromException(const std::exception& e, std::string_view operation) 
   }
   if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e); sql != nullptr) {
     const std::string state = sql->sqlstate();
+    // Class 08 (connection), 57P0x (shutting down), 53 (out of disk, memory or connections),
+    // serialization failures, deadlocks and cancelled statements: the request was fine and
+    // succeeds later, so callers retry (a worker keeps its report) instead of failing the job.
+    if (state.rfind("53", 0) == 0) {  // what ran out is in PostgreSQL's message: say it
+      std::string what = sql->what();
+      what = what.substr(0, what.find('\n'));
+      return Status::Unavailable(op + ": database out of resources (" + state + "): " + what);
+    }
     if (state.rfind("08", 0) == 0 || state == "57P01" || state == "57P02" || state == "57P03" ||
-        state == "53300" || state == "40001" || state == "40P01" || state == "57014") {
+        state == "40001" || state == "40P01" || state == "57014") {
       return Status::Unavailable(op + ": database busy or unavailable (" + state + ")");
     }
     if (state == "22P02") return Status::InvalidArgument(op + ": malformed value");

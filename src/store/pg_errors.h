@@ -1,4 +1,5 @@
-// Turns libpqxx exceptions into jq::Status. Connection trouble is UNAVAILABLE (retryable).
+// Turns libpqxx exceptions into jq::Status. Connection trouble and a server out of resources
+// (disk full, out of memory, too many connections) are UNAVAILABLE (retryable).
 #pragma once
 
 #include <exception>

@@ -170,7 +170,7 @@ template <typename Fn>
 grpc::Status WorkerAgent::CallWithRetry(const char* what, Fn&& fn, std::chrono::seconds budget) {
   const auto deadline = std::chrono::steady_clock::now() + budget;
   auto backoff = std::chrono::milliseconds(100);
-  for (;;) {
+  for (bool first = true;; first = false) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     grpc::Status s = fn(&ctx);
@@ -178,6 +178,12 @@ grpc::Status WorkerAgent::CallWithRetry(const char* what, Fn&& fn, std::chrono::
       if (!s.ok())
         spdlog::warn("{}: {} ({})", what, s.error_message(), static_cast<int>(s.error_code()));
       return s;
+    }
+    // Once per call, so that an operator sees why work is held up (e.g. the database's disk
+    // is full) without a line per attempt.
+    if (first) {
+      spdlog::warn("{}: {} ({}); retrying for up to {} s", what, s.error_message(),
+                   static_cast<int>(s.error_code()), budget.count());
     }
     std::this_thread::sleep_for(backoff);
     backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
