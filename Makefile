@@ -6,7 +6,7 @@ CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 UNIT_TESTS = core_test exec_test ctl_output_test ctl_cli_test proto_compat_test batcher_test \
              server_loops_test worker_test outbox_logic_test store_test
 
-.PHONY: all deps build test test-unit test-integration test-e2e test-asan run stack-start \
+.PHONY: all deps build test test-unit test-integration test-e2e test-asan test-deploy run stack-start \
         stack-stop format format-check bench bench-quick diagrams clean chaos chaos-quick \
         fuzz fuzz-quick fuzz-build
 
@@ -21,10 +21,11 @@ $(BUILD_DIR)/build.ninja: CMakeLists.txt
 build: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-# Every suite: unit, integration (private PostgreSQL/Redis), e2e (real binaries), ASan/UBSan,
-# the quick fault suite, then each fuzz target for a few seconds.
+# Every suite: unit, integration (private PostgreSQL/Redis), e2e (real binaries), the offline
+# deployment checks, ASan/UBSan, the quick fault suite, then each fuzz target for a few seconds.
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+	$(MAKE) test-deploy
 	$(MAKE) test-asan
 	$(MAKE) chaos-quick
 	$(MAKE) fuzz-quick
@@ -43,6 +44,14 @@ test-asan: deps
 	cmake -S . -B $(BUILD_DIR)-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DJQ_SANITIZE=ON
 	cmake --build $(BUILD_DIR)-asan -j $(JOBS) --target $(UNIT_TESTS)
 	cd $(BUILD_DIR)-asan && ctest --output-on-failure -L unit
+
+# The deployment files, offline (no Docker engine, cluster or cloud account): docker-compose
+# config, yamllint, shellcheck, the Kubernetes overlays rendered and schema-checked, terraform/
+# parsed and checked, the runtime image's packages against ldd of the built binaries
+# (tools/deploy-check, docs/deploy.md).
+test-deploy: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target jq-server jq-worker jq-ctl
+	@bash tools/deploy-check/run-all.sh $(BUILD_DIR)
 
 # libFuzzer targets (docs/fuzzing.md) built with clang in their own tree; only the fuzz
 # targets and the libraries they link are built. A crash or a failed invariant fails the run

@@ -90,8 +90,9 @@ run_scenarios() {
     e2e=$(run_value e2e_shallow result.jobs_per_second)
     rate=$(awk -v s="${submit:-0}" -v e="${e2e:-0}" 'BEGIN {
       r = (s > 0 && e > 0) ? int(0.5 / (1 / s + 1 / e)) : 0; print (r < 100 ? 1000 : r) }')
-    [ -n "$submit" ] && [ -n "$e2e" ] ||
+    if [ -z "$submit" ] || [ -z "$e2e" ]; then
       note "latency: no submit_c200/e2e_shallow figures in this run; using --rate $rate"
+    fi
     jq_run latency_half_load "latency at half load ($rate jobs/s)" -- \
       latency --rate "$rate" --duration "$LATENCY_SECONDS" --workers 4 --slots 100
   fi

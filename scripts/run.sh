@@ -22,6 +22,7 @@ cleanup() {
 trap cleanup INT TERM EXIT
 
 "$here/dev-stack.sh" start --servers 1 --workers 1
+# shellcheck source=/dev/null  # written by dev-stack.sh at run time
 . "$dir/stack.env"
 cat <<MSG
 

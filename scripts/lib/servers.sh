@@ -1,7 +1,9 @@
+# shellcheck shell=bash
 # Shared shell functions: start and stop private PostgreSQL and Redis servers on loopback.
 # Sourced by dev-stack.sh and test-servers.sh. PostgreSQL refuses to run as root, so as root
 # it runs as the postgres user.
 
+# shellcheck disable=SC2012  # version-sorted directory names without spaces
 PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
 
 # Prints a TCP port on 127.0.0.1 that nothing listens on now.

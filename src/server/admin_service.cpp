@@ -116,6 +116,13 @@ grpc::Status AdminServiceImpl::ResumeWorker(grpc::ServerContext*,
   if (Status s = ValidateToken(req->worker_id(), "worker_id", 128); !s.ok()) {
     return rpc::ToGrpc(s);
   }
+  // A shutdown cannot be taken back: resuming would hand jobs to a worker that is leaving.
+  auto w = ctx_.store.WorkerGet(req->worker_id());
+  if (!w.ok()) return rpc::ToGrpc(w.status());
+  if (w->shutdown != ShutdownRequest::kNone) {
+    return rpc::ToGrpc(Status::FailedPrecondition("worker " + req->worker_id() +
+                                                  " is shutting down; it cannot be resumed"));
+  }
   if (Status s = ctx_.store.WorkerSetDrained(req->worker_id(), false); !s.ok()) {
     return rpc::ToGrpc(s);
   }

@@ -126,7 +126,7 @@ const std::vector<Statement>& LeaseStatements() {
        Sql("SELECT id::text FROM jobs WHERE status IN ({ASSIGNED}, {RUNNING})"
            " AND lease_expires_at < now() ORDER BY lease_expires_at LIMIT 1000"
            " FOR UPDATE SKIP LOCKED")},
-      // Not started within its TTL: PENDING/ASSIGNED -> DEAD_LETTERED, many at once.
+      // After an outage of the store (Reaper): every held lease gets a fresh term.
       {"renew_all_leases",
        Sql("UPDATE jobs SET lease_expires_at = now() + $1::int * interval '1 second'"
            " WHERE status IN ({ASSIGNED}, {RUNNING})"
@@ -134,6 +134,7 @@ const std::vector<Statement>& LeaseStatements() {
       {"renew_all_workers",
        Sql("UPDATE workers SET last_heartbeat = now() WHERE status IN ({ONLINE}, {DRAINING})"
            " AND last_heartbeat < now()")},
+      // Not started within its TTL: PENDING/ASSIGNED -> DEAD_LETTERED, many at once.
       {"reap_ttl",
        Sql("WITH old AS (SELECT id, status FROM jobs WHERE status IN ({PENDING}, {ASSIGNED})"
            "  AND expires_at < now() ORDER BY expires_at LIMIT 1000 FOR UPDATE SKIP LOCKED),"
@@ -276,8 +277,10 @@ Result<ReapResult> PgStore::Reap(std::chrono::seconds worker_timeout, double jit
 
 Result<int> PgStore::RenewAllAfterOutage(std::chrono::seconds lease) {
   return RunTx<int>(*pool_, config_, "RenewAllAfterOutage", [&](pqxx::work& tx) -> Result<int> {
-    auto r = tx.exec_prepared("renew_all_leases", static_cast<int>(lease.count()));
+    // Workers' rows before jobs', as heartbeats and deregistrations lock them: every worker
+    // heartbeats at once when the store comes back, and the other order deadlocks with them.
     tx.exec_prepared("renew_all_workers");
+    auto r = tx.exec_prepared("renew_all_leases", static_cast<int>(lease.count()));
     return static_cast<int>(r.affected_rows());
   });
 }

@@ -56,7 +56,8 @@ const std::vector<Statement>& WorkerStatements() {
        Sql("UPDATE workers w SET status = {OFFLINE}, active_job_count = 0, shutdown_requested = 0"
            " FROM (SELECT id, shutdown_requested FROM workers WHERE id = $1 FOR UPDATE) old"
            " WHERE w.id = old.id RETURNING old.shutdown_requested")},
-      {"worker_prune", Sql("DELETE FROM workers w WHERE w.status = {OFFLINE}"
+      // A drained worker's row is its drain: kept until resumed, however long it is away.
+      {"worker_prune", Sql("DELETE FROM workers w WHERE w.status = {OFFLINE} AND NOT w.drained"
                            " AND w.last_heartbeat < now() - $1::int * interval '1 second'"
                            " AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.worker_id = w.id"
                            "  AND j.status IN ({ASSIGNED}, {RUNNING}))")},

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "core/job_state.h"
 #include "core/trace.h"
@@ -41,26 +42,24 @@ bool ReportRefused(const grpc::Status& s) {
          s.error_code() != grpc::StatusCode::CANCELLED;
 }
 
-// What is reported instead of a refused result: a failure small enough for any server.
-jq::ReportResultRequest RefusedReportFailure(const jq::ReportResultRequest& refused,
-                                             const grpc::Status& why) {
+// What is reported instead of a refused result: the same outcome (a job that succeeded must not
+// run again, a timeout stays a timeout), small enough for any server: the last 4 KiB of each
+// output stream, flagged as cut. A failure's message says why its output is short.
+jq::ReportResultRequest ReducedReport(const jq::ReportResultRequest& refused,
+                                      const grpc::Status& why) {
   constexpr std::size_t kKeep = 4096;
-  jq::ReportResultRequest r;
-  r.set_worker_id(refused.worker_id());
-  r.set_job_id(refused.job_id());
-  r.set_attempt(refused.attempt());
-  r.set_success(false);
-  r.set_reason(std::string(reason::kFailedExitCode));
-  r.set_exit_code(refused.exit_code());
+  jq::ReportResultRequest r = refused;
   r.set_stdout(Tail(refused.stdout(), kKeep));
   r.set_stderr(Tail(refused.stderr(), kKeep));
   r.set_stdout_truncated(refused.stdout_truncated() || refused.stdout().size() > kKeep);
   r.set_stderr_truncated(refused.stderr_truncated() || refused.stderr().size() > kKeep);
-  r.set_error_message(ToValidUtf8("the server refused this attempt's report (" +
-                                  std::to_string(why.error_code()) + ": " + why.error_message() +
-                                  "); the job " + (refused.success() ? "succeeded" : "failed") +
-                                  " with exit status " + std::to_string(refused.exit_code()) +
-                                  " and only the last 4 KiB of each output stream are kept"));
+  if (!refused.success()) {  // first, so that a server's cap on messages cannot cut it off
+    r.set_error_message(ToValidUtf8("the server refused this attempt's full report (" +
+                                    std::to_string(why.error_code()) + ": " +
+                                    why.error_message().substr(0, 200) +
+                                    "); only the last 4 KiB of each output stream are kept: " +
+                                    refused.error_message().substr(0, 1024)));
+  }
   return r;
 }
 
@@ -122,6 +121,8 @@ WorkerAgent::WorkerAgent(Config::Worker config, std::string worker_id, std::stri
                     HeartbeatOnce();
                     return BackgroundLoop::Next();
                   }) {
+  // ValidateConfig refuses this first; a start-up error, not a division by zero in Reconnect.
+  if (addrs_.empty()) throw std::invalid_argument("worker.server_addr: no address given");
   Reconnect();
   reports_ = std::make_unique<ReportSender>(worker_id_, [this] { return stub(); });
 }
@@ -477,10 +478,15 @@ void WorkerAgent::RunJob(jq::JobAssignment a) {
       };
       if (grpc::Status s = send(report); ReportRefused(s)) {
         spdlog::error(
-            "job {} attempt {}: the server refused its result ({}); reporting a failure "
-            "instead",
+            "job {} attempt {}: the server refused its result ({}); reporting it again with only "
+            "the last 4 KiB of each output stream",
             id, a.attempt(), s.error_message());
-        send(RefusedReportFailure(report, s));
+        if (grpc::Status again = send(ReducedReport(report, s)); ReportRefused(again)) {
+          spdlog::error(
+              "job {} attempt {}: the server refused the reduced result too ({}); its "
+              "lease will run out and it will run again",
+              id, a.attempt(), again.error_message());
+        }
       }
     }
     std::lock_guard lock(mu_);

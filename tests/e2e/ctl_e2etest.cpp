@@ -195,6 +195,21 @@ TEST_F(CtlE2E, WorkerDrainResumeAndShutdownNow) {
   EXPECT_NE(help.out.find("--now"), std::string::npos) << help.out;
 }
 
+TEST_F(CtlE2E, AWorkerShuttingDownCannotBeResumed) {
+  const std::string id = stack_.Submit({"sleep", "300"});
+  stack_.WaitFor(id, jq::RUNNING);
+  // Graceful: w1 waits for its job (worker.shutdown_grace_seconds), so it is still there.
+  auto down = stack_.Ctl({"worker", "shutdown", "w1"});
+  ASSERT_EQ(down.exit_code, 0) << down.err;
+  auto resume = stack_.Ctl({"worker", "resume", "w1"});
+  EXPECT_EQ(resume.exit_code, 1);
+  EXPECT_EQ(resume.err,
+            "jq-ctl: worker resume w1: FAILED_PRECONDITION: worker w1 is shutting down; it "
+            "cannot be resumed\n");
+  EXPECT_EQ(WorkerStatus(), "DRAINING");
+  EXPECT_TRUE(worker_->running());
+}
+
 std::string HttpGet(const std::string& url) {
   std::string out;
   FILE* p = popen(("curl -s --max-time 5 " + url).c_str(), "r");

@@ -67,17 +67,19 @@ TEST_F(WorkerE2E, APayloadNearTheConfiguredLimitIsDelivered) {
   EXPECT_EQ(job.worker_id(), "w-big");
 }
 
-TEST_F(WorkerE2E, AResultTheServerRefusesBecomesAFailureAndSparesItsBatch) {
+TEST_F(WorkerE2E, AResultTheServerRefusesIsCutAndSparesItsBatch) {
   // The worker keeps 24 MiB of output, the server accepts 9 MiB messages: the big job's report
   // is refused. Its neighbours finish at the same moment, often in the same batch (the
   // deterministic version of that is worker_test's).
   auto& worker = stack_.StartWorker(
       {.id = "w1", .concurrency = 4, .env = {{"JQ_WORKER_OUTPUT_CAP_BYTES", "25165824"}}});
-  const std::string big = stack_.Submit({"sh", "-c", "sleep 1; head -c 12582912 /dev/zero"},
-                                        "default", [](jq::SubmitJobRequest& r) {
-                                          r.set_max_retries(0);
-                                          r.set_max_retries_set(true);
-                                        });
+  const std::string big = stack_.Submit({"sh", "-c", "sleep 1; head -c 12582912 /dev/zero"});
+  const std::string big_failing =
+      stack_.Submit({"sh", "-c", "sleep 1; head -c 12582912 /dev/zero >&2; exit 3"}, "default",
+                    [](jq::SubmitJobRequest& r) {
+                      r.set_max_retries(0);
+                      r.set_max_retries_set(true);
+                    });
   std::vector<std::string> small;
   for (int i = 0; i < 3; ++i) small.push_back(stack_.Submit({"sh", "-c", "sleep 1; echo ok"}));
   for (const auto& id : small) {
@@ -85,13 +87,24 @@ TEST_F(WorkerE2E, AResultTheServerRefusesBecomesAFailureAndSparesItsBatch) {
     EXPECT_EQ(job.attempt(), 1) << "a neighbour of the refused report was re-run";
     EXPECT_EQ(job.result(), "ok\n");
   }
-  auto job = stack_.WaitFor(big, jq::DEAD_LETTERED, std::chrono::seconds(10));
+  // It succeeded: it is done, once, with the tail of its output, flagged as cut.
+  auto job = stack_.WaitFor(big, jq::DONE, std::chrono::seconds(10));
+  EXPECT_EQ(job.attempt(), 1) << "a job that succeeded was run again";
+  auto outputs = stack_.Outputs(big);
+  ASSERT_EQ(outputs.size(), 1u);
+  EXPECT_EQ(outputs[0].stdout(), std::string(4096, '\0'));
+  EXPECT_TRUE(outputs[0].stdout_truncated());
+  // It failed: it fails as it did (exit status 3), and says why its output is short.
+  job = stack_.WaitFor(big_failing, jq::DEAD_LETTERED, std::chrono::seconds(10));
   EXPECT_EQ(job.attempt(), 1);
-  EXPECT_NE(job.error_message().find("the server refused this attempt's report"), std::string::npos)
+  EXPECT_NE(job.error_message().find("the server refused this attempt's full report"),
+            std::string::npos)
       << job.error_message();
-  EXPECT_NE(job.error_message().find("succeeded with exit status 0"), std::string::npos)
-      << job.error_message();
-  EXPECT_EQ(stack_.Reasons(big).back(), "MAX_RETRIES_EXCEEDED");
+  outputs = stack_.Outputs(big_failing);
+  ASSERT_EQ(outputs.size(), 1u);
+  EXPECT_EQ(outputs[0].exit_code(), 3);
+  EXPECT_EQ(outputs[0].stderr().size(), 4096u);
+  EXPECT_TRUE(outputs[0].stderr_truncated());
   EXPECT_NE(worker.Log().find("refused its result"), std::string::npos);
 }
 

@@ -1495,13 +1495,16 @@ TYPED_TEST(JobStoreContract, RenewAllAfterOutageGivesEveryLeaseAndLiveWorkerAFre
 
 TYPED_TEST(JobStoreContract, WorkerPruneDeletesOnlyLongOfflineWorkersHoldingNothing) {
   auto& st = this->Store();
-  for (const char* w : {"gone", "holder", "online", "recent"}) {
+  for (const char* w : {"gone", "holder", "online", "recent", "drained"}) {
     ASSERT_TRUE(st.WorkerUpsert({w, "h", 1, {}, "s1"}).ok());
   }
   const std::string held = this->Submit();
   ASSERT_EQ(this->ClaimOne("holder", seconds(100000)), held);
   ASSERT_TRUE(st.WorkerSetStatus("gone", WorkerState::kOffline).ok());
   ASSERT_TRUE(st.WorkerSetStatus("holder", WorkerState::kOffline).ok());
+  // Drained for maintenance and away for days: it must come back drained, so its row stays.
+  ASSERT_TRUE(st.WorkerSetDrained("drained", true).ok());
+  ASSERT_TRUE(st.WorkerSetStatus("drained", WorkerState::kOffline).ok());
   this->Advance(seconds(7200));
   ASSERT_TRUE(st.WorkerHeartbeat("online", 0).ok());
   ASSERT_TRUE(st.WorkerHeartbeat("recent", 0).ok());
@@ -1510,7 +1513,9 @@ TYPED_TEST(JobStoreContract, WorkerPruneDeletesOnlyLongOfflineWorkersHoldingNoth
   ASSERT_TRUE(n.ok()) << n.status().ToString();
   EXPECT_EQ(*n, 1);
   EXPECT_EQ(st.WorkerGet("gone").status().code(), StatusCode::kNotFound);
-  for (const char* w : {"holder", "online", "recent"}) EXPECT_TRUE(st.WorkerGet(w).ok()) << w;
+  for (const char* w : {"holder", "online", "recent", "drained"}) {
+    EXPECT_TRUE(st.WorkerGet(w).ok()) << w;
+  }
   ASSERT_TRUE(st.WorkerUpsert({"gone", "h", 1, {}, "s1"}).ok());  // it may come back
   EXPECT_EQ(st.WorkerGet("gone")->status, WorkerState::kOnline);
 }

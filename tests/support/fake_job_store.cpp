@@ -1183,8 +1183,8 @@ Result<int> FakeJobStore::WorkerPrune(seconds offline_for) {
     const bool holds = std::any_of(jobs_.begin(), jobs_.end(), [&](const auto& kv) {
       return kv.second.rec.worker_id == it->first && Leased(kv.second.rec.status);
     });
-    if (it->second.status == WorkerState::kOffline && it->second.last_heartbeat < cutoff &&
-        !holds) {
+    if (it->second.status == WorkerState::kOffline && !it->second.drained &&
+        it->second.last_heartbeat < cutoff && !holds) {
       it = workers_.erase(it);
       ++n;
     } else {

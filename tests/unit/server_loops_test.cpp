@@ -163,6 +163,7 @@ TEST_F(ServerLoopsTest, ReaperTakesASilentWorkerOfflineAndReclaimsItsJobs) {
   const std::string id = Submit();
   ASSERT_TRUE(store_.WorkerUpsert({"wa", "host", 1, {"default"}, "s1"}).ok());
   ASSERT_EQ(store_.JobClaimAvailable({"wa", {}, 1, seconds(300)})->size(), 1u);
+  ASSERT_TRUE(reaper.RunOnce().ok());  // the reaper was running when the worker went silent
   clock_.Advance(seconds(31));
   auto r = reaper.RunOnce();
   ASSERT_TRUE(r.ok());
@@ -177,7 +178,7 @@ TEST_F(ServerLoopsTest, ReaperTakesASilentWorkerOfflineAndReclaimsItsJobs) {
 TEST_F(ServerLoopsTest, AStoreOutageLongerThanTheLeaseReapsNothingOnceTheStoreIsBack) {
   Reaper reaper(
       store_, {.worker_timeout = seconds(30), .lease = seconds(30), .jitter01 = [] { return 0.0; }},
-      nullptr);
+      nullptr, clock_);
   const std::string id = Submit();
   ASSERT_TRUE(store_.WorkerUpsert({"wa", "host", 1, {"default"}, "s1"}).ok());
   ASSERT_EQ(store_.JobClaimAvailable({"wa", {}, 1, seconds(30)})->size(), 1u);
@@ -193,6 +194,54 @@ TEST_F(ServerLoopsTest, AStoreOutageLongerThanTheLeaseReapsNothingOnceTheStoreIs
   EXPECT_EQ(store_.WorkerGet("wa")->status, WorkerState::kOnline);
 
   // A fresh term, not forever: a worker still silent a term later has lost its job.
+  clock_.Advance(seconds(31));
+  r = reaper.RunOnce();
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->workers_offline, 1);
+  EXPECT_EQ(Get(id).status, JobState::kPending);
+}
+
+// A store that fails a pass now and then (deadlocks, statement timeouts) is not an outage: a
+// dead worker still loses its jobs on time.
+TEST_F(ServerLoopsTest, SingleFailedPassesRenewNothing) {
+  Reaper reaper(store_,
+                {.interval = std::chrono::milliseconds(1000),
+                 .worker_timeout = seconds(30),
+                 .lease = seconds(30),
+                 .jitter01 = [] { return 0.0; }},
+                nullptr, clock_);
+  const std::string id = Submit();
+  ASSERT_TRUE(store_.WorkerUpsert({"wa", "host", 1, {"default"}, "s1"}).ok());
+  ASSERT_EQ(store_.JobClaimAvailable({"wa", {}, 1, seconds(30)})->size(), 1u);
+  ASSERT_TRUE(reaper.RunOnce().ok());  // its first pass; then wa dies
+  int reclaimed = 0;
+  for (int pass = 1; pass <= 40 && reclaimed == 0; ++pass) {
+    clock_.Advance(seconds(1));
+    store_.SetReachable(pass % 2 == 1);  // every other pass fails
+    auto r = reaper.RunOnce();
+    if (r.ok()) reclaimed = r->lease_expired + r->worker_jobs_reclaimed;
+  }
+  store_.SetReachable(true);
+  EXPECT_EQ(reclaimed, 1) << "a dead worker's job was kept alive by renewals";
+  EXPECT_EQ(Get(id).status, JobState::kPending);
+}
+
+// Every replica was down for longer than the lease (or this one started after a database
+// outage it never saw): the workers kept their jobs running but could not heartbeat. The first
+// pass of a new reaper gives what is held a fresh term instead of re-running it.
+TEST_F(ServerLoopsTest, ANewReapersFirstPassRenewsWhatIsHeldInsteadOfReapingIt) {
+  const std::string id = Submit();
+  ASSERT_TRUE(store_.WorkerUpsert({"wa", "host", 1, {"default"}, "s1"}).ok());
+  ASSERT_EQ(store_.JobClaimAvailable({"wa", {}, 1, seconds(30)})->size(), 1u);
+  clock_.Advance(seconds(60));  // no server: past the lease and the worker timeout
+  Reaper reaper(
+      store_, {.worker_timeout = seconds(30), .lease = seconds(30), .jitter01 = [] { return 0.0; }},
+      nullptr);
+  auto r = reaper.RunOnce();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->lease_expired + r->workers_offline + r->worker_jobs_reclaimed, 0);
+  EXPECT_EQ(Get(id).status, JobState::kAssigned);
+  // The worker had died too: it loses the job one term later.
   clock_.Advance(seconds(31));
   r = reaper.RunOnce();
   ASSERT_TRUE(r.ok());
@@ -234,6 +283,7 @@ TEST_F(ServerLoopsTest, ReaperDeletesTheRowsOfWorkersLongOffline) {
                  .jitter01 = [] { return 0.0; }},
                 nullptr);
   ASSERT_TRUE(store_.WorkerUpsert({"wa", "host", 1, {"default"}, "s1"}).ok());
+  ASSERT_TRUE(reaper.RunOnce().ok());  // the reaper was running when the worker went silent
   clock_.Advance(seconds(31));
   ASSERT_TRUE(reaper.RunOnce().ok());  // offline now; kept
   EXPECT_EQ(store_.WorkerGet("wa")->status, WorkerState::kOffline);

@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Runs what the Kubernetes pods run, with the built binaries on this machine: the ConfigMap's
+# config.yaml, the migration Job's arguments, jq-server's arguments with the dev Secret's
+# variables, the worker container's command, the image's healthcheck on /readyz and /healthz,
+# a job submitted with jq-ctl, the worker's preStop drain, and SIGTERM within each
+# terminationGracePeriodSeconds. PostgreSQL and Redis are private servers on loopback
+# (scripts/test-servers.sh); hosts and ports are overridden with JQ_* variables, as the
+# Secret overrides the file in a pod. Exits non-zero on the first failure.
+#   tools/deploy-check/smoke.sh [BUILD_DIR]
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+build="$(cd "${1:-$root/build}" && pwd)"
+# shellcheck source=../../scripts/lib/servers.sh
+. "$root/scripts/lib/servers.sh"
+
+dir="$(mktemp -d /tmp/jq-deploy-smoke.XXXXXX)"
+chmod 755 "$dir" # PostgreSQL runs as the postgres user when this runs as root
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+  "$root/scripts/test-servers.sh" stop "$dir/servers" >/dev/null 2>&1 || true
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+fail() {
+  echo "FAIL: smoke: $*" >&2
+  for log in "$dir"/*.log; do [ -f "$log" ] && { echo "--- $log" >&2; tail -n 20 "$log" >&2; }; done
+  exit 1
+}
+# until SECONDS COMMAND...: retries COMMAND every 0.2 s until it succeeds or time is up.
+until_ok() {
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@" >/dev/null 2>&1; do
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    sleep 0.2
+  done
+}
+# Reads KEY=VALUE lines into the environment of this shell.
+export_env() {
+  local line
+  while IFS= read -r line; do [ -n "$line" ] && export "${line?}"; done <"$1"
+}
+
+servers_env="$("$root/scripts/test-servers.sh" start "$dir/servers" $$)" || fail "PostgreSQL and Redis did not start"
+eval "$servers_env"
+psql -h 127.0.0.1 -p "$JQ_TEST_PG_PORT" -U postgres -qc 'CREATE DATABASE jq' postgres >/dev/null
+
+node "$root/tools/deploy-check/extract.mjs" "$dir"
+sed -i "s|/etc/jq/config.yaml|$dir/config.yaml|g; s|/tmp/jq-worker-id|$dir/jq-worker-id|g" \
+  "$dir/server.args" "$dir/migrate.args" "$dir/worker.sh" "$dir/prestop.sh"
+grpc=$(free_port)
+metrics=$(free_port)
+worker_metrics=$(free_port)
+sed -i "s|jq-server:50051|127.0.0.1:$grpc|g" "$dir/prestop.sh"
+export PATH="$build:$PATH"
+
+# The dev Secret, then the local servers in place of its in-namespace hosts.
+export_env "$dir/secret.env"
+export JQ_DB_HOST=127.0.0.1 JQ_DB_PORT="$JQ_TEST_PG_PORT" JQ_DB_USER=postgres
+export JQ_REDIS_ADDR="127.0.0.1:$JQ_TEST_REDIS_PORT" JQ_REDIS_PASSWORD=""
+
+mapfile -t migrate_args <"$dir/migrate.args"
+jq-server "${migrate_args[@]}" >"$dir/migrate.log" 2>&1 || fail "the migration Job's command failed"
+echo "   migration Job: $(tail -n 1 "$dir/migrate.log")"
+
+mapfile -t server_args <"$dir/server.args"
+JQ_SERVER_ADDR="127.0.0.1:$grpc" JQ_METRICS_ADDR="127.0.0.1:$metrics" JQ_SERVER_ID=smoke-server \
+  jq-server "${server_args[@]}" >"$dir/server.log" 2>&1 &
+server=$!
+pids+=("$server")
+until_ok 60 bash "$root/docker/healthcheck.sh" "$metrics" /readyz || fail "jq-server never became ready (/readyz)"
+bash "$root/docker/healthcheck.sh" "$metrics" /healthz || fail "jq-server: /healthz"
+echo "   jq-server ready: docker/healthcheck.sh $metrics /readyz"
+
+# The worker pod has no JQ_* backends: only its address and metrics port are overridden here.
+env -u JQ_DB_HOST -u JQ_DB_PORT -u JQ_DB_USER -u JQ_DB_PASSWORD -u JQ_REDIS_ADDR -u JQ_REDIS_PASSWORD \
+  POD_NAME=smoke-worker JQ_WORKER_SERVER_ADDR="127.0.0.1:$grpc" \
+  JQ_WORKER_METRICS_ADDR="127.0.0.1:$worker_metrics" \
+  bash "$dir/worker.sh" >"$dir/worker.log" 2>&1 &
+worker=$!
+pids+=("$worker")
+until_ok 60 bash "$root/docker/healthcheck.sh" "$worker_metrics" /healthz || fail "jq-worker: /healthz"
+id="$(cat "$dir/jq-worker-id")"
+case "$id" in smoke-worker-[0-9]*) ;; *) fail "worker id '$id' is not POD_NAME-<start time>" ;; esac
+echo "   jq-worker up as $id: docker/healthcheck.sh $worker_metrics /healthz"
+
+ctl() { jq-ctl --server-addr "127.0.0.1:$grpc" --timeout 30 "$@"; }
+until_ok 60 sh -c "jq-ctl --server-addr 127.0.0.1:$grpc worker list | grep -q '$id'" ||
+  fail "the worker never registered"
+out="$(ctl job submit --queue default --payload '{"command":["echo","hello from the pod'"'"'s config"]}' --wait 2>&1)" ||
+  fail "job submit --wait: $out"
+grep -q DONE <<<"$out" || fail "the job did not end DONE: $out"
+echo "   a job ran: $(tr '\n' ' ' <<<"$out" | cut -c1-100)"
+
+bash "$dir/prestop.sh" >"$dir/prestop.log" 2>&1 || fail "the preStop command failed"
+until_ok 30 sh -c "jq-ctl --server-addr 127.0.0.1:$grpc worker list | grep '$id' | grep -q DRAINING" ||
+  fail "after preStop the worker is not DRAINING: $(ctl worker list 2>&1)"
+echo "   preStop drained $id"
+
+# SIGTERM: each stops within its pod's terminationGracePeriodSeconds (90 and 45).
+stopped_within() {  # stopped_within PID SECONDS
+  kill -TERM "$1"
+  local deadline=$((SECONDS + $2))
+  while kill -0 "$1" 2>/dev/null; do
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    sleep 0.2
+  done
+}
+stopped_within "$worker" 90 || fail "jq-worker did not stop within 90 s of SIGTERM"
+stopped_within "$server" 45 || fail "jq-server did not stop within 45 s of SIGTERM"
+echo "   SIGTERM: worker and server stopped within their grace periods"
