@@ -7,7 +7,8 @@ UNIT_TESTS = core_test exec_test ctl_output_test ctl_cli_test proto_compat_test 
              server_loops_test worker_test outbox_logic_test store_test tls_test
 
 .PHONY: all deps build test test-unit test-integration test-e2e test-asan test-deploy run stack-start \
-        stack-stop format format-check bench bench-quick diagrams clean chaos chaos-quick
+        stack-stop format format-check bench bench-quick diagrams clean chaos chaos-quick \
+        fuzz fuzz-quick fuzz-build
 
 all: build
 
@@ -20,12 +21,14 @@ $(BUILD_DIR)/build.ninja: CMakeLists.txt
 build: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-# Every suite: unit, integration (private PostgreSQL/Redis), e2e (real binaries).
+# Every suite: unit, integration (private PostgreSQL/Redis), e2e (real binaries), the offline
+# deployment checks, ASan/UBSan, the quick fault suite, then each fuzz target for a few seconds.
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 	$(MAKE) test-deploy
 	$(MAKE) test-asan
 	$(MAKE) chaos-quick
+	$(MAKE) fuzz-quick
 
 test-unit: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -L unit
@@ -50,6 +53,26 @@ test-deploy: deps $(BUILD_DIR)/build.ninja
 	cmake --build $(BUILD_DIR) -j $(JOBS) --target jq-server jq-worker jq-ctl
 	@bash tools/deploy-check/run-all.sh $(BUILD_DIR)
 
+# libFuzzer targets (docs/fuzzing.md) built with clang in their own tree; only the fuzz
+# targets and the libraries they link are built. A crash or a failed invariant fails the run
+# and leaves the reproducer in $(FUZZ_DIR)/fuzz-crashes/<target>/.
+FUZZ_DIR ?= $(BUILD_DIR)-fuzz
+FUZZ_SECONDS ?= 300
+FUZZ_QUICK_SECONDS ?= 10
+
+fuzz-build: deps
+	cmake -S . -B $(FUZZ_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_CXX_COMPILER=clang++-14 -DJQ_FUZZ=ON
+	cmake --build $(FUZZ_DIR) -j $(JOBS) --target fuzz_all
+
+# Each target for FUZZ_QUICK_SECONDS (part of `make test`).
+fuzz-quick: fuzz-build
+	@bash fuzz/run.sh --build $(FUZZ_DIR) --seconds $(FUZZ_QUICK_SECONDS)
+
+# Each target for FUZZ_SECONDS (default 5 minutes); `make fuzz FUZZ_TARGETS=config` runs one.
+fuzz: fuzz-build
+	@bash fuzz/run.sh --build $(FUZZ_DIR) --seconds $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 # Private PostgreSQL + Redis + jq-server + jq-worker under .jq/; Ctrl-C stops everything.
 run: build
 	@bash scripts/run.sh
@@ -72,13 +95,13 @@ bench-quick: build
 	@bash bench/run.sh --quick
 
 format:
-	find src tests -name '*.cpp' -o -name '*.h' | xargs clang-format -i
+	find src tests fuzz -name '*.cpp' -o -name '*.h' | xargs clang-format -i
 
 format-check:
-	find src tests -name '*.cpp' -o -name '*.h' | xargs clang-format --dry-run --Werror
+	find src tests fuzz -name '*.cpp' -o -name '*.h' | xargs clang-format --dry-run --Werror
 
 clean:
-	rm -rf $(BUILD_DIR) $(BUILD_DIR)-asan
+	rm -rf $(BUILD_DIR) $(BUILD_DIR)-asan $(BUILD_DIR)-fuzz
 
 # docs/img/architecture.png from docs/architecture.dot (graphviz, from Debian's archive).
 diagrams:

@@ -21,6 +21,7 @@ TEST_PACKAGES=(
   libfaketime  # the chaos suite skews one worker's wall clock
   # make test-deploy (the offline checks of docker/, k8s/, terraform/, docs/deploy.md):
   docker-compose shellcheck yamllint
+  clang-14 libclang-rt-14-dev libfuzzer-14-dev  # make fuzz / fuzz-quick (docs/fuzzing.md)
 )
 PACKAGES=("${BUILD_PACKAGES[@]}")
 if [ "$build_only" -eq 0 ]; then

@@ -24,8 +24,16 @@ Status Flatten(const YAML::Node& node, const std::string& prefix, const std::str
                                    " must be a mapping");
   }
   for (const auto& kv : node) {
-    const std::string key =
-        prefix.empty() ? kv.first.as<std::string>() : prefix + "." + kv.first.as<std::string>();
+    // A list or a mapping as a key (`? [a, b]: 1`) names nothing; converting it would throw.
+    if (!kv.first.IsScalar()) {
+      return Status::InvalidArgument(file + ": line " + std::to_string(kv.first.Mark().line + 1) +
+                                     ": " + (prefix.empty() ? "top level" : prefix) +
+                                     ": a key must be a name, not a " +
+                                     (kv.first.IsMap()        ? "mapping"
+                                      : kv.first.IsSequence() ? "list"
+                                                              : "null"));
+    }
+    const std::string key = prefix.empty() ? kv.first.Scalar() : prefix + "." + kv.first.Scalar();
     if (kv.second.IsMap() && FindConfigKey(key) == nullptr && FindSeedAlias(key) == nullptr) {
       if (Status s = Flatten(kv.second, key, file, out); !s.ok()) return s;
     } else {
@@ -80,15 +88,15 @@ Result<Loaded> LoadConfig(const LoadOptions& options) {
   // jq key -> the seed name its value came from, so that a range error can name it.
   std::map<std::string, std::string> from_seed;
 
-  if (!options.path.empty()) {
+  if (!options.path.empty() || options.text) {
     const std::string& file = options.path;
     std::error_code ec;
-    if (!std::filesystem::is_regular_file(file, ec)) {
+    if (!options.text && !std::filesystem::is_regular_file(file, ec)) {
       return Status::InvalidArgument("config file " + file + ": not found or not a regular file");
     }
     YAML::Node root;
     try {
-      root = YAML::LoadFile(file);
+      root = options.text ? YAML::Load(*options.text) : YAML::LoadFile(file);
     } catch (const YAML::Exception& e) {
       return Status::InvalidArgument("config file " + file + ": line " +
                                      std::to_string(e.mark.line + 1) + ": " + e.msg);

@@ -14,7 +14,10 @@
 namespace jq::config {
 
 struct LoadOptions {
-  std::string path;     // empty = no file
+  std::string path;  // empty = no file
+  // The file's content when the caller already has it (the fuzz target): parsed instead of
+  // reading `path`, which then only names it in messages.
+  std::optional<std::string> text;
   bool strict = false;  // a secret in the file is an error rather than a warning
   // Environment lookup; defaults to std::getenv. Tests pass their own.
   std::function<std::optional<std::string>(const std::string&)> getenv;
@@ -30,7 +33,8 @@ struct Loaded {
   std::vector<std::string> warnings;  // one line each: secrets in the file, seed names
 };
 
-// Errors are one line naming the file and key (and the seed key a bad value came from).
+// Errors are one line naming the file and key (and the seed key a bad value came from). Every
+// bad file or variable is an INVALID_ARGUMENT status: nothing throws.
 Result<Loaded> LoadConfig(const LoadOptions& options);
 
 }  // namespace jq::config

@@ -15,6 +15,16 @@ bool IsHex(char c) {
   return std::isxdigit(static_cast<unsigned char>(c)) != 0;
 }
 
+// A refused value as a message quotes it: at most 64 bytes, each non-printable one shown as
+// '?', so that the message stays one printable line in a log, a status and a terminal.
+std::string Shown(std::string_view value) {
+  std::string shown(value.substr(0, 64));
+  for (char& c : shown) {
+    if (!std::isprint(static_cast<unsigned char>(c))) c = '?';
+  }
+  return shown;
+}
+
 }  // namespace
 
 Status ValidateQueueName(std::string_view name, std::string_view field) {
@@ -24,13 +34,12 @@ Status ValidateQueueName(std::string_view name, std::string_view field) {
     return Status::InvalidArgument(f + " is longer than 64 characters");
   }
   if (!IsQueueStart(name[0])) {
-    return Status::InvalidArgument(f + " '" + std::string(name) +
+    return Status::InvalidArgument(f + " '" + Shown(name) +
                                    "' must start with a lower-case letter or digit");
   }
   for (char c : name) {
     if (!IsQueueChar(c)) {
-      return Status::InvalidArgument(f + " '" + std::string(name) +
-                                     "' may contain only [a-z0-9._-]");
+      return Status::InvalidArgument(f + " '" + Shown(name) + "' may contain only [a-z0-9._-]");
     }
   }
   return Status::Ok();
@@ -52,11 +61,7 @@ Status ValidateJobId(std::string_view id, std::string_view field) {
   const std::string f(field);
   if (id.empty()) return Status::InvalidArgument(f + " is required");
   if (!IsUuid(id)) {
-    std::string shown(id.substr(0, 64));
-    for (char& c : shown) {
-      if (!std::isprint(static_cast<unsigned char>(c))) c = '?';
-    }
-    return Status::InvalidArgument(f + " '" + shown + "' is not a valid UUID");
+    return Status::InvalidArgument(f + " '" + Shown(id) + "' is not a valid UUID");
   }
   return Status::Ok();
 }

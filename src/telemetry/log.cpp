@@ -1,5 +1,6 @@
 #include "telemetry/log.h"
 
+#include "core/utf8.h"
 #include "telemetry/log_context.h"
 
 #include <spdlog/pattern_formatter.h>
@@ -49,9 +50,12 @@ class ContextFields final : public spdlog::custom_flag_formatter {
 }  // namespace
 
 std::string JsonEscape(const std::string& s) {
+  // Bytes that are not UTF-8 (a stderr tail, text cut to a length inside a character) would
+  // make the line invalid JSON, which strict log shippers drop: they become U+FFFD.
+  const std::string text = ToValidUtf8(s);
   std::string out;
-  out.reserve(s.size() + 8);
-  for (unsigned char c : s) {
+  out.reserve(text.size() + 8);
+  for (unsigned char c : text) {
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;

@@ -13,9 +13,16 @@
 #include "rpc/tls.h"
 #include "telemetry/log_context.h"
 #include "worker/exec/process_runner.h"
+#include "worker/stream_message.h"
 
 namespace jq::worker {
 namespace {
+
+static_assert(static_cast<int>(ControlType::kCancelJob) == jq::CONTROL_CANCEL_JOB &&
+              static_cast<int>(ControlType::kDrain) == jq::CONTROL_DRAIN &&
+              static_cast<int>(ControlType::kShutdown) == jq::CONTROL_SHUTDOWN &&
+              static_cast<int>(ControlType::kResume) == jq::CONTROL_RESUME &&
+              static_cast<int>(ControlType::kShutdownNow) == jq::CONTROL_SHUTDOWN_NOW);
 
 constexpr std::size_t kErrorTail = 4096;  // stderr kept in error_message
 // How long a start waits to be sent: a job that ends sooner sends it with its result, in one
@@ -286,11 +293,7 @@ void WorkerAgent::StreamLoop() {
     while (reader->Read(&a)) {
       got_any = true;
       backoff = std::chrono::milliseconds(100);
-      if (a.has_control() && a.job_id().empty()) {
-        HandleControl(a.control());
-      } else {
-        StartJob(a);
-      }
+      HandleMessage(a);
     }
     grpc::Status s = reader->Finish();
     {
@@ -341,24 +344,59 @@ void WorkerAgent::HeartbeatOnce() {
   }
 }
 
-void WorkerAgent::HandleControl(const jq::WorkerControl& control) {
-  switch (control.type()) {
-    case jq::CONTROL_CANCEL_JOB:
-      spdlog::info("job {}: cancel requested", control.job_id());
-      CancelJob(control.job_id(), /*abandon=*/false);
+void WorkerAgent::HandleMessage(const jq::JobAssignment& a) {
+  const StreamMessage m{a.job_id(), a.attempt(), a.has_control(),
+                        static_cast<int>(a.control().type()), a.control().job_id()};
+  StreamAction action;
+  std::shared_ptr<exec::RunningProcess> old;
+  {
+    std::lock_guard lock(mu_);
+    auto it = running_.find(a.job_id());
+    action = DecideStreamMessage(
+        m, it == running_.end() ? std::nullopt : std::optional<int>(it->second.attempt),
+        shutdown_now_);
+    if (action.kind == StreamAction::Kind::kStart) {
+      running_[a.job_id()].attempt = a.attempt();
+      job_threads_.Post([this, a] { RunJob(a); });
+    } else if (action.kind == StreamAction::Kind::kReplace) {
+      // It starts when the old attempt has ended (RunJob's finish).
+      it->second.next = a;
+      it->second.cancel_requested = true;
+      old = it->second.process;
+    }
+  }
+  if (old) old->Cancel();
+  HandleAction(action);
+}
+
+void WorkerAgent::HandleAction(const StreamAction& action) {
+  using K = StreamAction::Kind;
+  switch (action.kind) {
+    case K::kStart:
+    case K::kReplace: break;
+    case K::kIgnore:
+      if (action.job_id.empty()) {
+        spdlog::warn("job stream: ignored {}", action.why);
+      } else {
+        spdlog::info("job {}: ignored {}", action.job_id, action.why);
+      }
       break;
-    case jq::CONTROL_DRAIN:
+    case K::kCancel:
+      spdlog::info("job {}: cancel requested", action.job_id);
+      CancelJob(action.job_id, /*abandon=*/false);
+      break;
+    case K::kDrain:
       // The server sends no new jobs until it sends CONTROL_RESUME; the worker stays up.
       spdlog::info("drained: finishing {} running jobs and taking no new ones until resumed",
                    running_count());
       break;
-    case jq::CONTROL_RESUME: spdlog::info("resumed: taking jobs again"); break;
-    case jq::CONTROL_SHUTDOWN:
+    case K::kResume: spdlog::info("resumed: taking jobs again"); break;
+    case K::kShutdown:
       spdlog::info("shutdown requested: no new jobs; finishing {} running ones for up to {} s",
                    running_count(), config_.shutdown_grace_seconds);
       RequestStop();
       break;
-    case jq::CONTROL_SHUTDOWN_NOW: {
+    case K::kShutdownNow: {
       spdlog::info("shutdown --now requested: stopping {} running jobs", running_count());
       std::vector<std::string> ids;
       {
@@ -373,27 +411,7 @@ void WorkerAgent::HandleControl(const jq::WorkerControl& control) {
       for (const auto& id : ids) CancelJob(id, /*abandon=*/true);
       break;
     }
-    default: spdlog::warn("unknown control message {}", static_cast<int>(control.type()));
   }
-}
-
-void WorkerAgent::StartJob(const jq::JobAssignment& assignment) {
-  std::shared_ptr<exec::RunningProcess> old;
-  {
-    std::lock_guard lock(mu_);
-    auto it = running_.find(assignment.job_id());
-    if (it == running_.end()) {
-      running_[assignment.job_id()].attempt = assignment.attempt();
-      job_threads_.Post([this, assignment] { RunJob(assignment); });
-      return;
-    }
-    if (it->second.attempt >= assignment.attempt()) return;  // a repeated delivery
-    // The old attempt's lease is gone: stop it, and run the new one when it has ended.
-    it->second.next = assignment;
-    it->second.cancel_requested = true;
-    old = it->second.process;
-  }
-  if (old) old->Cancel();
 }
 
 void WorkerAgent::CancelJob(const std::string& job_id, bool abandon) {

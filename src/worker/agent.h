@@ -24,6 +24,7 @@
 #include "core/background_loop.h"
 #include "core/config.h"
 #include "worker/report_sender.h"
+#include "worker/stream_message.h"
 #include "worker_service.grpc.pb.h"
 
 namespace jq::exec {
@@ -99,8 +100,9 @@ class WorkerAgent {
   void StreamLoop();
   // One heartbeat: liveness and the leases of the running jobs; stops the jobs it lost.
   void HeartbeatOnce();
-  void HandleControl(const jq::WorkerControl& control);
-  void StartJob(const jq::JobAssignment& assignment);
+  // One message from the job stream: decided by DecideStreamMessage, then done.
+  void HandleMessage(const jq::JobAssignment& a);
+  void HandleAction(const StreamAction& action);
   void RunJob(jq::JobAssignment assignment);
   void CancelJob(const std::string& job_id, bool abandon);
   void SendStarted(const std::shared_ptr<StartReport>& r, std::chrono::milliseconds delay);

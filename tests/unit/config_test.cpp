@@ -78,6 +78,40 @@ TEST_F(ConfigTest, UnknownKeyIsNamed) {
       << r.status().message();
 }
 
+// Found by fuzz/config_fuzz.cpp: a list or a mapping used as a key threw yaml-cpp's
+// BadConversion out of LoadConfig, so jq-server died with "terminate called" instead of
+// naming the line.
+TEST_F(ConfigTest, KeyThatIsNotANameIsAnError) {
+  for (const std::string yaml : {"? [a, b]\n: 1\n", "db:\n  ? {x: 1}\n  : 2\n", "? \n: 1\n"}) {
+    std::optional<Result<config::Loaded>> r;
+    ASSERT_NO_THROW(r.emplace(Load(Write(yaml)))) << yaml;
+    ASSERT_FALSE(r->ok()) << yaml;
+    EXPECT_EQ(r->status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(r->status().message().find("a key must be a name"), std::string::npos)
+        << r->status().message();
+  }
+  auto r = Load(Write("db:\n  ? [a]\n  : 2\n"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("line 2: db: a key must be a name, not a list"),
+            std::string::npos)
+      << r.status().message();
+}
+
+// The fuzz target hands LoadConfig the file's text instead of a path.
+TEST_F(ConfigTest, TextInsteadOfAFile) {
+  config::LoadOptions o;
+  o.path = "given.yaml";
+  o.text = "db:\n  pool_size: 0\n";
+  o.getenv = [](const std::string&) { return std::nullopt; };
+  auto r = config::LoadConfig(o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("db.pool_size"), std::string::npos) << r.status().message();
+  o.text = "db:\n  pool_size: 12\n";
+  r = config::LoadConfig(o);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->config.db.pool_size, 12);
+}
+
 TEST_F(ConfigTest, WrongTypeIsNamed) {
   auto r = Load(Write("db:\n  port: fivefourthreetwo\n"));
   ASSERT_FALSE(r.ok());

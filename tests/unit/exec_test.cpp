@@ -201,6 +201,24 @@ TEST(PayloadTest, HostileInputDoesNotCrash) {
   EXPECT_EQ(r->argv.size(), 10001u);
 }
 
+// Found by fuzz/payload_fuzz.cpp: a number too large for a double made nlohmann throw
+// out_of_range, whose message ("number overflow parsing '...'") the refusal quoted, payload
+// bytes and all (up to the whole payload), though only the offset of a syntax error is given
+// so that no payload bytes reach the job's error and the log.
+TEST(PayloadTest, NumberOutOfRangeIsRefusedWithoutQuotingThePayload) {
+  const std::string digits = "31415926535897932384626433832795028841971" + std::string(400, '7');
+  const std::vector<std::string> payloads = {R"({"command":["x"],"timeout_seconds":1e400})",
+                                             R"({"command":["x"],"n":)" + digits + "e999}",
+                                             "-" + digits + "e999"};
+  for (const std::string& payload : payloads) {
+    auto r = ParseJobPayload(payload);
+    ASSERT_FALSE(r.ok()) << payload;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(r.status().message(), "payload is not JSON jq can read: a number is out of range");
+    EXPECT_EQ(r.status().message().find("31415926"), std::string::npos);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // RunningProcess: output and exit status
 

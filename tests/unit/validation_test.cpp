@@ -27,6 +27,20 @@ TEST(ValidationTest, QueueNames) {
   }
 }
 
+// Found by fuzz/validation_fuzz.cpp: a refused name was quoted as it came, so a newline or an
+// escape sequence in it reached the log line, the gRPC status and jq-ctl's terminal.
+TEST(ValidationTest, RefusedQueueNameIsQuotedPrintably) {
+  for (const std::string name : {"\n", "a\nb", "a\x1b[2Jb", "\xff", "caf\xc3\xa9"}) {
+    const Status s = ValidateQueueName(name);
+    ASSERT_FALSE(s.ok());
+    for (char c : s.message()) {
+      EXPECT_TRUE(c >= 0x20 && c < 0x7f)
+          << "byte " << int(static_cast<unsigned char>(c)) << " in: " << s.message();
+    }
+  }
+  EXPECT_NE(ValidateQueueName("a\nb").message().find("'a?b'"), std::string::npos);
+}
+
 TEST(ValidationTest, JobIds) {
   EXPECT_TRUE(ValidateJobId("0190a3c4-1b2c-7d3e-8f40-123456789abc").ok());
   EXPECT_TRUE(ValidateJobId("0190A3C4-1B2C-7D3E-8F40-123456789ABC").ok());

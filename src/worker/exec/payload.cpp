@@ -102,6 +102,9 @@ Result<JobSpec> ParseJobPayload(std::string_view payload) {
     // Only the offset: the library's message quotes payload bytes, which may be secrets.
     return Status::InvalidArgument("payload is not JSON: syntax error at byte " +
                                    std::to_string(e.byte));
+  } catch (const json::out_of_range&) {
+    // Likewise: "number overflow parsing '<the number's digits>'".
+    return Status::InvalidArgument("payload is not JSON jq can read: a number is out of range");
   } catch (const std::exception& e) {
     return Status::InvalidArgument(std::string("payload could not be parsed: ") + e.what());
   }
