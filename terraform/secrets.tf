@@ -19,7 +19,7 @@ resource "aws_secretsmanager_secret_version" "runtime" {
     JQ_REDIS_ADDR     = "${aws_route53_record.redis.fqdn}:6379"
     JQ_REDIS_PASSWORD = random_password.redis.result
     JQ_KAFKA_BROKERS  = aws_msk_cluster.main.bootstrap_brokers
-    # TLS and API keys: the lead adds JQ_API_KEY / JQ_AUTH_BOOTSTRAP_KEY here after the TLS
-    # and API-key work is merged.
+    # Not wired in yet: API keys (JQ_API_KEY / JQ_AUTH_BOOTSTRAP_KEY, not in jq yet) and the
+    # TLS files (server.tls.*, JQ_TLS_*: docs/security.md).
   })
 }
