@@ -1,8 +1,11 @@
 #include "bench/clients.h"
 
+#include "rpc/bearer_channel.h"
+
 namespace jq::bench {
 
-Clients::Clients(const std::string& server_addr, int channels) : server_addr_(server_addr) {
+Clients::Clients(const std::string& server_addr, int channels, const std::string& api_key)
+    : server_addr_(server_addr) {
   for (int i = 0; i < std::max(channels, 1); ++i) {
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
@@ -12,7 +15,8 @@ Clients::Clients(const std::string& server_addr, int channels) : server_addr_(se
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
     args.SetMaxReceiveMessageSize(64 << 20);
     args.SetMaxSendMessageSize(64 << 20);
-    auto channel = grpc::CreateCustomChannel(server_addr, grpc::InsecureChannelCredentials(), args);
+    auto channel =
+        rpc::CreateChannelWithKey(server_addr, grpc::InsecureChannelCredentials(), args, api_key);
     channels_.push_back(channel);
     jobs_.push_back(jq::JobService::NewStub(channel));
     workers_.push_back(jq::WorkerService::NewStub(channel));

@@ -20,7 +20,8 @@ namespace jq::bench {
 // construction.
 class Clients {
  public:
-  Clients(const std::string& server_addr, int channels);
+  // api_key: sent with every call when not empty.
+  Clients(const std::string& server_addr, int channels, const std::string& api_key = "");
 
   // Connects every channel; false when any is not READY within the timeout, or has been
   // refused for a second.

@@ -26,6 +26,8 @@ void AddCommon(CLI::App* sub, Options& o, const std::string& default_queue) {
   sub->add_option("--server", o.server, "jq-server address HOST:PORT")
       ->envname("JQ_SERVER_ADDR")
       ->capture_default_str();
+  sub->add_option("--api-key", o.api_key, "API key (a worker or admin key for the worker modes)")
+      ->envname("JQ_API_KEY");
   sub->add_option("--channels", o.channels, "gRPC channels (separate TCP connections) to use")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();

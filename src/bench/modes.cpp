@@ -297,6 +297,7 @@ Outcome RunSubprocess(Context& c) {
     std::string error;
     const std::map<std::string, std::string> env = {
         {"JQ_WORKER_SERVER_ADDR", c.clients.server_addr()},
+        {"JQ_API_KEY", c.o.api_key},
         {"JQ_WORKER_ID", "bench-" + c.run_id + "-" + std::to_string(i)},
         {"JQ_WORKER_CONCURRENCY", std::to_string(c.o.slots)},
         {"JQ_WORKER_QUEUES", queue},
@@ -341,7 +342,7 @@ Outcome RunSubprocess(Context& c) {
 }  // namespace
 
 int RunBench(const Options& o, const std::atomic<bool>& abort, bool* hard_exit) {
-  Clients clients(o.server, o.channels);
+  Clients clients(o.server, o.channels, o.api_key);
   if (!clients.WaitConnected(std::chrono::seconds(5))) {
     std::cerr << "jq-bench: cannot reach jq-server at " << o.server
               << " (start it, or pass --server HOST:PORT / set JQ_SERVER_ADDR)\n";

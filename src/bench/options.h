@@ -13,6 +13,7 @@ struct Options {
 
   // Every mode.
   std::string server = "127.0.0.1:50051";
+  std::string api_key;  // sent as a bearer token by every call, and given to its jq-workers
   int channels = 4;
   bool json = false;
   std::string timeline;  // CSV path; empty = none

@@ -8,6 +8,7 @@
 #include "core/job_state.h"
 #include "core/trace.h"
 #include "core/utf8.h"
+#include "rpc/bearer_channel.h"
 #include "rpc/keepalive.h"
 #include "telemetry/log_context.h"
 #include "worker/exec/process_runner.h"
@@ -132,7 +133,8 @@ void WorkerAgent::Reconnect() {
   // gRPC's default of 4 MiB would refuse a large payload: the job could never be delivered.
   args.SetMaxReceiveMessageSize(max_message_bytes_);
   args.SetMaxSendMessageSize(max_message_bytes_);
-  auto channel = grpc::CreateCustomChannel(addr, grpc::InsecureChannelCredentials(), args);
+  auto channel =
+      rpc::CreateChannelWithKey(addr, grpc::InsecureChannelCredentials(), args, config_.api_key);
   std::lock_guard lock(mu_);
   addr_ = addr;
   channel_ = channel;

@@ -85,6 +85,8 @@ int main(int argc, char** argv) {
     // A worker dials the address clients use: JQ_SERVER_ADDR stands in for
     // worker.server_addr unless JQ_WORKER_SERVER_ADDR is set.
     if (v == nullptr && name == "JQ_WORKER_SERVER_ADDR") v = std::getenv("JQ_SERVER_ADDR");
+    // The key jq-ctl uses (.jq/stack.env) serves unless the worker has its own.
+    if (v == nullptr && name == "JQ_WORKER_API_KEY") v = std::getenv("JQ_API_KEY");
     if (v == nullptr) return std::nullopt;
     return std::string(v);
   };
