@@ -89,6 +89,12 @@ CallIds CallIdsOf(grpc::ServerContextBase* context) {
   return ids;
 }
 
+// The tenant's own submit limit (jq-ctl tenant), or nullopt: the configured one applies.
+std::optional<redis::Limit> TenantSubmitLimit(ServiceContext& ctx, const std::string& tenant) {
+  if (ctx.tenant_limits == nullptr) return std::nullopt;
+  return ctx.tenant_limits->SubmitLimit(tenant);
+}
+
 // RESOURCE_EXHAUSTED with the retry-after-ms trailer SPEC §6 promises.
 grpc::Status RateLimited(grpc::ServerContextBase* context, const Status& s, long long retry_ms) {
   context->AddTrailingMetadata("retry-after-ms", std::to_string(retry_ms));
@@ -117,7 +123,10 @@ grpc::ServerUnaryReactor* JobServiceImpl::SubmitJob(grpc::CallbackServerContext*
   p.tenant = caller->tenant;
   p.traceparent = ids.trace.ToString();
   long long retry_ms = 0;
-  if (Status s = ctx_.rate_limiter.Take(p.tenant, p.queue, 1, &retry_ms); !s.ok()) {
+  const auto tenant_limit = TenantSubmitLimit(ctx_, p.tenant);
+  if (Status s = ctx_.rate_limiter.Take(p.tenant, p.queue, 1, &retry_ms,
+                                        tenant_limit ? &*tenant_limit : nullptr);
+      !s.ok()) {
     reactor->Finish(RateLimited(context, s, retry_ms));
     return reactor;
   }
@@ -157,12 +166,15 @@ grpc::Status JobServiceImpl::SubmitJobs(grpc::ServerContext* context,
     params[i].tenant = caller->tenant;
     params[i].traceparent = ids.trace.ToString();
   }
-  if (ctx_.rate_limiter.enabled()) {
+  const auto tenant_limit = TenantSubmitLimit(ctx_, caller->tenant);
+  if (ctx_.rate_limiter.enabled() || (tenant_limit && tenant_limit->rate > 0)) {
     std::map<std::string, int> per_queue;
     for (const auto& p : params) ++per_queue[p.queue];
     for (const auto& [queue, n] : per_queue) {
       long long retry_ms = 0;
-      if (Status s = ctx_.rate_limiter.Take(params[0].tenant, queue, n, &retry_ms); !s.ok()) {
+      if (Status s = ctx_.rate_limiter.Take(caller->tenant, queue, n, &retry_ms,
+                                            tenant_limit ? &*tenant_limit : nullptr);
+          !s.ok()) {
         return RateLimited(context, s, retry_ms);
       }
     }

@@ -500,6 +500,12 @@ int main(int argc, char** argv) {
         "local development only");
   }
   authenticator.Start();  // loads the keys before the port opens
+  jq::server::TenantLimits tenant_limits(store,
+                                         {static_cast<double>(config.limits.tenant_submit_rate),
+                                          static_cast<double>(config.limits.tenant_submit_burst)},
+                                         std::chrono::milliseconds(config.auth.key_refresh_ms));
+  ctx.tenant_limits = &tenant_limits;
+  tenant_limits.Start();
   jq::server::JobServiceImpl job_service(ctx);
   jq::server::WorkerServiceImpl worker_service(ctx);
   jq::server::AdminServiceImpl admin_service(ctx);
@@ -569,6 +575,7 @@ int main(int argc, char** argv) {
   remote_waker.Stop();
   listener.Stop();
   authenticator.Stop();
+  tenant_limits.Stop();
   http.Stop();
   if (health_http) health_http->Stop();
   spdlog::info("jq-server stopped");

@@ -25,6 +25,7 @@
 #include "server/job_inserter.h"
 #include "server/job_watch_hub.h"
 #include "server/server_metrics.h"
+#include "server/tenant_limits.h"
 #include "worker_service.grpc.pb.h"
 
 namespace jq::server {
@@ -57,6 +58,7 @@ struct ServiceContext {
   std::function<std::vector<HealthComponent>()> components;
   JitterSource jitter01 = UniformJitter();  // the retry backoff's jitter
   auth::Authenticator* auth = nullptr;      // who calls (server/auth_gate.h); null refuses all
+  TenantLimits* tenant_limits = nullptr;    // tenants' own submit rates; null: limits.* only
 };
 
 class JobServiceImpl final

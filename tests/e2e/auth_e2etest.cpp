@@ -277,6 +277,50 @@ TEST_F(AuthE2E, ATenantsWorkerRunsOnlyThatTenantsJobsAnAdminKeyServesAll) {
   EXPECT_EQ(stack_.Get(theirs).worker_id(), "fleet-worker");
 }
 
+TEST_F(AuthE2E, ATenantsOwnSubmitRateIsEnforcedWithARetryAfterTrailer) {
+  const std::string acme = CreateKey("acme", "producer");
+  const std::string globex = CreateKey("globex", "producer");
+  auto created = stack_.Ctl({"tenant", "create", "acme", "--submit-rate", "1", "--submit-burst",
+                             "1", "--max-running-jobs", "5"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  EXPECT_NE(created.out.find("submit_rate"), std::string::npos) << created.out;
+  auto listed = stack_.Ctl({"tenant", "list"});
+  EXPECT_NE(listed.out.find("acme"), std::string::npos) << listed.out;
+  EXPECT_EQ(stack_.Ctl({"tenant", "create", "acme"}).exit_code, 1);  // ALREADY_EXISTS
+  EXPECT_EQ(stack_.Ctl({"tenant", "update", "nobody", "--submit-rate", "3"}).exit_code, 1);
+
+  const auto submit = [&](const std::string& key, grpc::ClientContext* ctx) {
+    jq::SubmitJobRequest req;
+    req.set_queue_name("default");
+    req.set_payload(R"({"command":["true"]})");
+    jq::SubmitJobResponse resp;
+    return jq::JobService::NewStub(TestChannel(stack_.server_addr(0), key))
+        ->SubmitJob(ctx, req, &resp);
+  };
+  // Within a reload (about a second) the limit applies: 1 a second, so one of two is refused.
+  const auto deadline = std::chrono::steady_clock::now() + seconds(15);
+  bool refused = false;
+  while (!refused && std::chrono::steady_clock::now() < deadline) {
+    grpc::ClientContext ctx;
+    auto st = submit(acme, &ctx);
+    if (st.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED) {
+      refused = true;
+      EXPECT_NE(st.error_message().find("tenant 'acme'"), std::string::npos) << st.error_message();
+      auto trailer = ctx.GetServerTrailingMetadata().find("retry-after-ms");
+      ASSERT_NE(trailer, ctx.GetServerTrailingMetadata().end());
+      EXPECT_GT(std::stol(std::string(trailer->second.data(), trailer->second.size())), 0);
+    } else {
+      ASSERT_TRUE(st.ok()) << st.error_message();
+    }
+  }
+  EXPECT_TRUE(refused);
+  // Another tenant has the default (unlimited).
+  for (int i = 0; i < 3; ++i) {
+    grpc::ClientContext ctx;
+    EXPECT_TRUE(submit(globex, &ctx).ok());
+  }
+}
+
 // ---------------------------------------------------------------------------- JWT
 
 constexpr const char* kHsSecret = "e2e-jwt-hs256-secret-0123456789abcdef";
