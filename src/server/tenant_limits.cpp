@@ -21,7 +21,8 @@ void TenantLimits::Stop() {
 BackgroundLoop::Next TenantLimits::RunOnce() {
   auto list = store_.TenantList();
   if (!list.ok()) {
-    spdlog::debug("tenant limits: reload failed (the last ones apply): {}", list.status().message());
+    spdlog::debug("tenant limits: reload failed (the last ones apply): {}",
+                  list.status().message());
     return std::nullopt;
   }
   std::map<std::string, TenantRecord> tenants;
