@@ -34,6 +34,10 @@ while [ $# -gt 0 ]; do
   esac
 done
 export BENCH_PROFILE
+# Auth is on, as in production (docs/security.md): each jq-server takes this bootstrap admin key
+# and jq-bench (with its jq-workers) sends it, so the figures include authenticating each call.
+JQ_AUTH_BOOTSTRAP_KEY=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
+export JQ_AUTH_BOOTSTRAP_KEY JQ_API_KEY=$JQ_AUTH_BOOTSTRAP_KEY
 
 cd "$root"
 # Commands are recorded as run; relative paths keep them readable.

@@ -40,6 +40,9 @@ export JQ_DISPATCH_LEASE_SECONDS=$LEASE JQ_REAPER_INTERVAL_MS=200 \
   JQ_REAPER_WORKER_TIMEOUT_SECONDS=4 JQ_WORKER_HEARTBEAT_SECONDS=1 JQ_WORKER_KILL_GRACE_SECONDS=1 \
   JQ_SERVER_KEEPALIVE_SECONDS=2 JQ_WORKER_KEEPALIVE_SECONDS=2
 RECOVERY_LIMIT=$((LEASE + 5))
+# Auth is on: the servers take this bootstrap admin key; workers and jq-ctl send it.
+JQ_AUTH_BOOTSTRAP_KEY=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
+export JQ_AUTH_BOOTSTRAP_KEY JQ_API_KEY=$JQ_AUTH_BOOTSTRAP_KEY
 if [ "$quick" = 1 ]; then
   BASE=8; AFTER=12; PG_DOWN=10; RATE=10
   default_faults="worker-kill,server-kill,sigstop,selftest"

@@ -84,6 +84,11 @@ case "$cmd" in
       client_tls=(JQ_TLS_CA="$dir/tls/ca.pem" JQ_TLS_CERT="$dir/tls/client.pem"
                   JQ_TLS_KEY="$dir/tls/client.key")
     fi
+    # Auth is on (docs/security.md): an admin key made in the database for the workers and
+    # for stack.env's JQ_API_KEY, so jq-ctl works after `source .jq/stack.env`.
+    api_key=$(JQ_DB_URL="$db_url" "$build/jq-server" apikey create --tenant default --role admin \
+      --description dev-stack 2>>"$dir/logs/apikey.log") \
+      || { echo "dev-stack: no API key; see $dir/logs/apikey.log" >&2; exit 1; }
     first_addr=""; first_metrics=""
     for i in $(seq 1 "$servers"); do
       gport=$(free_port); mport=$(free_port)
@@ -103,6 +108,7 @@ case "$cmd" in
       mapfile -t addrs <"$dir/run/servers"
       for i in $(seq 1 "$workers"); do
         addr=${addrs[$(( (i - 1) % ${#addrs[@]} ))]}
+        JQ_API_KEY="$api_key" \
         JQ_SERVER_ADDR="$addr" JQ_WORKER_ID="worker-$i" JQ_METRICS_ADDR="127.0.0.1:$(free_port)" \
           env "${client_tls[@]}" setsid "$build/jq-worker" >"$dir/logs/worker-$i.log" 2>&1 </dev/null &
         echo $! >"$dir/run/worker-$i.pid"
@@ -114,8 +120,10 @@ export JQ_DB_URL="$db_url"
 export JQ_REDIS_ADDR=127.0.0.1:$redis_port
 export JQ_KAFKA_BROKERS=$kafka
 export JQ_METRICS_ADDR=$first_metrics
+export JQ_API_KEY=$api_key
 ENV
     for v in "${client_tls[@]}"; do echo "export ${v%%=*}=\"${v#*=}\"" >>"$dir/stack.env"; done
+    chmod 600 "$dir/stack.env"  # it holds an admin key
     echo "dev-stack: started $servers server(s), $( [ -x "$build/jq-worker" ] && echo "$workers" || echo 0 ) worker(s); logs in $dir/logs"
     cat "$dir/stack.env"
     ;;

@@ -1,9 +1,12 @@
 #include "bench/clients.h"
 
+#include "rpc/bearer_channel.h"
+
 namespace jq::bench {
 
 Clients::Clients(const std::string& server_addr, int channels,
-                 const std::shared_ptr<grpc::ChannelCredentials>& credentials)
+                 const std::shared_ptr<grpc::ChannelCredentials>& credentials,
+                 const std::string& api_key)
     : server_addr_(server_addr) {
   for (int i = 0; i < std::max(channels, 1); ++i) {
     grpc::ChannelArguments args;
@@ -14,7 +17,7 @@ Clients::Clients(const std::string& server_addr, int channels,
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
     args.SetMaxReceiveMessageSize(64 << 20);
     args.SetMaxSendMessageSize(64 << 20);
-    auto channel = grpc::CreateCustomChannel(server_addr, credentials, args);
+    auto channel = rpc::CreateChannelWithKey(server_addr, credentials, args, api_key);
     channels_.push_back(channel);
     jobs_.push_back(jq::JobService::NewStub(channel));
     workers_.push_back(jq::WorkerService::NewStub(channel));

@@ -20,8 +20,10 @@ namespace jq::bench {
 // construction.
 class Clients {
  public:
+  // api_key: sent with every call when not empty.
   Clients(const std::string& server_addr, int channels,
-          const std::shared_ptr<grpc::ChannelCredentials>& credentials);
+          const std::shared_ptr<grpc::ChannelCredentials>& credentials,
+          const std::string& api_key = "");
 
   // Connects every channel; false when any is not READY within the timeout, or has been
   // refused for a second.

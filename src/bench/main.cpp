@@ -30,6 +30,8 @@ void AddCommon(CLI::App* sub, Options& o, const std::string& default_queue) {
       ->envname("JQ_TLS_CA");
   sub->add_option("--tls-cert", o.tls_cert, "client certificate (PEM)")->envname("JQ_TLS_CERT");
   sub->add_option("--tls-key", o.tls_key, "client private key (PEM)")->envname("JQ_TLS_KEY");
+  sub->add_option("--api-key", o.api_key, "API key (a worker or admin key for the worker modes)")
+      ->envname("JQ_API_KEY");
   sub->add_option("--channels", o.channels, "gRPC channels (separate TCP connections) to use")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();

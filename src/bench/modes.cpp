@@ -298,6 +298,7 @@ Outcome RunSubprocess(Context& c) {
     std::string error;
     const std::map<std::string, std::string> env = {
         {"JQ_WORKER_SERVER_ADDR", c.clients.server_addr()},
+        {"JQ_API_KEY", c.o.api_key},
         {"JQ_WORKER_ID", "bench-" + c.run_id + "-" + std::to_string(i)},
         {"JQ_WORKER_CONCURRENCY", std::to_string(c.o.slots)},
         {"JQ_WORKER_QUEUES", queue},
@@ -347,7 +348,7 @@ int RunBench(const Options& o, const std::atomic<bool>& abort, bool* hard_exit) 
     std::cerr << "jq-bench: " << s.message() << "\n";
     return 2;
   }
-  Clients clients(o.server, o.channels, rpc::MakeChannelCredentials(tls));
+  Clients clients(o.server, o.channels, rpc::MakeChannelCredentials(tls), o.api_key);
   if (!clients.WaitConnected(std::chrono::seconds(5))) {
     std::cerr << "jq-bench: cannot reach jq-server at " << o.server
               << " (start it, or pass --server HOST:PORT / set JQ_SERVER_ADDR)\n";

@@ -14,6 +14,7 @@ struct Options {
   // Every mode.
   std::string server = "127.0.0.1:50051";
   std::string tls_ca, tls_cert, tls_key;  // PEM files; any set = TLS (as jq-ctl's flags)
+  std::string api_key;  // sent as a bearer token by every call, and given to its jq-workers
   int channels = 4;
   bool json = false;
   std::string timeline;  // CSV path; empty = none

@@ -1,5 +1,7 @@
 #include "core/config.h"
 
+#include "core/auth.h"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -108,6 +110,18 @@ Binding Bind(Config& c, std::string_view key) {
        [](Config& c) { return Binding{.integer = &c.limits.queue_submit_rate}; }},
       {"limits.queue_submit_burst",
        [](Config& c) { return Binding{.integer = &c.limits.queue_submit_burst}; }},
+      {"limits.tenant_max_running_jobs",
+       [](Config& c) { return Binding{.integer = &c.limits.tenant_max_running_jobs}; }},
+      {"auth.enabled", [](Config& c) { return Binding{.boolean = &c.auth.enabled}; }},
+      {"auth.bootstrap_key", [](Config& c) { return Binding{.str = &c.auth.bootstrap_key}; }},
+      {"auth.bootstrap_tenant", [](Config& c) { return Binding{.str = &c.auth.bootstrap_tenant}; }},
+      {"auth.key_refresh_ms", [](Config& c) { return Binding{.integer = &c.auth.key_refresh_ms}; }},
+      {"auth.jwt_hs256_secret", [](Config& c) { return Binding{.str = &c.auth.jwt_hs256_secret}; }},
+      {"auth.jwt_rs256_public_key_file",
+       [](Config& c) { return Binding{.str = &c.auth.jwt_rs256_public_key_file}; }},
+      {"auth.jwt_issuer", [](Config& c) { return Binding{.str = &c.auth.jwt_issuer}; }},
+      {"auth.jwt_audience", [](Config& c) { return Binding{.str = &c.auth.jwt_audience}; }},
+      {"worker.api_key", [](Config& c) { return Binding{.str = &c.worker.api_key}; }},
       {"log.level", [](Config& c) { return Binding{.str = &c.log.level}; }},
   };
   auto it = kBind.find(key);
@@ -248,6 +262,22 @@ const std::vector<ConfigKey>& ConfigKeys() {
       {"limits.tenant_submit_burst", K::kInt, false, "tenant bucket size (0 = one second)"},
       {"limits.queue_submit_rate", K::kInt, false, "submits per second per queue (0 = off)"},
       {"limits.queue_submit_burst", K::kInt, false, "queue bucket size (0 = one second)"},
+      {"limits.tenant_max_running_jobs", K::kInt, false,
+       "jobs running at once per tenant, on all replicas (0 = unlimited)"},
+      {"auth.enabled", K::kBool, false,
+       "authenticate every RPC (false only for local development: everyone is admin)"},
+      {"auth.bootstrap_key", K::kString, true,
+       "an admin key for the first `jq-ctl apikey create` (environment only)"},
+      {"auth.bootstrap_tenant", K::kString, false, "the tenant the bootstrap key acts for"},
+      {"auth.key_refresh_ms", K::kInt, false,
+       "API keys are reloaded this often: the longest a revocation takes to apply"},
+      {"auth.jwt_hs256_secret", K::kString, true, "accept HS256 JWTs signed with this secret"},
+      {"auth.jwt_rs256_public_key_file", K::kString, false,
+       "accept RS256 JWTs signed by this public key (PEM file)"},
+      {"auth.jwt_issuer", K::kString, false, "JWTs must carry this iss (when set)"},
+      {"auth.jwt_audience", K::kString, false, "JWTs must name this aud (when set)"},
+      {"worker.api_key", K::kString, true,
+       "jq-worker's API key (environment only: JQ_WORKER_API_KEY, else JQ_API_KEY)"},
       {"log.level", K::kString, false, "trace, debug, info, warn, error"},
   };
   return kKeys;
@@ -315,6 +345,23 @@ Status ApplyConfigSetting(Config& config, std::string_view key, std::string_view
   return Status::Ok();
 }
 
+namespace {
+
+Status ValidateAuthConfig(const Config::Auth& a) {
+  // Long enough that guessing is hopeless; the message never repeats the value.
+  if (!a.bootstrap_key.empty() && a.bootstrap_key.size() < 32) {
+    return Status::InvalidArgument("auth.bootstrap_key: must be at least 32 characters (it is " +
+                                   std::to_string(a.bootstrap_key.size()) + ")");
+  }
+  if (!ValidTenantName(a.bootstrap_tenant)) {
+    return Status::InvalidArgument("auth.bootstrap_tenant: '" + a.bootstrap_tenant +
+                                   "' is not a tenant name ([a-z0-9][a-z0-9._-]{0,63})");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Status ValidateConfig(const Config& c) {
   struct Range {
     std::string_view key;
@@ -351,6 +398,8 @@ Status ValidateConfig(const Config& c) {
       {"limits.tenant_submit_burst", c.limits.tenant_submit_burst, 0, 10000000},
       {"limits.queue_submit_rate", c.limits.queue_submit_rate, 0, 10000000},
       {"limits.queue_submit_burst", c.limits.queue_submit_burst, 0, 10000000},
+      {"limits.tenant_max_running_jobs", c.limits.tenant_max_running_jobs, 0, 10000000},
+      {"auth.key_refresh_ms", c.auth.key_refresh_ms, 50, 60000},
       {"server.keepalive_seconds", c.server.keepalive_seconds, 1, 3600},
       {"worker.keepalive_seconds", c.worker.keepalive_seconds, 1, 3600},
       {"server.tls.reload_seconds", c.server.tls.reload_seconds, 1, 86400},
@@ -359,6 +408,7 @@ Status ValidateConfig(const Config& c) {
   for (const auto& r : ranges) {
     if (Status s = RangeCheck(r.key, r.value, r.lo, r.hi); !s.ok()) return s;
   }
+  if (Status s = ValidateAuthConfig(c.auth); !s.ok()) return s;
   for (auto [key, addr, optional] : {std::tuple<std::string_view, const std::string*, bool>{
                                          "server.addr", &c.server.addr, false},
                                      {"metrics.addr", &c.metrics.addr, false},

@@ -107,6 +107,7 @@ struct Config {
       std::string key;
       int reload_seconds = 10;
     } tls;
+    std::string api_key;  // secret: JQ_WORKER_API_KEY, else JQ_API_KEY
   } worker;
   struct Limits {
     // Submit rate limits (token buckets shared through Redis, per replica without it).
@@ -115,7 +116,25 @@ struct Config {
     int tenant_submit_burst = 0;  // bucket size; 0 = one second's worth
     int queue_submit_rate = 0;    // jobs per second per queue
     int queue_submit_burst = 0;
+    // Jobs ASSIGNED or RUNNING at once per tenant, enforced at claim time on every replica;
+    // 0 = unlimited. Each tenant may override this and its submit rate (jq-ctl tenant).
+    int tenant_max_running_jobs = 0;
   } limits;
+  struct Auth {
+    // Off only by an explicit false, for local development: every caller is then an admin of
+    // tenant "default", and jq-server logs a warning at start.
+    bool enabled = true;
+    // An admin key read from the environment only (JQ_AUTH_BOOTSTRAP_KEY), for the first
+    // `jq-ctl apikey create`; at least 32 characters. Empty = none.
+    std::string bootstrap_key;
+    std::string bootstrap_tenant = "default";
+    int key_refresh_ms = 1000;  // keys are reloaded this often: a revocation takes this long
+    // JWTs (optional): HS256 with a shared secret (environment only), RS256 with a public key.
+    std::string jwt_hs256_secret;
+    std::string jwt_rs256_public_key_file;  // PEM
+    std::string jwt_issuer;                 // required "iss" when set
+    std::string jwt_audience;               // required in "aud" when set
+  } auth;
   struct Log {
     std::string level = "info";  // trace, debug, info, warn, error
   } log;

@@ -53,6 +53,7 @@ struct JobClaimParams {
   std::vector<std::string> queues;  // empty: all queues
   int limit = 1;
   std::chrono::seconds lease{30};
+  std::string tenant;  // only this tenant's jobs (a tenant's worker key); empty: every tenant
 };
 
 // Identifies a lease: the worker holding it and the attempt it was granted for.
@@ -84,6 +85,7 @@ struct JobClaimManyParams {
   std::vector<std::string> slot_worker_ids;
   std::vector<std::string> queues;  // empty: all queues
   std::chrono::seconds lease{30};
+  std::string tenant;  // only this tenant's jobs; empty: every tenant
 };
 
 // Reports from workers, written together (group commit). Starts are applied before results.
@@ -159,7 +161,9 @@ class JobStore {
   virtual Result<std::vector<QueueRecord>> QueueList() = 0;
   // Refused (FAILED_PRECONDITION) while unfinished jobs exist unless force, which
   // dead-letters them first. The default queue cannot be deleted.
-  virtual Status QueueDelete(const std::string& name, bool force) = 0;
+  // actor: who asked (docs/security.md), recorded on the dead-lettered jobs' events.
+  virtual Status QueueDelete(const std::string& name, bool force,
+                             const std::string& actor = "") = 0;
   virtual Status QueueSetPaused(const std::string& name, bool paused) = 0;
   virtual Result<QueueStatsRecord> QueueStats(const std::string& name) = 0;
   // Depth by status of every queue, for the metrics poller, in one statement. Unfinished
@@ -218,9 +222,12 @@ class JobStore {
   // and leaves it; the caller tells the worker, which reports CANCELLED.
   // A RUNNING job whose worker takes no control messages (a seed worker) cannot be stopped:
   // FAILED_PRECONDITION, and nothing changes.
-  virtual Result<JobRecord> JobCancel(const std::string& id, const std::string& tenant) = 0;
-  // FAILED/DEAD_LETTERED -> PENDING, retry count reset.
-  virtual Result<JobRecord> JobRetry(const std::string& id, const std::string& tenant) = 0;
+  // tenant "" = any; a job of another tenant is NOT_FOUND. actor is recorded on the events.
+  virtual Result<JobRecord> JobCancel(const std::string& id, const std::string& tenant,
+                                      const std::string& actor = "") = 0;
+  // FAILED/DEAD_LETTERED -> PENDING, retry count reset. tenant and actor as for JobCancel.
+  virtual Result<JobRecord> JobRetry(const std::string& id, const std::string& tenant,
+                                     const std::string& actor = "") = 0;
 
   // Maintenance: expired leases, TTLs, silent workers. jitter01 feeds the retry backoff.
   virtual Result<ReapResult> Reap(std::chrono::seconds worker_timeout, double jitter01) = 0;
@@ -263,6 +270,21 @@ class JobStore {
   // Deletes the rows of workers OFFLINE (unheard of) for longer than `offline_for` that hold
   // no job, so a fleet that churns through worker ids (pods) does not grow the table forever.
   virtual Result<int> WorkerPrune(std::chrono::seconds offline_for) = 0;
+
+  // API keys (SPEC §11). Insert: ALREADY_EXISTS for a taken id.
+  virtual Status ApiKeyInsert(const ApiKeyRecord& key) = 0;
+  // Every key, revoked ones included, oldest first; tenant "" = all tenants.
+  virtual Result<std::vector<ApiKeyRecord>> ApiKeyList(const std::string& tenant) = 0;
+  // Revoked from now on (a second revoke keeps the first time); NOT_FOUND for an unknown id.
+  virtual Result<ApiKeyRecord> ApiKeyRevoke(const std::string& id) = 0;
+  // last_used_at = now for these keys (unknown ids are ignored).
+  virtual Status ApiKeyTouch(const std::vector<std::string>& ids) = 0;
+
+  // Tenants' limits (SPEC §6). Create: ALREADY_EXISTS if it exists. Update: sets the limits
+  // given (an unset field stays as it is); NOT_FOUND for an unknown tenant.
+  virtual Result<TenantRecord> TenantCreate(const TenantRecord& tenant) = 0;
+  virtual Result<TenantRecord> TenantUpdate(const TenantRecord& tenant) = 0;
+  virtual Result<std::vector<TenantRecord>> TenantList() = 0;
 
   // Signals every replica listening on channel (PostgreSQL NOTIFY); delivered after commit.
   virtual Status Notify(const std::string& channel, const std::string& payload) = 0;

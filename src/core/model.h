@@ -90,6 +90,7 @@ struct JobEventRecord {
   std::string worker_id;
   int attempt = 0;
   TimePoint occurred_at;
+  std::string actor;  // who asked for it (API key id, "jwt:<sub>", "bootstrap"); "" = the system
 };
 
 struct JobOutputRecord {
@@ -117,6 +118,27 @@ struct ClaimedJob {
   TimePoint not_before;  // when it became runnable: submit-to-start is measured from here
   std::string traceparent;
   std::string worker_id;  // the lease owner
+};
+
+// An API key's row (SPEC §11). The secret itself is never stored: only its SHA-256.
+struct ApiKeyRecord {
+  std::string id;  // 16 hex digits, the middle of the key "jq_<id>_<secret>"
+  std::string tenant;
+  std::string role;           // admin, producer or worker
+  std::string secret_sha256;  // 32 raw bytes
+  std::string description;
+  TimePoint created_at;
+  std::optional<TimePoint> last_used_at;
+  std::optional<TimePoint> revoked_at;
+};
+
+// A tenant's limits (SPEC §6); an unset limit takes the configuration's default.
+struct TenantRecord {
+  std::string name;
+  std::optional<int> max_running_jobs;  // jobs ASSIGNED or RUNNING at once; 0 = unlimited
+  std::optional<int> submit_rate;       // submits per second; 0 = unlimited
+  std::optional<int> submit_burst;
+  TimePoint created_at;
 };
 
 }  // namespace jq

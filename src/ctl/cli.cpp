@@ -5,6 +5,7 @@
 #include <functional>
 #include <iostream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "core/version.h"
@@ -166,6 +167,8 @@ int Run(int argc, char** argv, std::ostream& out, std::ostream& err) {
   ls->add_option("--limit", list.limit, "jobs per page (server default 20, max 100)")
       ->check(CLI::PositiveNumber);
   ls->add_option("--page-token", list.page_token, "next_page_token of the previous page");
+  ls->add_option("--tenant", list.tenant,
+                 "only this tenant's jobs (admin keys; others see their own)");
   ls->callback([&] { command = [&list](Session& s) { return JobList(s, list); }; });
 
   // queue ...
@@ -225,6 +228,48 @@ int Run(int argc, char** argv, std::ostream& out, std::ostream& err) {
                      "kill its running jobs at once; they go back to the queue without using a "
                      "retry");
   shutdown->callback([&] { command = [&](Session& s) { return WorkerShutdown(s, id, now); }; });
+
+  // apikey ...
+  CLI::App* apikey = app.add_subcommand("apikey", "manage API keys (admin keys only)");
+  apikey->require_subcommand(1);
+  ApiKeyArgs key;
+  CLI::App* ak = apikey->add_subcommand("create", "create an API key and print it (shown once)");
+  ak->add_option("--tenant", key.tenant, "the tenant it acts for")->required();
+  ak->add_option("--role", key.role, "admin, producer or worker")
+      ->check(CLI::IsMember({"admin", "producer", "worker"}))
+      ->capture_default_str();
+  ak->add_option("--description", key.description, "a note shown by apikey list");
+  ak->callback([&] { command = [&key](Session& s) { return ApiKeyCreate(s, key); }; });
+  std::string key_tenant;
+  CLI::App* al = apikey->add_subcommand("list", "list API keys (never their secrets)");
+  al->add_option("--tenant", key_tenant, "only this tenant's");
+  al->callback([&] { command = [&key_tenant](Session& s) { return ApiKeyList(s, key_tenant); }; });
+  AddIdCommand(apikey, "revoke", "revoke an API key: refused by every replica within seconds", "id",
+               id, ApiKeyRevoke, command);
+
+  // tenant ...
+  CLI::App* tenant = app.add_subcommand("tenant", "manage tenants' limits (admin keys only)");
+  tenant->require_subcommand(1);
+  TenantArgs tenant_args;
+  for (const auto& [name, description, fn] :
+       {std::tuple<const char*, const char*, int (*)(Session&, const TenantArgs&)>{
+            "create", "record a tenant's limits (unset ones: the server's defaults)", TenantCreate},
+        {"update", "change a tenant's limits (unset ones stay)", TenantUpdate}}) {
+    CLI::App* t = tenant->add_subcommand(name, description);
+    t->add_option("name", tenant_args.name, "tenant name")->required();
+    AddInt(t, "--max-running-jobs", tenant_args.max_running_jobs,
+           "jobs running at once, on all replicas (0 = unlimited)")
+        ->check(CLI::NonNegativeNumber);
+    AddInt(t, "--submit-rate", tenant_args.submit_rate, "submits per second (0 = unlimited)")
+        ->check(CLI::NonNegativeNumber);
+    AddInt(t, "--submit-burst", tenant_args.submit_burst, "submit bucket size (0 = one second)")
+        ->check(CLI::NonNegativeNumber);
+    t->callback(
+        [&, fn = fn] { command = [&tenant_args, fn](Session& s) { return fn(s, tenant_args); }; });
+  }
+  tenant->add_subcommand("list", "list tenants and their limits")->callback([&command] {
+    command = TenantList;
+  });
 
   try {
     app.parse(argc, argv);

@@ -256,6 +256,7 @@ int JobList(Session& s, const ListJobsArgs& args) {
   }
   req.set_limit(args.limit);
   req.set_page_token(args.page_token);
+  req.set_tenant(args.tenant);
   return s.Call("job list", &jq::JobService::Stub::ListJobs, req, RenderJobList);
 }
 
@@ -339,6 +340,64 @@ int WorkerShutdown(Session& s, const std::string& worker_id, bool now) {
                 Ack("worker_id", worker_id,
                     now ? "shutting down now (running jobs stopped and requeued)"
                         : "shutting down once its running jobs finish"));
+}
+
+int ApiKeyCreate(Session& s, const ApiKeyArgs& args) {
+  jq::CreateApiKeyRequest req;
+  req.set_tenant(args.tenant);
+  req.set_role(args.role);
+  req.set_description(args.description);
+  return s.Call("apikey create", &jq::AdminService::Stub::CreateApiKey, req, RenderNewApiKey);
+}
+
+int ApiKeyList(Session& s, const std::string& tenant) {
+  jq::ListApiKeysRequest req;
+  req.set_tenant(tenant);
+  return s.Call("apikey list", &jq::AdminService::Stub::ListApiKeys, req, RenderApiKeyList);
+}
+
+int ApiKeyRevoke(Session& s, const std::string& id) {
+  jq::RevokeApiKeyRequest req;
+  req.set_id(id);
+  return s.Call("apikey revoke " + id, &jq::AdminService::Stub::RevokeApiKey, req,
+                [](const jq::RevokeApiKeyResponse& resp, OutputFormat format) {
+                  return RenderApiKey(resp.api_key(), format);
+                });
+}
+
+namespace {
+
+jq::Tenant TenantOf(const TenantArgs& args) {
+  jq::Tenant t;
+  t.set_name(args.name);
+  if (args.max_running_jobs.set) t.set_max_running_jobs(args.max_running_jobs.value);
+  if (args.submit_rate.set) t.set_submit_rate(args.submit_rate.value);
+  if (args.submit_burst.set) t.set_submit_burst(args.submit_burst.value);
+  return t;
+}
+
+}  // namespace
+
+int TenantCreate(Session& s, const TenantArgs& args) {
+  jq::CreateTenantRequest req;
+  *req.mutable_tenant() = TenantOf(args);
+  return s.Call("tenant create " + args.name, &jq::AdminService::Stub::CreateTenant, req,
+                [](const jq::CreateTenantResponse& resp, OutputFormat format) {
+                  return RenderTenant(resp.tenant(), format);
+                });
+}
+
+int TenantUpdate(Session& s, const TenantArgs& args) {
+  jq::UpdateTenantRequest req;
+  *req.mutable_tenant() = TenantOf(args);
+  return s.Call("tenant update " + args.name, &jq::AdminService::Stub::UpdateTenant, req,
+                [](const jq::UpdateTenantResponse& resp, OutputFormat format) {
+                  return RenderTenant(resp.tenant(), format);
+                });
+}
+
+int TenantList(Session& s) {
+  return s.Call("tenant list", &jq::AdminService::Stub::ListTenants, {}, RenderTenantList);
 }
 
 }  // namespace jq::ctl

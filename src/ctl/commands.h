@@ -31,11 +31,23 @@ struct ListJobsArgs {
   std::string status;
   int limit = 0;
   std::string page_token;
+  std::string tenant;  // admin keys: only this tenant's jobs
 };
 
 struct CreateQueueArgs {
   std::string name;
   IntFlag max_retries, ttl, timeout, concurrency, backoff_base_ms, backoff_max_ms;
+};
+
+struct ApiKeyArgs {
+  std::string tenant;
+  std::string role = "producer";
+  std::string description;
+};
+
+struct TenantArgs {
+  std::string name;
+  IntFlag max_running_jobs, submit_rate, submit_burst;
 };
 
 // Exit kExitUnhealthy when the server reports the system unhealthy.
@@ -63,5 +75,13 @@ int WorkerList(Session& s);
 int WorkerDrain(Session& s, const std::string& worker_id);
 int WorkerResume(Session& s, const std::string& worker_id);
 int WorkerShutdown(Session& s, const std::string& worker_id, bool now);
+
+int ApiKeyCreate(Session& s, const ApiKeyArgs& args);
+int ApiKeyList(Session& s, const std::string& tenant);
+int ApiKeyRevoke(Session& s, const std::string& id);
+
+int TenantCreate(Session& s, const TenantArgs& args);
+int TenantUpdate(Session& s, const TenantArgs& args);
+int TenantList(Session& s);
 
 }  // namespace jq::ctl

@@ -106,11 +106,13 @@ std::string RenderJobEvents(const jq::GetJobLogsResponse& resp, OutputFormat for
   if (format != OutputFormat::kTable) return AsDocument(resp, format);
   std::vector<std::string> header = {"ID"};
   header.insert(header.end(), EventHeader().begin(), EventHeader().end());
+  header.push_back("ACTOR");  // who asked for it: a key id; "-" for the system's own
   Table t(std::move(header));
   for (const auto& e : resp.events()) {
     std::vector<std::string> row = {std::to_string(e.id())};
     auto rest = EventRow(e);
     row.insert(row.end(), rest.begin(), rest.end());
+    row.push_back(OrDash(e.actor()));
     t.AddRow(std::move(row));
   }
   return t.Render();
@@ -245,6 +247,70 @@ std::string RenderSystemStatus(const jq::GetSystemStatusResponse& resp, OutputFo
   Table queues(QueueStatsHeader());
   for (const auto& s : resp.queue_stats()) queues.AddRow(QueueStatsRow(s));
   return out + queues.Render();
+}
+
+namespace {
+
+std::string LimitText(bool has, int value) {
+  if (!has) return "default";
+  return value == 0 ? "unlimited" : std::to_string(value);
+}
+
+std::vector<std::string> ApiKeyRow(const jq::ApiKey& k) {
+  return {k.id(),
+          k.tenant(),
+          k.role(),
+          OrDash(FormatTime(k.created_at())),
+          OrDash(FormatTime(k.last_used_at())),
+          OrDash(FormatTime(k.revoked_at())),
+          OrDash(k.description())};
+}
+
+const std::vector<std::string> kApiKeyHeader = {"ID",        "TENANT",  "ROLE",       "CREATED_AT",
+                                                "LAST_USED", "REVOKED", "DESCRIPTION"};
+
+}  // namespace
+
+std::string RenderNewApiKey(const jq::CreateApiKeyResponse& resp, OutputFormat format) {
+  if (format != OutputFormat::kTable) return AsDocument(resp, format);
+  return resp.key() + "\n";
+}
+
+std::string RenderApiKeyList(const jq::ListApiKeysResponse& resp, OutputFormat format) {
+  if (format != OutputFormat::kTable) return AsDocument(resp, format);
+  Table t(kApiKeyHeader);
+  for (const auto& k : resp.api_keys()) t.AddRow(ApiKeyRow(k));
+  return t.Render();
+}
+
+std::string RenderApiKey(const jq::ApiKey& key, OutputFormat format) {
+  if (format != OutputFormat::kTable) return AsDocument(key, format);
+  Table t(kApiKeyHeader);
+  t.AddRow(ApiKeyRow(key));
+  return t.Render();
+}
+
+std::string RenderTenant(const jq::Tenant& tenant, OutputFormat format) {
+  if (format != OutputFormat::kTable) return AsDocument(tenant, format);
+  return KeyValues({
+      {"name", tenant.name()},
+      {"max_running_jobs", LimitText(tenant.has_max_running_jobs(), tenant.max_running_jobs())},
+      {"submit_rate", LimitText(tenant.has_submit_rate(), tenant.submit_rate())},
+      {"submit_burst", LimitText(tenant.has_submit_burst(), tenant.submit_burst())},
+      {"created_at", FormatTime(tenant.created_at())},
+  });
+}
+
+std::string RenderTenantList(const jq::ListTenantsResponse& resp, OutputFormat format) {
+  if (format != OutputFormat::kTable) return AsDocument(resp, format);
+  Table t({"NAME", "MAX_RUNNING_JOBS", "SUBMIT_RATE", "SUBMIT_BURST", "CREATED_AT"});
+  for (const auto& x : resp.tenants()) {
+    t.AddRow({x.name(), LimitText(x.has_max_running_jobs(), x.max_running_jobs()),
+              LimitText(x.has_submit_rate(), x.submit_rate()),
+              LimitText(x.has_submit_burst(), x.submit_burst()),
+              OrDash(FormatTime(x.created_at()))});
+  }
+  return t.Render();
 }
 
 std::string RenderAck(std::string_view key, std::string_view id, std::string_view result,

@@ -35,6 +35,14 @@ std::string RenderQueueList(const jq::ListQueuesResponse& resp, OutputFormat for
 std::string RenderQueueStats(const jq::QueueStats& stats, OutputFormat format);
 std::string RenderWorkerList(const jq::ListWorkersResponse& resp, OutputFormat format);
 std::string RenderSystemStatus(const jq::GetSystemStatusResponse& resp, OutputFormat format);
+// apikey create: table mode prints the key (the only time it is shown) and, on stderr's
+// behalf, nothing else; JSON/YAML the whole reply, key included.
+std::string RenderNewApiKey(const jq::CreateApiKeyResponse& resp, OutputFormat format);
+// apikey list / revoke: id, tenant, role, times; never a secret (the reply has none).
+std::string RenderApiKeyList(const jq::ListApiKeysResponse& resp, OutputFormat format);
+std::string RenderApiKey(const jq::ApiKey& key, OutputFormat format);
+std::string RenderTenant(const jq::Tenant& tenant, OutputFormat format);
+std::string RenderTenantList(const jq::ListTenantsResponse& resp, OutputFormat format);
 // A command whose reply is empty (cancel, delete, pause, drain, ...): table mode prints
 // "<id>: <result>", JSON/YAML {"<key>": id, "result": result}.
 std::string RenderAck(std::string_view key, std::string_view id, std::string_view result,

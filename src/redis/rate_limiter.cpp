@@ -72,13 +72,14 @@ long long RateLimiter::TakeOne(const std::string& key, const Limit& limit, int n
 }
 
 Status RateLimiter::Take(const std::string& tenant, const std::string& queue, int n,
-                         long long* retry_after_ms) {
+                         long long* retry_after_ms, const Limit* tenant_limit) {
   *retry_after_ms = 0;
-  if (config_.tenant.rate > 0) {
-    if (long long wait = TakeOne("jq:rl:tenant:" + tenant, config_.tenant, n); wait > 0) {
+  const Limit& per_tenant = tenant_limit != nullptr ? *tenant_limit : config_.tenant;
+  if (per_tenant.rate > 0) {
+    if (long long wait = TakeOne("jq:rl:tenant:" + tenant, per_tenant, n); wait > 0) {
       *retry_after_ms = wait;
       return Status::ResourceExhausted("submit rate limit of tenant '" + tenant + "' (" +
-                                       std::to_string(static_cast<long long>(config_.tenant.rate)) +
+                                       std::to_string(static_cast<long long>(per_tenant.rate)) +
                                        "/s) exceeded; retry after " + std::to_string(wait) + " ms");
     }
   }

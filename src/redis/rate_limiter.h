@@ -31,9 +31,10 @@ class RateLimiter {
   RateLimiter(RateLimiterConfig config, RedisClient* redis);
 
   // Takes n submits for tenant and queue. RESOURCE_EXHAUSTED names the limit; retry_after_ms
-  // (when refused) is how long until the submit would pass.
-  Status Take(const std::string& tenant, const std::string& queue, int n,
-              long long* retry_after_ms);
+  // (when refused) is how long until the submit would pass. tenant_limit, when given, is this
+  // tenant's own limit (jq-ctl tenant) instead of the configured one.
+  Status Take(const std::string& tenant, const std::string& queue, int n, long long* retry_after_ms,
+              const Limit* tenant_limit = nullptr);
   bool enabled() const { return config_.tenant.rate > 0 || config_.queue.rate > 0; }
   // Per-replica buckets held now (for tests; bounded by the keys in recent use).
   std::size_t local_buckets();

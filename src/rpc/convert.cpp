@@ -108,6 +108,7 @@ void ToProto(const JobEventRecord& in, jq::JobEvent* out) {
   out->set_attempt(in.attempt);
   out->set_queue_name(in.queue);
   out->set_tenant(in.tenant);
+  out->set_actor(in.actor);
 }
 
 }  // namespace jq::rpc

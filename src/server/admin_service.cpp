@@ -2,14 +2,28 @@
 
 #include "core/validation.h"
 #include "rpc/convert.h"
+#include "server/auth_gate.h"
 #include "server/control_message.h"
 #include "server/services.h"
 #include "store/pg_store.h"
 
 namespace jq::server {
+namespace {
 
-grpc::Status AdminServiceImpl::CreateQueue(grpc::ServerContext*, const jq::CreateQueueRequest* req,
+// Operators' commands, with who gave them (docs/security.md): the actor is a key id, never a
+// secret. Job transitions they cause carry the actor on their events too.
+void Audit(const Principal& caller, const std::string& what) {
+  spdlog::info("audit: {} by {} (tenant {}, {})", what, caller.key_id, caller.tenant,
+               RoleName(caller.role));
+}
+
+}  // namespace
+
+grpc::Status AdminServiceImpl::CreateQueue(grpc::ServerContext* context,
+                                           const jq::CreateQueueRequest* req,
                                            jq::CreateQueueResponse* resp) {
+  auto caller = Admit(ctx_.auth, context, Permission::kAdminister);
+  if (!caller.ok()) return rpc::ToGrpc(caller.status());
   if (Status s = ValidateQueueName(req->name(), "name"); !s.ok()) return rpc::ToGrpc(s);
   const std::pair<const char*, int> counters[] = {
       {"max_retries", req->max_retries()},         {"ttl_seconds", req->ttl_seconds()},
@@ -31,27 +45,38 @@ grpc::Status AdminServiceImpl::CreateQueue(grpc::ServerContext*, const jq::Creat
   if (req->backoff_max_ms() > 0) q.backoff_max_ms = req->backoff_max_ms();
   auto r = ctx_.store.QueueCreate(q);
   if (!r.ok()) return rpc::ToGrpc(r.status());
+  Audit(*caller, "created queue " + q.name);
   rpc::ToProto(*r, resp->mutable_queue());
   return grpc::Status::OK;
 }
 
-grpc::Status AdminServiceImpl::DeleteQueue(grpc::ServerContext*, const jq::DeleteQueueRequest* req,
+grpc::Status AdminServiceImpl::DeleteQueue(grpc::ServerContext* context,
+                                           const jq::DeleteQueueRequest* req,
                                            jq::DeleteQueueResponse*) {
+  auto caller = Admit(ctx_.auth, context, Permission::kAdminister);
+  if (!caller.ok()) return rpc::ToGrpc(caller.status());
   if (Status s = ValidateQueueName(req->name(), "name"); !s.ok()) return rpc::ToGrpc(s);
-  return rpc::ToGrpc(ctx_.store.QueueDelete(req->name(), req->force()));
+  Status s = ctx_.store.QueueDelete(req->name(), req->force(), caller->key_id);
+  if (s.ok()) Audit(*caller, "deleted queue " + req->name() + (req->force() ? " (force)" : ""));
+  return rpc::ToGrpc(s);
 }
 
-grpc::Status AdminServiceImpl::ListQueues(grpc::ServerContext*, const jq::ListQueuesRequest*,
+grpc::Status AdminServiceImpl::ListQueues(grpc::ServerContext* context,
+                                          const jq::ListQueuesRequest*,
                                           jq::ListQueuesResponse* resp) {
+  auto caller = Admit(ctx_.auth, context, Permission::kAdminister);
+  if (!caller.ok()) return rpc::ToGrpc(caller.status());
   auto r = ctx_.store.QueueList();
   if (!r.ok()) return rpc::ToGrpc(r.status());
   for (const auto& q : *r) rpc::ToProto(q, resp->add_queues());
   return grpc::Status::OK;
 }
 
-grpc::Status AdminServiceImpl::GetQueueStats(grpc::ServerContext*,
+grpc::Status AdminServiceImpl::GetQueueStats(grpc::ServerContext* context,
                                              const jq::GetQueueStatsRequest* req,
                                              jq::GetQueueStatsResponse* resp) {
+  auto caller = Admit(ctx_.auth, context, Permission::kAdminister);
+  if (!caller.ok()) return rpc::ToGrpc(caller.status());
   if (Status s = ValidateQueueName(req->name(), "name"); !s.ok()) return rpc::ToGrpc(s);
   auto r = ctx_.store.QueueStats(req->name());
   if (!r.ok()) return rpc::ToGrpc(r.status());
@@ -59,22 +84,34 @@ grpc::Status AdminServiceImpl::GetQueueStats(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status AdminServiceImpl::PauseQueue(grpc::ServerContext*, const jq::PauseQueueRequest* req,
+grpc::Status AdminServiceImpl::PauseQueue(grpc::ServerContext* context,
+                                          const jq::PauseQueueRequest* req,
                                           jq::PauseQueueResponse*) {
+  auto caller = Admit(ctx_.auth, context, Permission::kAdminister);
+  if (!caller.ok()) return rpc::ToGrpc(caller.status());
   if (Status s = ValidateQueueName(req->name(), "name"); !s.ok()) return rpc::ToGrpc(s);
-  return rpc::ToGrpc(ctx_.store.QueueSetPaused(req->name(), true));
+  Status s = ctx_.store.QueueSetPaused(req->name(), true);
+  if (s.ok()) Audit(*caller, "paused queue " + req->name());
+  return rpc::ToGrpc(s);
 }
 
-grpc::Status AdminServiceImpl::ResumeQueue(grpc::ServerContext*, const jq::ResumeQueueRequest* req,
+grpc::Status AdminServiceImpl::ResumeQueue(grpc::ServerContext* context,
+                                           const jq::ResumeQueueRequest* req,
                                            jq::ResumeQueueResponse*) {
+  auto caller = Admit(ctx_.auth, context, Permission::kAdminister);
+  if (!caller.ok()) return rpc::ToGrpc(caller.status());
   if (Status s = ValidateQueueName(req->name(), "name"); !s.ok()) return rpc::ToGrpc(s);
   Status s = ctx_.store.QueueSetPaused(req->name(), false);
+  if (s.ok()) Audit(*caller, "resumed queue " + req->name());
   if (s.ok()) ctx_.dispatcher.Wake();
   return rpc::ToGrpc(s);
 }
 
-grpc::Status AdminServiceImpl::ListWorkers(grpc::ServerContext*, const jq::ListWorkersRequest*,
+grpc::Status AdminServiceImpl::ListWorkers(grpc::ServerContext* context,
+                                           const jq::ListWorkersRequest*,
                                            jq::ListWorkersResponse* resp) {
+  auto caller = Admit(ctx_.auth, context, Permission::kAdminister);
+  if (!caller.ok()) return rpc::ToGrpc(caller.status());
   auto r = ctx_.store.WorkerList();
   if (!r.ok()) return rpc::ToGrpc(r.status());
   for (const auto& w : *r) rpc::ToProto(w, resp->add_workers());
@@ -99,20 +136,26 @@ grpc::Status PublishControl(ServiceContext& ctx, const ControlMessage& m) {
 
 }  // namespace
 
-grpc::Status AdminServiceImpl::DrainWorker(grpc::ServerContext*, const jq::DrainWorkerRequest* req,
+grpc::Status AdminServiceImpl::DrainWorker(grpc::ServerContext* context,
+                                           const jq::DrainWorkerRequest* req,
                                            jq::DrainWorkerResponse*) {
+  auto caller = Admit(ctx_.auth, context, Permission::kAdminister);
+  if (!caller.ok()) return rpc::ToGrpc(caller.status());
   if (Status s = ValidateToken(req->worker_id(), "worker_id", 128); !s.ok()) {
     return rpc::ToGrpc(s);
   }
   if (Status s = ctx_.store.WorkerSetDrained(req->worker_id(), true); !s.ok()) {
     return rpc::ToGrpc(s);
   }
+  Audit(*caller, "drained worker " + req->worker_id());
   return PublishControl(ctx_, ControlMessage::Drain(req->worker_id()));
 }
 
-grpc::Status AdminServiceImpl::ResumeWorker(grpc::ServerContext*,
+grpc::Status AdminServiceImpl::ResumeWorker(grpc::ServerContext* context,
                                             const jq::ResumeWorkerRequest* req,
                                             jq::ResumeWorkerResponse*) {
+  auto caller = Admit(ctx_.auth, context, Permission::kAdminister);
+  if (!caller.ok()) return rpc::ToGrpc(caller.status());
   if (Status s = ValidateToken(req->worker_id(), "worker_id", 128); !s.ok()) {
     return rpc::ToGrpc(s);
   }
@@ -126,12 +169,15 @@ grpc::Status AdminServiceImpl::ResumeWorker(grpc::ServerContext*,
   if (Status s = ctx_.store.WorkerSetDrained(req->worker_id(), false); !s.ok()) {
     return rpc::ToGrpc(s);
   }
+  Audit(*caller, "resumed worker " + req->worker_id());
   return PublishControl(ctx_, ControlMessage::Resume(req->worker_id()));
 }
 
-grpc::Status AdminServiceImpl::ShutdownWorker(grpc::ServerContext*,
+grpc::Status AdminServiceImpl::ShutdownWorker(grpc::ServerContext* context,
                                               const jq::ShutdownWorkerRequest* req,
                                               jq::ShutdownWorkerResponse*) {
+  auto caller = Admit(ctx_.auth, context, Permission::kAdminister);
+  if (!caller.ok()) return rpc::ToGrpc(caller.status());
   if (Status s = ValidateToken(req->worker_id(), "worker_id", 128); !s.ok()) {
     return rpc::ToGrpc(s);
   }
@@ -140,12 +186,15 @@ grpc::Status AdminServiceImpl::ShutdownWorker(grpc::ServerContext*,
   if (Status s = ctx_.store.WorkerRequestShutdown(req->worker_id(), req->now()); !s.ok()) {
     return rpc::ToGrpc(s);
   }
+  Audit(*caller, "shut down worker " + req->worker_id() + (req->now() ? " (now)" : ""));
   return PublishControl(ctx_, ControlMessage::Shutdown(req->worker_id(), req->now()));
 }
 
-grpc::Status AdminServiceImpl::GetSystemStatus(grpc::ServerContext*,
+grpc::Status AdminServiceImpl::GetSystemStatus(grpc::ServerContext* context,
                                                const jq::GetSystemStatusRequest*,
                                                jq::GetSystemStatusResponse* resp) {
+  auto caller = Admit(ctx_.auth, context, Permission::kAdminister);
+  if (!caller.ok()) return rpc::ToGrpc(caller.status());
   Status db = ctx_.store.Ping();
   auto* c = resp->add_components();
   c->set_name("database");

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <tuple>
 
 #include "core/trace.h"
 
@@ -16,19 +17,22 @@ std::vector<std::string> Sorted(std::vector<std::string> v) {
   return v;
 }
 
-// Orders sessions' queue lists by value, so sessions taking from the same queues share a claim.
+// Orders sessions by their queue lists and tenant, by value, so sessions taking from the same
+// queues for the same tenant(s) share a claim.
 struct QueuesLess {
-  bool operator()(const std::vector<std::string>* a, const std::vector<std::string>* b) const {
-    return *a < *b;
+  bool operator()(const WorkerSession* a, const WorkerSession* b) const {
+    return std::tie(a->queues(), a->tenant()) < std::tie(b->queues(), b->tenant());
   }
 };
 
 }  // namespace
 
 WorkerSession::WorkerSession(std::string worker_id, std::vector<std::string> queues,
-                             int concurrency, bool supports_control, const Clock& clock)
+                             int concurrency, bool supports_control, const Clock& clock,
+                             std::string tenant)
     : worker_id_(std::move(worker_id)),
       queues_(Sorted(std::move(queues))),
+      tenant_(std::move(tenant)),
       concurrency_(concurrency),
       supports_control_(supports_control),
       clock_(clock) {}
@@ -220,29 +224,31 @@ bool Dispatcher::RunOnce() {
   // before the lock is released, so a concurrent pass only sees what is still free.
   struct Claim {
     std::vector<std::string> queues;
+    std::string tenant;
     std::vector<std::string> slots;  // one worker id per slot, in fill order
     std::map<std::string, std::pair<std::shared_ptr<WorkerSession>, int>> reserved;
   };
   std::vector<Claim> claims;
   {
     std::lock_guard plan(plan_mu_);
-    std::map<const std::vector<std::string>*,
-             std::vector<std::pair<std::shared_ptr<WorkerSession>, int>>, QueuesLess>
+    std::map<const WorkerSession*, std::vector<std::pair<std::shared_ptr<WorkerSession>, int>>,
+             QueuesLess>
         groups;
     {
       std::lock_guard lock(mu_);
       for (const auto& [id, s] : sessions_) {
-        if (int free = s->FreeSlots(); free > 0) groups[&s->queues()].emplace_back(s, free);
+        if (int free = s->FreeSlots(); free > 0) groups[s.get()].emplace_back(s, free);
       }
     }
     const std::size_t rotate = rotate_++;
     const auto limit = static_cast<std::size_t>(std::max(config_.batch_size, 1));
-    for (auto& [queues, sessions] : groups) {
+    for (auto& [kind, sessions] : groups) {
       // Round-robin over the sessions, starting at a different one each pass, so that when
       // fewer jobs than slots are ready they spread over the workers instead of filling the
       // first ones.
       Claim c;
-      c.queues = *queues;
+      c.queues = kind->queues();
+      c.tenant = kind->tenant();
       const std::size_t n = sessions.size();
       const std::size_t first = rotate % n;
       for (bool added = true; added && c.slots.size() < limit;) {
@@ -268,7 +274,7 @@ bool Dispatcher::RunOnce() {
   bool failed = false;
   for (auto& c : claims) {
     if (!failed) {
-      auto claimed = store_.JobClaimMany({c.slots, c.queues, config_.lease});
+      auto claimed = store_.JobClaimMany({c.slots, c.queues, config_.lease, c.tenant});
       if (claimed.ok()) {
         for (auto& job : *claimed) Deliver(*c.reserved.at(job.worker_id).first, job);
         if (claimed->size() == c.slots.size()) more = true;

@@ -42,11 +42,13 @@ struct DispatcherConfig {
 // Push(). Thread-safe.
 class WorkerSession {
  public:
+  // tenant: the only tenant whose jobs it takes (a tenant's worker key); empty: every tenant.
   WorkerSession(std::string worker_id, std::vector<std::string> queues, int concurrency,
-                bool supports_control, const Clock& clock = SystemClock());
+                bool supports_control, const Clock& clock = SystemClock(), std::string tenant = "");
 
   const std::string& worker_id() const { return worker_id_; }
   const std::vector<std::string>& queues() const { return queues_; }  // sorted, unique
+  const std::string& tenant() const { return tenant_; }
   bool supports_control() const { return supports_control_; }
 
   // The next queued message, if any (nullopt when empty or closed).
@@ -83,6 +85,7 @@ class WorkerSession {
  private:
   const std::string worker_id_;
   const std::vector<std::string> queues_;
+  const std::string tenant_;
   const int concurrency_;
   const bool supports_control_;
   const Clock& clock_;

@@ -26,7 +26,8 @@ Status Fleet::Register(const WorkerUpsertParams& p, Registration reg) {
 }
 
 Result<std::shared_ptr<WorkerSession>> Fleet::OpenSession(const std::string& worker_id,
-                                                          std::vector<std::string> queues) {
+                                                          std::vector<std::string> queues,
+                                                          const std::string& tenant) {
   auto worker = store_.WorkerGet(worker_id);
   if (!worker.ok()) {
     if (worker.status().code() == StatusCode::kNotFound) {
@@ -43,7 +44,7 @@ Result<std::shared_ptr<WorkerSession>> Fleet::OpenSession(const std::string& wor
   }
   if (queues.empty()) queues = reg.queues;
   auto session = std::make_shared<WorkerSession>(worker_id, std::move(queues), reg.concurrency,
-                                                 reg.supports_control, clock_);
+                                                 reg.supports_control, clock_, tenant);
   // Jobs it already holds (it reconnected while running them) take slots.
   if (auto held = store_.JobListHeldBy(worker_id); held.ok()) {
     std::vector<std::string> ids;

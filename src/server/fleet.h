@@ -50,8 +50,10 @@ class Fleet {
   Status Register(const WorkerUpsertParams& p, Registration reg);
   // The session for a new stream of a registered worker (NOT_FOUND otherwise). queues: the
   // stream's own list; empty takes the registration's.
+  // tenant: only its jobs are claimed for the session (a tenant's worker key); "" = all.
   Result<std::shared_ptr<WorkerSession>> OpenSession(const std::string& worker_id,
-                                                     std::vector<std::string> queues);
+                                                     std::vector<std::string> queues,
+                                                     const std::string& tenant = "");
   // done gets the job ids of beat.running the worker no longer holds, after the batch commits.
   // A worker that names no jobs and never said it supports control is a seed worker: all its
   // leases are renewed.

@@ -3,11 +3,13 @@
 #include <map>
 #include <thread>
 
+#include "core/auth.h"
 #include "core/page_token.h"
 #include "core/trace.h"
 #include "core/uuid.h"
 #include "core/validation.h"
 #include "rpc/convert.h"
+#include "server/auth_gate.h"
 #include "server/control_message.h"
 #include "server/services.h"
 #include "store/pg_store.h"
@@ -16,12 +18,15 @@
 namespace jq::server {
 namespace {
 
-// Until API keys arrive every caller is the default tenant, and reads see all tenants.
-constexpr const char* kDefaultTenant = "default";
-constexpr const char* kAllTenants = "";
 constexpr int kDefaultListLimit = 20;
 constexpr int kMaxListLimit = 100;
 constexpr int kMaxBatch = 1000;
+
+// A job of another tenant is NOT_FOUND with the store's words, so an id tells nobody that it
+// exists elsewhere (docs/security.md).
+grpc::Status NotFound(const std::string& job_id) {
+  return rpc::ToGrpc(Status::NotFound("job " + job_id + " not found"));
+}
 
 Status ToInsertParams(const jq::SubmitJobRequest& r, const Config& config, JobInsertParams* p) {
   if (Status s = ValidateQueueName(r.queue_name()); !s.ok()) return s;
@@ -47,7 +52,6 @@ Status ToInsertParams(const jq::SubmitJobRequest& r, const Config& config, JobIn
   if (r.delay_seconds() > 0 && r.has_run_at()) {
     return Status::InvalidArgument("delay_seconds and run_at are mutually exclusive");
   }
-  p->tenant = kDefaultTenant;
   p->queue = r.queue_name();
   p->payload = r.payload();
   p->priority = r.priority();
@@ -85,6 +89,12 @@ CallIds CallIdsOf(grpc::ServerContextBase* context) {
   return ids;
 }
 
+// The tenant's own submit limit (jq-ctl tenant), or nullopt: the configured one applies.
+std::optional<redis::Limit> TenantSubmitLimit(ServiceContext& ctx, const std::string& tenant) {
+  if (ctx.tenant_limits == nullptr) return std::nullopt;
+  return ctx.tenant_limits->SubmitLimit(tenant);
+}
+
 // RESOURCE_EXHAUSTED with the retry-after-ms trailer SPEC §6 promises.
 grpc::Status RateLimited(grpc::ServerContextBase* context, const Status& s, long long retry_ms) {
   context->AddTrailingMetadata("retry-after-ms", std::to_string(retry_ms));
@@ -100,14 +110,23 @@ grpc::ServerUnaryReactor* JobServiceImpl::SubmitJob(grpc::CallbackServerContext*
   const CallIds ids = CallIdsOf(context);
   telemetry::ScopedLogContext log;
   log.request_id(ids.request_id).trace_id(ids.trace.trace_id).queue(req->queue_name());
+  auto caller = Admit(ctx_.auth, context, Permission::kSubmit);
+  if (!caller.ok()) {
+    reactor->Finish(rpc::ToGrpc(caller.status()));
+    return reactor;
+  }
   JobInsertParams p;
   if (Status s = ToInsertParams(*req, ctx_.config, &p); !s.ok()) {
     reactor->Finish(rpc::ToGrpc(s));
     return reactor;
   }
+  p.tenant = caller->tenant;
   p.traceparent = ids.trace.ToString();
   long long retry_ms = 0;
-  if (Status s = ctx_.rate_limiter.Take(p.tenant, p.queue, 1, &retry_ms); !s.ok()) {
+  const auto tenant_limit = TenantSubmitLimit(ctx_, p.tenant);
+  if (Status s = ctx_.rate_limiter.Take(p.tenant, p.queue, 1, &retry_ms,
+                                        tenant_limit ? &*tenant_limit : nullptr);
+      !s.ok()) {
     reactor->Finish(RateLimited(context, s, retry_ms));
     return reactor;
   }
@@ -129,6 +148,8 @@ grpc::ServerUnaryReactor* JobServiceImpl::SubmitJob(grpc::CallbackServerContext*
 grpc::Status JobServiceImpl::SubmitJobs(grpc::ServerContext* context,
                                         const jq::SubmitJobsRequest* req,
                                         jq::SubmitJobsResponse* resp) {
+  auto caller = Admit(ctx_.auth, context, Permission::kSubmit);
+  if (!caller.ok()) return rpc::ToGrpc(caller.status());
   if (req->jobs_size() == 0) return rpc::InvalidArgument("jobs is empty");
   if (req->jobs_size() > kMaxBatch) {
     return rpc::InvalidArgument("jobs has " + std::to_string(req->jobs_size()) +
@@ -142,14 +163,18 @@ grpc::Status JobServiceImpl::SubmitJobs(grpc::ServerContext* context,
     if (Status s = ToInsertParams(req->jobs(i), ctx_.config, &params[i]); !s.ok()) {
       return rpc::InvalidArgument("jobs[" + std::to_string(i) + "]: " + s.message());
     }
+    params[i].tenant = caller->tenant;
     params[i].traceparent = ids.trace.ToString();
   }
-  if (ctx_.rate_limiter.enabled()) {
+  const auto tenant_limit = TenantSubmitLimit(ctx_, caller->tenant);
+  if (ctx_.rate_limiter.enabled() || (tenant_limit && tenant_limit->rate > 0)) {
     std::map<std::string, int> per_queue;
     for (const auto& p : params) ++per_queue[p.queue];
     for (const auto& [queue, n] : per_queue) {
       long long retry_ms = 0;
-      if (Status s = ctx_.rate_limiter.Take(params[0].tenant, queue, n, &retry_ms); !s.ok()) {
+      if (Status s = ctx_.rate_limiter.Take(caller->tenant, queue, n, &retry_ms,
+                                            tenant_limit ? &*tenant_limit : nullptr);
+          !s.ok()) {
         return RateLimited(context, s, retry_ms);
       }
     }
@@ -166,10 +191,12 @@ grpc::Status JobServiceImpl::SubmitJobs(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status JobServiceImpl::CancelJob(grpc::ServerContext*, const jq::CancelJobRequest* req,
-                                       jq::CancelJobResponse*) {
+grpc::Status JobServiceImpl::CancelJob(grpc::ServerContext* context,
+                                       const jq::CancelJobRequest* req, jq::CancelJobResponse*) {
+  auto caller = Admit(ctx_.auth, context, Permission::kControlJob);
+  if (!caller.ok()) return rpc::ToGrpc(caller.status());
   if (Status s = ValidateJobId(req->job_id()); !s.ok()) return rpc::ToGrpc(s);
-  auto r = ctx_.store.JobCancel(req->job_id(), kAllTenants);
+  auto r = ctx_.store.JobCancel(req->job_id(), caller->ReadScope(), caller->key_id);
   if (!r.ok()) return rpc::ToGrpc(r.status());
   if (r->status == JobState::kRunning) {
     // Whichever replica holds the worker's stream tells it; the heartbeat is the fallback.
@@ -180,16 +207,26 @@ grpc::Status JobServiceImpl::CancelJob(grpc::ServerContext*, const jq::CancelJob
   return grpc::Status::OK;
 }
 
-grpc::Status JobServiceImpl::GetJobStatus(grpc::ServerContext*, const jq::GetJobStatusRequest* req,
+grpc::Status JobServiceImpl::GetJobStatus(grpc::ServerContext* context,
+                                          const jq::GetJobStatusRequest* req,
                                           jq::GetJobStatusResponse* resp) {
+  auto caller = Admit(ctx_.auth, context, Permission::kReadJobs);
+  if (!caller.ok()) return rpc::ToGrpc(caller.status());
   if (Status s = ValidateJobId(req->job_id()); !s.ok()) return rpc::ToGrpc(s);
+  const std::string scope = caller->ReadScope();
   redis::JobCache::Lookup cached;
   if (ctx_.job_cache != nullptr) {
     cached = ctx_.job_cache->Get(req->job_id());
-    if (cached.hit && resp->mutable_job()->ParseFromString(*cached.hit)) return grpc::Status::OK;
+    if (cached.hit && resp->mutable_job()->ParseFromString(*cached.hit)) {
+      if (!scope.empty() && resp->job().tenant() != scope) {
+        resp->Clear();
+        return NotFound(req->job_id());
+      }
+      return grpc::Status::OK;
+    }
     resp->Clear();
   }
-  auto r = ctx_.store.JobGet(req->job_id(), kAllTenants);
+  auto r = ctx_.store.JobGet(req->job_id(), scope);
   if (!r.ok()) return rpc::ToGrpc(r.status());
   rpc::ToProto(*r, resp->mutable_job());
   if (ctx_.job_cache != nullptr && IsTerminal(r->status)) {
@@ -198,10 +235,21 @@ grpc::Status JobServiceImpl::GetJobStatus(grpc::ServerContext*, const jq::GetJob
   return grpc::Status::OK;
 }
 
-grpc::Status JobServiceImpl::ListJobs(grpc::ServerContext*, const jq::ListJobsRequest* req,
+grpc::Status JobServiceImpl::ListJobs(grpc::ServerContext* context, const jq::ListJobsRequest* req,
                                       jq::ListJobsResponse* resp) {
+  auto caller = Admit(ctx_.auth, context, Permission::kReadJobs);
+  if (!caller.ok()) return rpc::ToGrpc(caller.status());
   JobListParams p;
-  p.tenant = kAllTenants;
+  p.tenant = caller->ReadScope();
+  if (!req->tenant().empty()) {
+    if (!ValidTenantName(req->tenant())) {
+      return rpc::InvalidArgument("tenant '" + req->tenant().substr(0, 64) +
+                                  "' is not a tenant name");
+    }
+    // An admin filters by it; anyone else asking for another tenant finds nothing.
+    if (!p.tenant.empty() && p.tenant != req->tenant()) return grpc::Status::OK;
+    p.tenant = req->tenant();
+  }
   if (!req->queue_name().empty()) {
     if (Status s = ValidateQueueName(req->queue_name()); !s.ok()) return rpc::ToGrpc(s);
     p.queue = req->queue_name();
@@ -232,10 +280,13 @@ grpc::Status JobServiceImpl::ListJobs(grpc::ServerContext*, const jq::ListJobsRe
   return grpc::Status::OK;
 }
 
-grpc::Status JobServiceImpl::GetJobLogs(grpc::ServerContext*, const jq::GetJobLogsRequest* req,
+grpc::Status JobServiceImpl::GetJobLogs(grpc::ServerContext* context,
+                                        const jq::GetJobLogsRequest* req,
                                         jq::GetJobLogsResponse* resp) {
+  auto caller = Admit(ctx_.auth, context, Permission::kReadJobs);
+  if (!caller.ok()) return rpc::ToGrpc(caller.status());
   if (Status s = ValidateJobId(req->job_id()); !s.ok()) return rpc::ToGrpc(s);
-  auto job = ctx_.store.JobGet(req->job_id(), kAllTenants);
+  auto job = ctx_.store.JobGet(req->job_id(), caller->ReadScope());
   if (!job.ok()) return rpc::ToGrpc(job.status());
   auto r = ctx_.store.JobEventList(req->job_id(), 0);
   if (!r.ok()) return rpc::ToGrpc(r.status());
@@ -243,8 +294,10 @@ grpc::Status JobServiceImpl::GetJobLogs(grpc::ServerContext*, const jq::GetJobLo
   return grpc::Status::OK;
 }
 
-grpc::Status JobServiceImpl::RetryJob(grpc::ServerContext*, const jq::RetryJobRequest* req,
+grpc::Status JobServiceImpl::RetryJob(grpc::ServerContext* context, const jq::RetryJobRequest* req,
                                       jq::RetryJobResponse* resp) {
+  auto caller = Admit(ctx_.auth, context, Permission::kControlJob);
+  if (!caller.ok()) return rpc::ToGrpc(caller.status());
   if (Status s = ValidateJobId(req->job_id()); !s.ok()) return rpc::ToGrpc(s);
   // Delete before and after: a reader that fetched the final row before the retry committed
   // may have cached it in between.
@@ -252,7 +305,7 @@ grpc::Status JobServiceImpl::RetryJob(grpc::ServerContext*, const jq::RetryJobRe
     if (ctx_.job_cache != nullptr) ctx_.job_cache->Invalidate(req->job_id());
   };
   uncache();
-  auto r = ctx_.store.JobRetry(req->job_id(), kAllTenants);
+  auto r = ctx_.store.JobRetry(req->job_id(), caller->ReadScope(), caller->key_id);
   uncache();
   if (!r.ok()) return rpc::ToGrpc(r.status());
   resp->set_job_id(r->id);
@@ -262,8 +315,10 @@ grpc::Status JobServiceImpl::RetryJob(grpc::ServerContext*, const jq::RetryJobRe
 
 grpc::Status JobServiceImpl::WatchJob(grpc::ServerContext* context, const jq::WatchJobRequest* req,
                                       grpc::ServerWriter<jq::JobEvent>* writer) {
+  auto caller = Admit(ctx_.auth, context, Permission::kReadJobs);
+  if (!caller.ok()) return rpc::ToGrpc(caller.status());
   if (Status s = ValidateJobId(req->job_id()); !s.ok()) return rpc::ToGrpc(s);
-  auto job = ctx_.store.JobGet(req->job_id(), kAllTenants);
+  auto job = ctx_.store.JobGet(req->job_id(), caller->ReadScope());
   if (!job.ok()) return rpc::ToGrpc(job.status());
   // The hub reads the events of every watched job in one query a tick; this stream writes
   // its job's, from the first, and ends at a final state.
@@ -281,11 +336,14 @@ grpc::Status JobServiceImpl::WatchJob(grpc::ServerContext* context, const jq::Wa
   return grpc::Status(grpc::StatusCode::UNAVAILABLE, "server shutting down");
 }
 
-grpc::Status JobServiceImpl::GetJobOutput(grpc::ServerContext*, const jq::GetJobOutputRequest* req,
+grpc::Status JobServiceImpl::GetJobOutput(grpc::ServerContext* context,
+                                          const jq::GetJobOutputRequest* req,
                                           jq::GetJobOutputResponse* resp) {
+  auto caller = Admit(ctx_.auth, context, Permission::kReadJobs);
+  if (!caller.ok()) return rpc::ToGrpc(caller.status());
   if (Status s = ValidateJobId(req->job_id()); !s.ok()) return rpc::ToGrpc(s);
   if (req->attempt() < 0) return rpc::InvalidArgument("attempt must not be negative");
-  auto job = ctx_.store.JobGet(req->job_id(), kAllTenants);
+  auto job = ctx_.store.JobGet(req->job_id(), caller->ReadScope());
   if (!job.ok()) return rpc::ToGrpc(job.status());
   auto r = ctx_.store.JobOutputList(req->job_id());
   if (!r.ok()) return rpc::ToGrpc(r.status());

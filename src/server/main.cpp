@@ -22,6 +22,10 @@
 #include "config/config_loader.h"
 #include "core/version.h"
 
+#include "auth/api_key.h"
+#include "auth/authenticator.h"
+#include "core/auth.h"
+
 #include "events/heartbeat_publisher.h"
 #include "events/outbox_relay.h"
 #include "redis/fleet_cache.h"
@@ -164,6 +168,34 @@ int RunMigrate(const jq::Config& config, bool from_seed) {
   return 0;
 }
 
+// jq-server apikey create: a key written straight into the database (the first admin key,
+// or one made while no server runs). Prints the key once, on stdout.
+int RunApiKeyCreate(const jq::Config& config, const std::string& tenant, const std::string& role,
+                    const std::string& description) {
+  if (!jq::ValidTenantName(tenant)) {
+    std::cerr << "jq-server apikey create: --tenant '" << tenant
+              << "' is not a tenant name ([a-z0-9][a-z0-9._-]{0,63})\n";
+    return 2;
+  }
+  const std::string conninfo = jq::DbConnectionString(config.db);
+  auto migrated = MigrateWhenReachable(conninfo, {});
+  if (!migrated.ok()) {
+    std::cerr << "jq-server apikey create: " << migrated.status().message() << "\n";
+    return 1;
+  }
+  jq::store::PgStore store({conninfo, 1});
+  const jq::auth::NewApiKey key = jq::auth::GenerateApiKey();
+  jq::ApiKeyRecord rec{key.id, tenant, role, key.secret_sha256, description, {}, {}, {}};
+  if (jq::Status s = store.ApiKeyInsert(rec); !s.ok()) {
+    std::cerr << "jq-server apikey create: " << s.message() << "\n";
+    return 1;
+  }
+  std::cerr << "api key " << key.id << " (tenant " << tenant << ", role " << role
+            << "); the key is shown only now:\n";
+  std::cout << key.token << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -200,6 +232,18 @@ int main(int argc, char** argv) {
                     "convert a database the seed system (distributed-job-queue) created, in "
                     "place, keeping its queues, jobs and events");
   migrate->fallthrough();  // `migrate --config FILE` as well as `--config FILE migrate`
+  std::string key_tenant, key_role = "admin", key_description;
+  CLI::App* apikey = app.add_subcommand("apikey", "manage API keys in the database directly");
+  apikey->require_subcommand(1);
+  CLI::App* apikey_create = apikey->add_subcommand(
+      "create", "create an API key (e.g. the first admin key) and print it once");
+  apikey_create->add_option("--tenant", key_tenant, "the tenant it acts for")->required();
+  apikey_create->add_option("--role", key_role, "admin, producer or worker")
+      ->check(CLI::IsMember({"admin", "producer", "worker"}))
+      ->capture_default_str();
+  apikey_create->add_option("--description", key_description, "a note shown by apikey list");
+  apikey->fallthrough();
+  apikey_create->fallthrough();
   CLI11_PARSE(app, argc, argv);
   if (version) {
     std::cout << jq::VersionString() << "\n";
@@ -236,6 +280,7 @@ int main(int argc, char** argv) {
   }
   if (dry_run) return DryRun(config);
   if (*migrate) return RunMigrate(config, from_seed);
+  if (*apikey_create) return RunApiKeyCreate(config, key_tenant, key_role, key_description);
 
   // Signals are taken by a sigwait below, not by whichever thread they land on.
   sigset_t signals;
@@ -450,6 +495,25 @@ int main(int argc, char** argv) {
     health_http = std::make_unique<jq::telemetry::HttpServer>(
         std::vector<std::shared_ptr<prometheus::Collectable>>{registry, process_metrics}, ready);
   }
+  auto auth_config = jq::auth::AuthenticatorConfigFrom(config);
+  if (!auth_config.ok()) {
+    spdlog::critical("{}", auth_config.status().message());
+    return 1;
+  }
+  jq::auth::Authenticator authenticator(store, *auth_config);
+  ctx.auth = &authenticator;
+  if (!config.auth.enabled) {
+    spdlog::warn(
+        "auth.enabled is false: every caller is an admin of tenant 'default'; for "
+        "local development only");
+  }
+  authenticator.Start();  // loads the keys before the port opens
+  jq::server::TenantLimits tenant_limits(store,
+                                         {static_cast<double>(config.limits.tenant_submit_rate),
+                                          static_cast<double>(config.limits.tenant_submit_burst)},
+                                         std::chrono::milliseconds(config.auth.key_refresh_ms));
+  ctx.tenant_limits = &tenant_limits;
+  tenant_limits.Start();
   jq::server::JobServiceImpl job_service(ctx);
   jq::server::WorkerServiceImpl worker_service(ctx);
   jq::server::AdminServiceImpl admin_service(ctx);
@@ -518,6 +582,8 @@ int main(int argc, char** argv) {
   completer.Stop();
   remote_waker.Stop();
   listener.Stop();
+  authenticator.Stop();
+  tenant_limits.Stop();
   http.Stop();
   if (health_http) health_http->Stop();
   spdlog::info("jq-server stopped");

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "admin_service.grpc.pb.h"
+#include "auth/authenticator.h"
 #include "core/config.h"
 #include "core/jitter.h"
 #include "core/job_store.h"
@@ -24,6 +25,7 @@
 #include "server/job_inserter.h"
 #include "server/job_watch_hub.h"
 #include "server/server_metrics.h"
+#include "server/tenant_limits.h"
 #include "worker_service.grpc.pb.h"
 
 namespace jq::server {
@@ -55,6 +57,8 @@ struct ServiceContext {
   // Components reported by GetSystemStatus besides the database.
   std::function<std::vector<HealthComponent>()> components;
   JitterSource jitter01 = UniformJitter();  // the retry backoff's jitter
+  auth::Authenticator* auth = nullptr;      // who calls (server/auth_gate.h); null refuses all
+  TenantLimits* tenant_limits = nullptr;    // tenants' own submit rates; null: limits.* only
 };
 
 class JobServiceImpl final
@@ -160,6 +164,19 @@ class AdminServiceImpl final : public jq::AdminService::Service {
                             jq::ResumeWorkerResponse*) override;
   grpc::Status GetSystemStatus(grpc::ServerContext*, const jq::GetSystemStatusRequest*,
                                jq::GetSystemStatusResponse*) override;
+  // API keys and tenants (admin_keys_service.cpp).
+  grpc::Status CreateApiKey(grpc::ServerContext*, const jq::CreateApiKeyRequest*,
+                            jq::CreateApiKeyResponse*) override;
+  grpc::Status ListApiKeys(grpc::ServerContext*, const jq::ListApiKeysRequest*,
+                           jq::ListApiKeysResponse*) override;
+  grpc::Status RevokeApiKey(grpc::ServerContext*, const jq::RevokeApiKeyRequest*,
+                            jq::RevokeApiKeyResponse*) override;
+  grpc::Status CreateTenant(grpc::ServerContext*, const jq::CreateTenantRequest*,
+                            jq::CreateTenantResponse*) override;
+  grpc::Status UpdateTenant(grpc::ServerContext*, const jq::UpdateTenantRequest*,
+                            jq::UpdateTenantResponse*) override;
+  grpc::Status ListTenants(grpc::ServerContext*, const jq::ListTenantsRequest*,
+                           jq::ListTenantsResponse*) override;
 
  private:
   ServiceContext ctx_;

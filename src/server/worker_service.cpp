@@ -7,6 +7,7 @@
 #include "core/uuid.h"
 #include "core/validation.h"
 #include "rpc/convert.h"
+#include "server/auth_gate.h"
 #include "server/services.h"
 #include "telemetry/log_context.h"
 
@@ -34,6 +35,10 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::RegisterWorker(grpc::CallbackServer
                                                             const jq::RegisterWorkerRequest* req,
                                                             jq::RegisterWorkerResponse* resp) {
   auto* reactor = context->DefaultReactor();
+  if (auto caller = Admit(ctx_.auth, context, Permission::kWork); !caller.ok()) {
+    reactor->Finish(rpc::ToGrpc(caller.status()));
+    return reactor;
+  }
   reactor->Finish(DoRegister(req, resp));
   return reactor;
 }
@@ -68,6 +73,10 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::Heartbeat(grpc::CallbackServerConte
                                                        const jq::HeartbeatRequest* req,
                                                        jq::HeartbeatResponse* resp) {
   auto* reactor = context->DefaultReactor();
+  if (auto caller = Admit(ctx_.auth, context, Permission::kWork); !caller.ok()) {
+    reactor->Finish(rpc::ToGrpc(caller.status()));
+    return reactor;
+  }
   if (Status s = ValidateWorkerId(req->worker_id()); !s.ok()) {
     reactor->Finish(rpc::ToGrpc(s));
     return reactor;
@@ -213,7 +222,9 @@ class WorkerServiceImpl::StreamReactor final : public grpc::ServerWriteReactor<j
 };
 
 grpc::ServerWriteReactor<jq::JobAssignment>* WorkerServiceImpl::StreamJobs(
-    grpc::CallbackServerContext*, const jq::StreamJobsRequest* req) {
+    grpc::CallbackServerContext* context, const jq::StreamJobsRequest* req) {
+  auto caller = Admit(ctx_.auth, context, Permission::kWork);
+  if (!caller.ok()) return new RefusedStream(rpc::ToGrpc(caller.status()));
   if (Status s = ValidateWorkerId(req->worker_id()); !s.ok()) {
     return new RefusedStream(rpc::ToGrpc(s));
   }
@@ -221,8 +232,10 @@ grpc::ServerWriteReactor<jq::JobAssignment>* WorkerServiceImpl::StreamJobs(
   if (ctx_.stopping) {
     return new RefusedStream({grpc::StatusCode::UNAVAILABLE, "server shutting down; reconnect"});
   }
+  // A tenant's worker key is given only that tenant's jobs; an admin key serves every tenant.
   auto session = ctx_.fleet.OpenSession(
-      req->worker_id(), std::vector<std::string>(req->queues().begin(), req->queues().end()));
+      req->worker_id(), std::vector<std::string>(req->queues().begin(), req->queues().end()),
+      caller->all_tenants() ? "" : caller->tenant);
   if (!session.ok()) return new RefusedStream(rpc::ToGrpc(session.status()));
   return new StreamReactor(*this, std::move(session).value());
 }
@@ -260,6 +273,10 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::ReportStarted(grpc::CallbackServerC
                                                            const jq::ReportStartedRequest* req,
                                                            jq::ReportStartedResponse*) {
   auto* reactor = context->DefaultReactor();
+  if (auto caller = Admit(ctx_.auth, context, Permission::kWork); !caller.ok()) {
+    reactor->Finish(rpc::ToGrpc(caller.status()));
+    return reactor;
+  }
   if (Status s = ValidateWorkerId(req->worker_id()); !s.ok()) {
     reactor->Finish(rpc::ToGrpc(s));
     return reactor;
@@ -277,6 +294,10 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::ReportResult(grpc::CallbackServerCo
                                                           const jq::ReportResultRequest* req,
                                                           jq::ReportResultResponse*) {
   auto* reactor = context->DefaultReactor();
+  if (auto caller = Admit(ctx_.auth, context, Permission::kWork); !caller.ok()) {
+    reactor->Finish(rpc::ToGrpc(caller.status()));
+    return reactor;
+  }
   JobCompleteParams p;
   if (Status s = ToCompleteParams(*req, req->worker_id(), &p); !s.ok()) {
     reactor->Finish(rpc::ToGrpc(s));
@@ -295,6 +316,10 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::ReportBatch(grpc::CallbackServerCon
                                                          const jq::ReportBatchRequest* req,
                                                          jq::ReportBatchResponse* resp) {
   auto* reactor = context->DefaultReactor();
+  if (auto caller = Admit(ctx_.auth, context, Permission::kWork); !caller.ok()) {
+    reactor->Finish(rpc::ToGrpc(caller.status()));
+    return reactor;
+  }
   constexpr int kMaxItems = 10000;
   if (req->started_size() + req->results_size() > kMaxItems) {
     reactor->Finish(
@@ -375,6 +400,10 @@ grpc::ServerUnaryReactor* WorkerServiceImpl::Deregister(grpc::CallbackServerCont
                                                         const jq::DeregisterRequest* req,
                                                         jq::DeregisterResponse*) {
   auto* reactor = context->DefaultReactor();
+  if (auto caller = Admit(ctx_.auth, context, Permission::kWork); !caller.ok()) {
+    reactor->Finish(rpc::ToGrpc(caller.status()));
+    return reactor;
+  }
   reactor->Finish(DoDeregister(req));
   return reactor;
 }

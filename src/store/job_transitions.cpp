@@ -25,7 +25,7 @@ const std::vector<Statement>& TransitionStatements() {
        " FROM jobs j LEFT JOIN queues q ON q.name = j.queue WHERE j.id = $1::uuid FOR UPDATE OF j"},
       {"event_insert",
        "INSERT INTO job_events (job_id, tenant, queue, from_status, to_status, reason, worker_id, "
-       "attempt) VALUES ($1::uuid, $2, $3, $4, $5, $6, nullif($7, ''), $8)"},
+       "attempt, actor) VALUES ($1::uuid, $2, $3, $4, $5, $6, nullif($7, ''), $8, nullif($9, ''))"},
       // One guarded statement per kind of step: $1 job, $2 the step's `from` state.
       {"job_set_running",
        // TTL is "not started in time": a started job no longer has one.
@@ -142,7 +142,8 @@ std::optional<LockedJob> LockJob(pqxx::work& tx, const std::string& id) {
   return j;
 }
 
-void ApplyDecision(pqxx::work& tx, LockedJob& j, const Decision& d, const std::string& result) {
+void ApplyDecision(pqxx::work& tx, LockedJob& j, const Decision& d, const std::string& result,
+                   const std::string& actor) {
   const std::string& id = j.facts.id;
   for (const Transition& step : d.steps) {
     if (step.from != j.facts.status || !IsTransitionAllowed(step.from, step.to)) {
@@ -182,7 +183,7 @@ void ApplyDecision(pqxx::work& tx, LockedJob& j, const Decision& d, const std::s
     // An operator's retry is nobody's worker's doing; every other step is the lease holder's.
     const std::string worker = step.reason == reason::kManualRetry ? "" : j.facts.worker_id;
     tx.exec_prepared("event_insert", id, j.tenant, j.queue, from, static_cast<int>(step.to),
-                     std::string(step.reason), worker, j.facts.attempt);
+                     std::string(step.reason), worker, j.facts.attempt, actor);
     j.facts.status = step.to;
   }
   if (d.request_cancel) tx.exec_prepared("job_request_cancel", id);
@@ -256,7 +257,8 @@ Status PgStore::JobReleaseUndelivered(const LeaseRef& lease) {
   });
 }
 
-Result<JobRecord> PgStore::JobCancel(const std::string& id, const std::string& tenant) {
+Result<JobRecord> PgStore::JobCancel(const std::string& id, const std::string& tenant,
+                                     const std::string& actor) {
   return RunTx<JobRecord>(*pool_, config_, "JobCancel", [&](pqxx::work& tx) -> Result<JobRecord> {
     auto j = LockJob(tx, id);
     if (!j || (!tenant.empty() && j->tenant != tenant)) return Status::NotFound(JobNotFound(id));
@@ -268,12 +270,13 @@ Result<JobRecord> PgStore::JobCancel(const std::string& id, const std::string& t
     }
     const Decision d = DecideCancel(j->facts, takes_control);
     if (!d.refusal.ok()) return d.refusal;
-    ApplyDecision(tx, *j, d);
+    ApplyDecision(tx, *j, d, {}, actor);
     return ReadJob(tx, j->facts.id);
   });
 }
 
-Result<JobRecord> PgStore::JobRetry(const std::string& id, const std::string& tenant) {
+Result<JobRecord> PgStore::JobRetry(const std::string& id, const std::string& tenant,
+                                    const std::string& actor) {
   return RunTx<JobRecord>(*pool_, config_, "JobRetry", [&](pqxx::work& tx) -> Result<JobRecord> {
     auto j = LockJob(tx, id);
     if (!j || (!tenant.empty() && j->tenant != tenant)) return Status::NotFound(JobNotFound(id));
@@ -283,7 +286,7 @@ Result<JobRecord> PgStore::JobRetry(const std::string& id, const std::string& te
       return Status::FailedPrecondition("job " + id + " belongs to queue '" + j->queue +
                                         "', which no longer exists");
     }
-    ApplyDecision(tx, *j, d);
+    ApplyDecision(tx, *j, d, {}, actor);
     tx.exec(std::string("NOTIFY ") + kJobsChannel);
     return ReadJob(tx, j->facts.id);
   });

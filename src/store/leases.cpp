@@ -57,6 +57,9 @@ std::string ReadyJobsOf(const std::string& q) {
          " WHERE j.status = {PENDING} AND j.queue = " +
          q +
          "  AND j.not_before <= now() AND (j.expires_at IS NULL OR j.expires_at > now())"
+         // A tenant's worker takes only its tenant's jobs ($4; '' = every tenant's). Claims
+         // are planned for their parameters, so for '' this costs nothing.
+         "  AND ($4::text = '' OR j.tenant = $4::text)"
          " ORDER BY j.priority DESC, j.created_at, j.id"
          " LIMIT cardinality($1::text[]) FOR UPDATE SKIP LOCKED";
 }
@@ -163,6 +166,7 @@ Result<std::vector<ClaimedJob>> PgStore::JobClaimAvailable(const JobClaimParams&
   many.slot_worker_ids.assign(static_cast<std::size_t>(std::max(p.limit, 0)), p.worker_id);
   many.queues = p.queues;
   many.lease = p.lease;
+  many.tenant = p.tenant;
   return JobClaimMany(many);
 }
 
@@ -183,7 +187,7 @@ Result<std::vector<ClaimedJob>> PgStore::JobClaimMany(const JobClaimManyParams& 
         if (allowed.empty()) return out;  // every queue paused, full or gone
         auto r = tx.exec_prepared(allowed.size() == 1 ? "job_claim_queue" : "job_claim_many",
                                   PgArray(p.slot_worker_ids), PgArray(allowed),
-                                  static_cast<int>(p.lease.count()));
+                                  static_cast<int>(p.lease.count()), p.tenant);
         out.reserve(r.size());
         for (const auto& row : r) out.push_back(ClaimedFromRow(row));
         return out;

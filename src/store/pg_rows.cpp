@@ -71,6 +71,7 @@ JobEventRecord EventFromRow(const pqxx::row& r) {
   e.worker_id = r["worker_id"].as<std::string>();
   e.attempt = r["attempt"].as<int>();
   e.occurred_at = FromUs(r["occurred_us"].as<std::int64_t>());
+  e.actor = r["actor"].as<std::string>();
   return e;
 }
 

@@ -37,7 +37,7 @@ WorkerRecord WorkerFromRow(const pqxx::row& r);
 inline constexpr const char* kEventCols =
     "id, job_id::text AS job_id, tenant, queue, coalesce(from_status, 0) AS from_status, "
     "to_status, reason, coalesce(worker_id, '') AS worker_id, attempt, "
-    "jq_us(occurred_at) AS occurred_us";
+    "jq_us(occurred_at) AS occurred_us, coalesce(actor, '') AS actor";
 JobEventRecord EventFromRow(const pqxx::row& r);
 
 // job_outputs (no alias).

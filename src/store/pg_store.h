@@ -31,7 +31,7 @@ class PgStore final : public JobStore {
   Result<QueueRecord> QueueCreate(const QueueRecord& q) override;
   Result<QueueRecord> QueueGet(const std::string& name) override;
   Result<std::vector<QueueRecord>> QueueList() override;
-  Status QueueDelete(const std::string& name, bool force) override;
+  Status QueueDelete(const std::string& name, bool force, const std::string& actor = "") override;
   Status QueueSetPaused(const std::string& name, bool paused) override;
   Result<QueueStatsRecord> QueueStats(const std::string& name) override;
   Result<std::vector<QueueStatsRecord>> QueueDepths(bool include_finished) override;
@@ -60,8 +60,10 @@ class PgStore final : public JobStore {
                                                  const std::vector<LeaseRef>& running,
                                                  std::chrono::seconds lease,
                                                  bool renew_all = false) override;
-  Result<JobRecord> JobCancel(const std::string& id, const std::string& tenant) override;
-  Result<JobRecord> JobRetry(const std::string& id, const std::string& tenant) override;
+  Result<JobRecord> JobCancel(const std::string& id, const std::string& tenant,
+                              const std::string& actor = "") override;
+  Result<JobRecord> JobRetry(const std::string& id, const std::string& tenant,
+                             const std::string& actor = "") override;
   Result<ReapResult> Reap(std::chrono::seconds worker_timeout, double jitter01) override;
   Result<int> RenewAllAfterOutage(std::chrono::seconds lease) override;
   Result<JobDeleteFinishedResult> JobDeleteFinished(const JobDeleteFinishedParams& p) override;
@@ -77,6 +79,14 @@ class PgStore final : public JobStore {
   Result<std::vector<WorkerRecord>> WorkerList() override;
   Status WorkerDeregister(const std::string& id, double jitter01) override;
   Result<int> WorkerPrune(std::chrono::seconds offline_for) override;
+
+  Status ApiKeyInsert(const ApiKeyRecord& key) override;
+  Result<std::vector<ApiKeyRecord>> ApiKeyList(const std::string& tenant) override;
+  Result<ApiKeyRecord> ApiKeyRevoke(const std::string& id) override;
+  Status ApiKeyTouch(const std::vector<std::string>& ids) override;
+  Result<TenantRecord> TenantCreate(const TenantRecord& tenant) override;
+  Result<TenantRecord> TenantUpdate(const TenantRecord& tenant) override;
+  Result<std::vector<TenantRecord>> TenantList() override;
 
   Status Notify(const std::string& channel, const std::string& payload) override;
   Status Ping() override;
@@ -99,7 +109,8 @@ inline constexpr const char* kClaimPlanSettings =
     "SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL enable_bitmapscan = off";
 
 // The claim statement (for plan tests): one_queue selects the single-queue variant.
-// Parameters: $1 text[] worker id per slot, $2 text[] queues, $3 int lease seconds.
+// Parameters: $1 text[] worker id per slot, $2 text[] queues, $3 int lease seconds, $4 text
+// tenant ('' = every tenant).
 std::string JobClaimSql(bool one_queue);
 
 // The transaction advisory lock a retention batch takes (pg_try_advisory_xact_lock), so that

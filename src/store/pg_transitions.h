@@ -26,6 +26,8 @@ std::optional<LockedJob> LockJob(pqxx::work& tx, const std::string& id);
 // kept by a DONE or FAILED step. Throws std::logic_error (the transaction rolls back) for a
 // step SPEC §4 does not allow or whose guard matches no row: either is a bug in the rules.
 // REQUIRES: d.refusal is OK.
-void ApplyDecision(pqxx::work& tx, LockedJob& j, const Decision& d, const std::string& result = {});
+// actor: who asked for it (cancel, retry), written on each event; "" = the system.
+void ApplyDecision(pqxx::work& tx, LockedJob& j, const Decision& d, const std::string& result = {},
+                   const std::string& actor = {});
 
 }  // namespace jq::store

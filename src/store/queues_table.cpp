@@ -54,7 +54,7 @@ Result<std::vector<QueueRecord>> PgStore::QueueList() {
       });
 }
 
-Status PgStore::QueueDelete(const std::string& name, bool force) {
+Status PgStore::QueueDelete(const std::string& name, bool force, const std::string& actor) {
   return RunTxStatus(*pool_, config_, "QueueDelete", [&](pqxx::work& tx) -> Status {
     if (name == "default") {
       return Status::FailedPrecondition("the default queue cannot be deleted");
@@ -80,10 +80,10 @@ Status PgStore::QueueDelete(const std::string& name, bool force) {
           "  FROM old WHERE j.id = old.id RETURNING j.id, j.tenant, j.queue,"
           "  old.status AS from_status, j.worker_id, j.attempt) "
           "INSERT INTO job_events (job_id, tenant, queue, from_status, to_status, reason,"
-          "  worker_id, attempt) "
-          "SELECT id, tenant, queue, from_status, {DEAD_LETTERED}, $2, worker_id, attempt"
-          " FROM upd ORDER BY id");
-      tx.exec_params(kDeadLetterAll, name, std::string(reason::kQueueDeleted));
+          "  worker_id, attempt, actor) "
+          "SELECT id, tenant, queue, from_status, {DEAD_LETTERED}, $2, worker_id, attempt,"
+          " nullif($3, '') FROM upd ORDER BY id");
+      tx.exec_params(kDeadLetterAll, name, std::string(reason::kQueueDeleted), actor);
     }
     tx.exec_params("DELETE FROM queues WHERE name = $1", name);
     return Status::Ok();

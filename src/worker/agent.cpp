@@ -9,6 +9,7 @@
 #include "core/job_state.h"
 #include "core/trace.h"
 #include "core/utf8.h"
+#include "rpc/bearer_channel.h"
 #include "rpc/keepalive.h"
 #include "rpc/tls.h"
 #include "telemetry/log_context.h"
@@ -143,7 +144,7 @@ void WorkerAgent::Reconnect() {
   // gRPC's default of 4 MiB would refuse a large payload: the job could never be delivered.
   args.SetMaxReceiveMessageSize(max_message_bytes_);
   args.SetMaxSendMessageSize(max_message_bytes_);
-  auto channel = grpc::CreateCustomChannel(addr, credentials_, args);
+  auto channel = rpc::CreateChannelWithKey(addr, credentials_, args, config_.api_key);
   std::lock_guard lock(mu_);
   addr_ = addr;
   channel_ = channel;

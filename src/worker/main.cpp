@@ -92,6 +92,8 @@ int main(int argc, char** argv) {
         v = std::getenv((std::string("JQ_TLS_") + file).c_str());
       }
     }
+    // The key jq-ctl uses (.jq/stack.env) serves unless the worker has its own.
+    if (v == nullptr && name == "JQ_WORKER_API_KEY") v = std::getenv("JQ_API_KEY");
     if (v == nullptr) return std::nullopt;
     return std::string(v);
   };

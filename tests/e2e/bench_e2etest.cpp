@@ -36,7 +36,8 @@ class BenchE2E : public ::testing::Test {
     static int n = 0;
     const std::string out = stack_.dir() + "/bench-" + std::to_string(++n) + ".out";
     const std::string err = stack_.dir() + "/bench-" + std::to_string(n) + ".err";
-    std::string cmd = "env -u JQ_SERVER_ADDR " + BinaryPath("jq-bench");
+    std::string cmd = "env -u JQ_SERVER_ADDR JQ_API_KEY=" + std::string(kTestAdminKey) + " " +
+                      BinaryPath("jq-bench");
     for (const auto& a : args) cmd += " '" + a + "'";
     cmd += " --server " + (server.empty() ? stack_.server_addr(0) : server);
     cmd += " >" + out + " 2>" + err;

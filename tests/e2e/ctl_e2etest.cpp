@@ -259,6 +259,9 @@ class SeedQuickStart : public ::testing::Test {
 
   std::unique_ptr<Process> Run(std::vector<std::string> argv, const std::string& log,
                                std::map<std::string, std::string> env = {}) {
+    // Auth is on as everywhere: the server takes the harness's admin key, workers send it.
+    env.emplace("JQ_AUTH_BOOTSTRAP_KEY", kTestAdminKey);
+    env.emplace("JQ_API_KEY", kTestAdminKey);
     return std::make_unique<Process>(std::move(argv), std::move(env), stack_.dir() + "/" + log);
   }
   std::string addr() const { return "127.0.0.1:" + std::to_string(grpc_); }

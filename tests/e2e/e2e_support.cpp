@@ -14,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include "rpc/bearer_channel.h"
 #include "support/test_servers.h"
 
 extern char** environ;
@@ -177,6 +178,7 @@ void Stack::Launch(Server& s, int index) {
   env["JQ_METRICS_ADDR"] = "127.0.0.1:" + std::to_string(FreePort());
   env["JQ_SERVER_ID"] = "server-" + std::to_string(index);
   env["JQ_LOG_LEVEL"] = "debug";
+  env["JQ_AUTH_BOOTSTRAP_KEY"] = kTestAdminKey;
   for (auto& [k, v] : s.options.env) env[k] = v;
   const std::string log = dir_ + "/server-" + std::to_string(index) + ".log";
   s.process =
@@ -213,6 +215,7 @@ Process& Stack::StartWorker(WorkerOptions o) {
   env["JQ_WORKER_CONCURRENCY"] = std::to_string(o.concurrency);
   env["JQ_METRICS_ADDR"] = "127.0.0.1:" + std::to_string(FreePort());
   env["JQ_LOG_LEVEL"] = "debug";
+  env["JQ_API_KEY"] = kTestAdminKey;
   std::string queues;
   for (const auto& q : o.queues) queues += (queues.empty() ? "" : ",") + q;
   if (!queues.empty()) env["JQ_WORKER_QUEUES"] = queues;
@@ -224,11 +227,13 @@ Process& Stack::StartWorker(WorkerOptions o) {
   return *workers_.back();
 }
 
-CtlResult Stack::Ctl(const std::vector<std::string>& args, int server) {
+CtlResult Stack::Ctl(const std::vector<std::string>& args, int server, const std::string& api_key) {
   static int n = 0;
   const std::string out = dir_ + "/ctl-" + std::to_string(++n) + ".out";
   const std::string err = dir_ + "/ctl-" + std::to_string(n) + ".err";
-  std::string cmd = "env -u JQ_SERVER_ADDR " + BinaryPath("jq-ctl");
+  std::string cmd = "env -u JQ_SERVER_ADDR -u JQ_API_KEY ";
+  if (!api_key.empty()) cmd += "JQ_API_KEY='" + api_key + "' ";
+  cmd += BinaryPath("jq-ctl");
   if (server >= 0) cmd += " --server-addr " + server_addr(server);
   for (const auto& a : args) {
     std::string quoted = "'";
@@ -243,16 +248,12 @@ CtlResult Stack::Ctl(const std::vector<std::string>& args, int server) {
   return r;
 }
 
-namespace {
-
 // A test client reads whatever the server sends (jobs may carry payloads past gRPC's 4 MiB).
-std::shared_ptr<grpc::Channel> TestChannel(const std::string& addr) {
+std::shared_ptr<grpc::Channel> TestChannel(const std::string& addr, const std::string& api_key) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(-1);
-  return grpc::CreateCustomChannel(addr, grpc::InsecureChannelCredentials(), args);
+  return rpc::CreateChannelWithKey(addr, grpc::InsecureChannelCredentials(), args, api_key);
 }
-
-}  // namespace
 
 std::unique_ptr<jq::JobService::Stub> Stack::Jobs(int server) {
   return jq::JobService::NewStub(TestChannel(server_addr(server)));

@@ -43,6 +43,15 @@ class Process {
   std::string log_path_;
 };
 
+// Every stack's servers run with auth on and take this bootstrap admin key
+// (JQ_AUTH_BOOTSTRAP_KEY); the harness's stubs, jq-ctl runs and workers send it unless a test
+// says otherwise (tests/e2e/auth_e2etest.cpp makes keys of its own).
+inline constexpr const char* kTestAdminKey = "e2e-bootstrap-admin-key-0123456789abcdef";
+
+// A channel to addr whose calls carry `api_key` as a bearer token (none when empty).
+std::shared_ptr<grpc::Channel> TestChannel(const std::string& addr,
+                                           const std::string& api_key = kTestAdminKey);
+
 int FreePort();
 bool WaitForPort(int port, std::chrono::milliseconds timeout);
 
@@ -85,7 +94,9 @@ class Stack {
   Process& StartWorker(WorkerOptions options);
 
   // Runs jq-ctl --server-addr <server's address> args...; server -1 passes no address.
-  CtlResult Ctl(const std::vector<std::string>& args, int server = 0);
+  // JQ_API_KEY is api_key (kTestAdminKey unless given; "" sends none).
+  CtlResult Ctl(const std::vector<std::string>& args, int server = 0,
+                const std::string& api_key = kTestAdminKey);
 
   std::unique_ptr<jq::JobService::Stub> Jobs(int server = 0);
   std::unique_ptr<jq::AdminService::Stub> Admin(int server = 0);

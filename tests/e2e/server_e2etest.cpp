@@ -31,10 +31,7 @@ using std::chrono::seconds;
 class SeedWorker {
  public:
   SeedWorker(std::string addr, std::string id, int concurrency = 4, bool hold = false)
-      : id_(std::move(id)),
-        hold_(hold),
-        stub_(jq::WorkerService::NewStub(
-            grpc::CreateChannel(addr, grpc::InsecureChannelCredentials()))) {
+      : id_(std::move(id)), hold_(hold), stub_(jq::WorkerService::NewStub(TestChannel(addr))) {
     jq::RegisterWorkerRequest req;
     req.set_worker_id(id_);
     req.set_hostname("test");

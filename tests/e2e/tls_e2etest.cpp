@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "e2e/e2e_support.h"
+#include "rpc/bearer_channel.h"
 #include "support/test_certs.h"
 #include "support/test_servers.h"
 
@@ -58,18 +59,22 @@ class TlsE2E : public ::testing::Test {
     }
     return flags;
   }
-  CtlResult Ctl(std::vector<std::string> flags, const std::vector<std::string>& args) {
+  // Auth is on (e2e_support): jq-ctl sends the stack's admin key unless given another ("" none).
+  CtlResult Ctl(std::vector<std::string> flags, const std::vector<std::string>& args,
+                const std::string& api_key = kTestAdminKey) {
     flags.insert(flags.end(), args.begin(), args.end());
-    return stack_.Ctl(flags);
+    return stack_.Ctl(flags, 0, api_key);
   }
   // A job through jq-ctl with these flags, waited for: the worker ran it.
   CtlResult SubmitAndWait(const std::vector<std::string>& flags) {
     return Ctl(flags, {"job", "submit", "--queue", "default", "--payload",
                        R"({"command":["echo","over tls"]})", "--wait"});
   }
-  // A raw client: whatever credentials the test builds, past jq-ctl's own checks.
+  // A raw client: whatever credentials the test builds, past jq-ctl's own checks; with the
+  // stack's admin key, so that a call the TLS layer lets through is answered.
   grpc::Status Probe(const std::shared_ptr<grpc::ChannelCredentials>& creds) {
-    auto stub = jq::JobService::NewStub(grpc::CreateChannel(stack_.server_addr(0), creds));
+    auto stub = jq::JobService::NewStub(rpc::CreateChannelWithKey(
+        stack_.server_addr(0), creds, grpc::ChannelArguments(), kTestAdminKey));
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     jq::GetJobStatusRequest req;
@@ -172,6 +177,12 @@ TEST_F(TlsE2E, MtlsRefusesClientsWithoutACertificateFromItsCa) {
   auto done = SubmitAndWait(Tls("ca", "client"));
   ASSERT_EQ(done.exit_code, 0) << done.out << done.err;
   EXPECT_NE(done.out.find("DONE"), std::string::npos) << done.out;
+
+  // A client certificate admits the connection, not the caller: without an API key the
+  // server still refuses every RPC (docs/security.md).
+  auto keyless = Ctl(Tls("ca", "client"), {"queue", "list"}, "");
+  EXPECT_EQ(keyless.exit_code, 1) << keyless.out << keyless.err;
+  EXPECT_NE(keyless.err.find("UNAUTHENTICATED"), std::string::npos) << keyless.err;
 }
 
 TEST_F(TlsE2E, ExpiredCertificatesAreRefused) {

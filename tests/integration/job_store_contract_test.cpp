@@ -1965,5 +1965,168 @@ TYPED_TEST(JobStoreContract, RetentionRefusesUnfinishedStatesAndBadLimits) {
             StatusCode::kInvalidArgument);
 }
 
+// ---------------------------------------------------------------------------- api keys
+
+ApiKeyRecord Key(const std::string& id, const std::string& tenant, const std::string& role) {
+  ApiKeyRecord k;
+  k.id = id;
+  k.tenant = tenant;
+  k.role = role;
+  // Raw digest bytes, a zero among them: stored and read back as bytes, not text.
+  k.secret_sha256 = std::string(32, '\x7f');
+  k.secret_sha256[3] = '\0';
+  k.secret_sha256[31] = static_cast<char>(0xff);
+  k.description = "for " + tenant;
+  return k;
+}
+
+TYPED_TEST(JobStoreContract, ApiKeysAreStoredListedByTenantAndRevoked) {
+  auto& st = this->Store();
+  ASSERT_TRUE(st.ApiKeyInsert(Key("00000000000000a1", "acme", "producer")).ok());
+  this->Advance(seconds(1));
+  ASSERT_TRUE(st.ApiKeyInsert(Key("00000000000000b2", "globex", "worker")).ok());
+  EXPECT_EQ(st.ApiKeyInsert(Key("00000000000000a1", "other", "admin")).code(),
+            StatusCode::kAlreadyExists);
+
+  auto all = st.ApiKeyList("");
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].id, "00000000000000a1");  // oldest first
+  EXPECT_EQ((*all)[0].tenant, "acme");
+  EXPECT_EQ((*all)[0].role, "producer");
+  EXPECT_EQ((*all)[0].description, "for acme");
+  EXPECT_EQ((*all)[0].secret_sha256, Key("x", "y", "z").secret_sha256);
+  EXPECT_FALSE((*all)[0].last_used_at.has_value());
+  EXPECT_FALSE((*all)[0].revoked_at.has_value());
+  EXPECT_EQ((*all)[1].id, "00000000000000b2");
+  EXPECT_GT((*all)[1].created_at, (*all)[0].created_at - seconds(5));
+
+  auto globex = st.ApiKeyList("globex");
+  ASSERT_TRUE(globex.ok());
+  ASSERT_EQ(globex->size(), 1u);
+  EXPECT_EQ((*globex)[0].role, "worker");
+  EXPECT_TRUE(st.ApiKeyList("nobody")->empty());
+
+  auto revoked = st.ApiKeyRevoke("00000000000000a1");
+  ASSERT_TRUE(revoked.ok()) << revoked.status().ToString();
+  ASSERT_TRUE(revoked->revoked_at.has_value());
+  const TimePoint first = *revoked->revoked_at;
+  this->Advance(seconds(10));
+  auto again = st.ApiKeyRevoke("00000000000000a1");
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->revoked_at, first);  // revoking twice keeps the first time
+  EXPECT_EQ(st.ApiKeyRevoke("00000000000000ff").status().code(), StatusCode::kNotFound);
+  // Revoked keys stay listed, marked.
+  all = st.ApiKeyList("");
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_TRUE((*all)[0].revoked_at.has_value());
+  EXPECT_FALSE((*all)[1].revoked_at.has_value());
+}
+
+TYPED_TEST(JobStoreContract, ApiKeyTouchRecordsLastUse) {
+  auto& st = this->Store();
+  ASSERT_TRUE(st.ApiKeyInsert(Key("00000000000000a1", "acme", "producer")).ok());
+  ASSERT_TRUE(st.ApiKeyInsert(Key("00000000000000b2", "acme", "producer")).ok());
+  ASSERT_TRUE(st.ApiKeyTouch({}).ok());
+  ASSERT_TRUE(st.ApiKeyTouch({"00000000000000b2", "00000000000000ff"}).ok());  // unknown: ignored
+  auto all = st.ApiKeyList("acme");
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 2u);
+  for (const auto& k : *all) {
+    if (k.id == "00000000000000b2") {
+      ASSERT_TRUE(k.last_used_at.has_value());
+      EXPECT_LE(*k.last_used_at - this->Now(), seconds(5));
+    } else {
+      EXPECT_FALSE(k.last_used_at.has_value());
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------- tenants
+
+TYPED_TEST(JobStoreContract, TenantsAreCreatedUpdatedAndListed) {
+  auto& st = this->Store();
+  TenantRecord t;
+  t.name = "globex";
+  t.max_running_jobs = 5;
+  auto created = st.TenantCreate(t);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  EXPECT_EQ(created->max_running_jobs, 5);
+  EXPECT_FALSE(created->submit_rate.has_value());  // unset: the configuration's default
+  EXPECT_EQ(st.TenantCreate(t).status().code(), StatusCode::kAlreadyExists);
+  ASSERT_TRUE(st.TenantCreate(TenantRecord{.name = "acme"}).ok());
+
+  TenantRecord change;
+  change.name = "globex";
+  change.submit_rate = 100;
+  change.submit_burst = 0;
+  auto updated = st.TenantUpdate(change);
+  ASSERT_TRUE(updated.ok()) << updated.status().ToString();
+  EXPECT_EQ(updated->max_running_jobs, 5);  // not given: kept
+  EXPECT_EQ(updated->submit_rate, 100);
+  EXPECT_EQ(updated->submit_burst, 0);
+  EXPECT_EQ(st.TenantUpdate(TenantRecord{.name = "nobody"}).status().code(), StatusCode::kNotFound);
+
+  auto list = st.TenantList();
+  ASSERT_TRUE(list.ok()) << list.status().ToString();
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].name, "acme");
+  EXPECT_EQ((*list)[1].name, "globex");
+  EXPECT_EQ((*list)[1].submit_rate, 100);
+}
+
+// ---------------------------------------------------------------------------- actors
+
+TYPED_TEST(JobStoreContract, CancelRetryAndQueueDeleteRecordTheirActor) {
+  auto& st = this->Store();
+  const std::string id = this->Submit();
+  ASSERT_TRUE(st.JobCancel(id, "", "00000000000000a1").ok());
+  ASSERT_TRUE(st.JobRetry(id, "", "bootstrap").ok());
+  QueueRecord q;
+  q.name = "doomed";
+  ASSERT_TRUE(st.QueueCreate(q).ok());
+  const std::string other = this->Submit("doomed");
+  ASSERT_TRUE(st.QueueDelete("doomed", true, "jwt:alice").ok());
+
+  auto events = st.JobEventList(id, 0);
+  ASSERT_TRUE(events.ok());
+  std::vector<std::pair<std::string, std::string>> got;
+  for (const auto& e : *events) got.emplace_back(e.reason, e.actor);
+  EXPECT_EQ(got, (std::vector<std::pair<std::string, std::string>>{
+                     {"SUBMITTED", ""},  // the system's own: no actor
+                     {"CANCELLED", "00000000000000a1"},
+                     {"MANUAL_RETRY", "bootstrap"}}));
+  auto deleted = st.JobEventList(other, 0);
+  ASSERT_TRUE(deleted.ok());
+  ASSERT_EQ(deleted->size(), 2u);
+  EXPECT_EQ(deleted->back().actor, "jwt:alice");
+  // Tenant-scoped: another tenant's job is NOT_FOUND, and nothing is recorded.
+  EXPECT_EQ(st.JobCancel(id, "globex", "x").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(st.JobEventList(id, 0)->size(), 3u);
+}
+
+TYPED_TEST(JobStoreContract, ATenantsClaimTakesOnlyItsJobs) {
+  auto& st = this->Store();
+  JobInsertParams p;
+  p.queue = "default";
+  p.tenant = "globex";
+  const std::string g1 = this->SubmitWith(p);
+  p.tenant = "acme";
+  const std::string a1 = this->SubmitWith(p);
+  p.tenant = "globex";
+  const std::string g2 = this->SubmitWith(p);
+  auto acme = st.JobClaimMany({{"w1", "w1", "w1"}, {}, seconds(30), "acme"});
+  ASSERT_TRUE(acme.ok()) << acme.status().ToString();
+  ASSERT_EQ(acme->size(), 1u);
+  EXPECT_EQ((*acme)[0].id, a1);
+  EXPECT_EQ((*acme)[0].tenant, "acme");
+  EXPECT_TRUE(st.JobClaimMany({{"w1"}, {"default"}, seconds(30), "acme"})->empty());
+  auto any = st.JobClaimMany({{"w2", "w2", "w2"}, {}, seconds(30), ""});
+  ASSERT_TRUE(any.ok());
+  ASSERT_EQ(any->size(), 2u);  // every tenant's
+  EXPECT_EQ((*any)[0].id, g1);
+  EXPECT_EQ((*any)[1].id, g2);
+}
+
 }  // namespace
 }  // namespace jq::testing

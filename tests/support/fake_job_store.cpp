@@ -131,9 +131,9 @@ Result<FakeJobStore::Job*> FakeJobStore::LockJob(std::string_view op, const std:
 }
 
 void FakeJobStore::AddEvent(const Job& j, JobState from, JobState to, std::string_view why,
-                            const std::string& worker_id, TimePoint now) {
+                            const std::string& worker_id, TimePoint now, const std::string& actor) {
   events_[j.rec.id].push_back({++last_event_id_, j.rec.id, j.rec.tenant, j.rec.queue, from, to,
-                               std::string(why), worker_id, j.rec.attempt, now});
+                               std::string(why), worker_id, j.rec.attempt, now, actor});
 }
 
 std::int64_t FakeJobStore::InFlight(const std::string& queue) const {
@@ -177,7 +177,7 @@ Result<std::vector<QueueRecord>> FakeJobStore::QueueList() {
   return out;
 }
 
-Status FakeJobStore::QueueDelete(const std::string& name, bool force) {
+Status FakeJobStore::QueueDelete(const std::string& name, bool force, const std::string& actor) {
   std::lock_guard lock(mu_);
   if (name == "default") return Status::FailedPrecondition("the default queue cannot be deleted");
   if (!queues_.contains(name)) return QueueNotFound(name);
@@ -194,7 +194,8 @@ Status FakeJobStore::QueueDelete(const std::string& name, bool force) {
   for (Job* j : unfinished) {
     const JobState from = j->rec.status;
     DeadLetter(*j, "queue deleted", now);
-    AddEvent(*j, from, JobState::kDeadLettered, reason::kQueueDeleted, j->rec.worker_id, now);
+    AddEvent(*j, from, JobState::kDeadLettered, reason::kQueueDeleted, j->rec.worker_id, now,
+             actor);
   }
   queues_.erase(name);
   return Status::Ok();
@@ -459,6 +460,7 @@ Result<std::vector<ClaimedJob>> FakeJobStore::JobClaimAvailable(const JobClaimPa
   many.slot_worker_ids.assign(static_cast<std::size_t>(std::max(p.limit, 0)), p.worker_id);
   many.queues = p.queues;
   many.lease = p.lease;
+  many.tenant = p.tenant;
   return JobClaimMany(many);
 }
 
@@ -482,7 +484,8 @@ Result<std::vector<ClaimedJob>> FakeJobStore::JobClaimMany(const JobClaimManyPar
   std::vector<Job*> cand;
   for (auto& [id, j] : jobs_) {
     if (j.rec.status == JobState::kPending && room.contains(j.rec.queue) &&
-        j.rec.not_before <= now && (!j.expires_at || *j.expires_at > now)) {
+        j.rec.not_before <= now && (!j.expires_at || *j.expires_at > now) &&
+        (p.tenant.empty() || j.rec.tenant == p.tenant)) {
       cand.push_back(&j);
     }
   }
@@ -538,7 +541,8 @@ void FakeJobStore::DeadLetter(Job& j, std::optional<std::string> error_message, 
   if (error_message) j.rec.error_message = std::move(*error_message);
 }
 
-void FakeJobStore::Apply(Job& j, const Decision& d, const std::string& result, TimePoint now) {
+void FakeJobStore::Apply(Job& j, const Decision& d, const std::string& result, TimePoint now,
+                         const std::string& actor) {
   JobRecord& r = j.rec;
   const std::string holder = r.worker_id;  // the events name the worker the row was locked with
   for (const Transition& step : d.steps) {
@@ -589,7 +593,7 @@ void FakeJobStore::Apply(Job& j, const Decision& d, const std::string& result, T
     r.updated_at = now;
     // An operator's retry is nobody's worker's doing; every other step is the lease holder's.
     AddEvent(j, step.from, step.to, step.reason, step.reason == reason::kManualRetry ? "" : holder,
-             now);
+             now, actor);
   }
   if (d.request_cancel && r.status == JobState::kRunning) {  // job_request_cancel
     j.cancel_requested = true;
@@ -846,7 +850,8 @@ Result<std::vector<std::string>> FakeJobStore::JobLeaseRenew(const std::string& 
   return lost;
 }
 
-Result<JobRecord> FakeJobStore::JobCancel(const std::string& id, const std::string& tenant) {
+Result<JobRecord> FakeJobStore::JobCancel(const std::string& id, const std::string& tenant,
+                                          const std::string& actor) {
   std::lock_guard lock(mu_);
   auto found = LockJob("JobCancel", id);
   if (!found.ok()) return found.status();
@@ -859,11 +864,12 @@ Result<JobRecord> FakeJobStore::JobCancel(const std::string& id, const std::stri
   }
   const Decision d = DecideCancel(Facts(j), takes_control);
   if (!d.refusal.ok()) return d.refusal;
-  Apply(j, d, {}, Now());
+  Apply(j, d, {}, Now(), actor);
   return j.rec;
 }
 
-Result<JobRecord> FakeJobStore::JobRetry(const std::string& id, const std::string& tenant) {
+Result<JobRecord> FakeJobStore::JobRetry(const std::string& id, const std::string& tenant,
+                                         const std::string& actor) {
   std::lock_guard lock(mu_);
   auto found = LockJob("JobRetry", id);
   if (!found.ok()) return found.status();
@@ -875,7 +881,7 @@ Result<JobRecord> FakeJobStore::JobRetry(const std::string& id, const std::strin
     return Status::FailedPrecondition("job " + id + " belongs to queue '" + j.rec.queue +
                                       "', which no longer exists");
   }
-  Apply(j, d, {}, Now());
+  Apply(j, d, {}, Now(), actor);
   return j.rec;
 }
 

@@ -40,7 +40,7 @@ class FakeJobStore final : public JobStore {
   Result<QueueRecord> QueueCreate(const QueueRecord& q) override;
   Result<QueueRecord> QueueGet(const std::string& name) override;
   Result<std::vector<QueueRecord>> QueueList() override;
-  Status QueueDelete(const std::string& name, bool force) override;
+  Status QueueDelete(const std::string& name, bool force, const std::string& actor = "") override;
   Status QueueSetPaused(const std::string& name, bool paused) override;
   Result<QueueStatsRecord> QueueStats(const std::string& name) override;
   Result<std::vector<QueueStatsRecord>> QueueDepths(bool include_finished) override;
@@ -69,8 +69,10 @@ class FakeJobStore final : public JobStore {
                                                  const std::vector<LeaseRef>& running,
                                                  std::chrono::seconds lease,
                                                  bool renew_all = false) override;
-  Result<JobRecord> JobCancel(const std::string& id, const std::string& tenant) override;
-  Result<JobRecord> JobRetry(const std::string& id, const std::string& tenant) override;
+  Result<JobRecord> JobCancel(const std::string& id, const std::string& tenant,
+                              const std::string& actor = "") override;
+  Result<JobRecord> JobRetry(const std::string& id, const std::string& tenant,
+                             const std::string& actor = "") override;
   Result<ReapResult> Reap(std::chrono::seconds worker_timeout, double jitter01) override;
   Result<int> RenewAllAfterOutage(std::chrono::seconds lease) override;
   Result<JobDeleteFinishedResult> JobDeleteFinished(const JobDeleteFinishedParams& p) override;
@@ -86,6 +88,14 @@ class FakeJobStore final : public JobStore {
   Result<std::vector<WorkerRecord>> WorkerList() override;
   Status WorkerDeregister(const std::string& id, double jitter01) override;
   Result<int> WorkerPrune(std::chrono::seconds offline_for) override;
+
+  Status ApiKeyInsert(const ApiKeyRecord& key) override;
+  Result<std::vector<ApiKeyRecord>> ApiKeyList(const std::string& tenant) override;
+  Result<ApiKeyRecord> ApiKeyRevoke(const std::string& id) override;
+  Status ApiKeyTouch(const std::vector<std::string>& ids) override;
+  Result<TenantRecord> TenantCreate(const TenantRecord& tenant) override;
+  Result<TenantRecord> TenantUpdate(const TenantRecord& tenant) override;
+  Result<std::vector<TenantRecord>> TenantList() override;
 
   Status Notify(const std::string& channel, const std::string& payload) override;
   Status Ping() override;
@@ -119,7 +129,7 @@ class FakeJobStore final : public JobStore {
   std::string NewJobId(TimePoint now);
   Result<Job*> LockJob(std::string_view op, const std::string& id);
   void AddEvent(const Job& j, JobState from, JobState to, std::string_view why,
-                const std::string& worker_id, TimePoint now);
+                const std::string& worker_id, TimePoint now, const std::string& actor = "");
   std::int64_t InFlight(const std::string& queue) const;
   Result<std::vector<JobInsertResult>> InsertLocked(std::string_view op,
                                                     const std::vector<const JobInsertParams*>& jobs,
@@ -129,7 +139,8 @@ class FakeJobStore final : public JobStore {
   // ApplyDecision: writes d's steps in order, each as its PgStore statement sets the row, plus
   // one job_events row. Throws std::logic_error for a step SPEC §4 does not allow.
   // REQUIRES: d.refusal is OK.
-  void Apply(Job& j, const Decision& d, const std::string& result, TimePoint now);
+  void Apply(Job& j, const Decision& d, const std::string& result, TimePoint now,
+             const std::string& actor = "");
   void DeadLetter(Job& j, std::optional<std::string> error_message, TimePoint now);
   void WriteOutput(const Job& j, const std::string& worker_id, const JobOutputRecord& o,
                    TimePoint now);
@@ -148,6 +159,8 @@ class FakeJobStore final : public JobStore {
   std::map<std::string, std::vector<JobEventRecord>> events_;        // GUARDED_BY(mu_)
   std::map<std::pair<std::string, int>, JobOutputRecord> outputs_;   // GUARDED_BY(mu_)
   std::map<std::string, WorkerRecord> workers_;                      // GUARDED_BY(mu_)
+  std::vector<ApiKeyRecord> api_keys_;                               // GUARDED_BY(mu_), in order
+  std::map<std::string, TenantRecord> tenants_;                      // GUARDED_BY(mu_)
   std::int64_t last_event_id_ = 0;                                   // GUARDED_BY(mu_)
   std::int64_t outbox_cursor_ = 0;                                   // GUARDED_BY(mu_)
   std::uint64_t last_id_ms_ = 0, id_counter_ = 0;                    // GUARDED_BY(mu_)

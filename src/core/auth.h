@@ -1,0 +1,45 @@
+// Who may do what (SPEC §6, §11): the roles an API key or JWT carries, the permission each
+// RPC needs, and the caller a request runs as. Pure; the policy lives here and nowhere else.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace jq {
+
+enum class Role : int { kAdmin = 1, kProducer = 2, kWorker = 3 };
+
+// "admin", "producer", "worker"; nullopt for anything else.
+std::optional<Role> ParseRole(std::string_view name);
+const char* RoleName(Role role);
+
+// What an RPC needs. Each handler names one; Allowed() is the whole policy.
+enum class Permission {
+  kSubmit,      // JobService.SubmitJob, SubmitJobs
+  kReadJobs,    // JobService status, list, logs, output, watch
+  kControlJob,  // JobService.CancelJob, RetryJob
+  kWork,        // every WorkerService method
+  kAdminister,  // every AdminService method
+};
+
+// admin: everything. producer: submit, read and control its tenant's jobs. worker: the
+// WorkerService only (it neither submits nor reads jobs it was not given).
+bool Allowed(Role role, Permission permission);
+const char* PermissionName(Permission permission);
+
+// The caller of one request, once authenticated.
+struct Principal {
+  std::string key_id;  // API key id, "jwt:<sub>", "bootstrap", or "anonymous" (auth off)
+  std::string tenant;  // the tenant it acts for; its jobs and idempotency keys live there
+  Role role = Role::kProducer;
+  // An admin sees every tenant; a worker key of an admin ("fleet") serves every tenant.
+  bool all_tenants() const { return role == Role::kAdmin; }
+  // The tenant filter of reads: "" (all) for an admin, else its own.
+  std::string ReadScope() const { return all_tenants() ? "" : tenant; }
+};
+
+// Tenant names share queue names' shape: [a-z0-9][a-z0-9._-]{0,63}.
+bool ValidTenantName(std::string_view name);
+
+}  // namespace jq
