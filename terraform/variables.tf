@@ -264,3 +264,10 @@ variable "grpc_client_cidrs" {
     error_message = "grpc_client_cidrs must be CIDRs, and not 0.0.0.0/0."
   }
 }
+
+variable "worker_api_key" {
+  description = "The workers' API key (JQ_API_KEY in jq/<env>/runtime): one made with jq-ctl apikey create once jq runs. Empty: the bootstrap admin key. docs/deploy.md, \"Secrets\"."
+  type        = string
+  default     = ""
+  sensitive   = true
+}

@@ -15,9 +15,10 @@ export function envName(key) {
   return `JQ_${key.replace(/\./g, "_").toUpperCase()}`;
 }
 
-// Variables the programs read besides JQ_<KEY>: jq-ctl's and the worker's JQ_SERVER_ADDR, and
-// the worker's JQ_METRICS_ADDR / JQ_HEALTH_ADDR (config.example.yaml, worker section).
-const EXTRA_ENV = new Set(["JQ_SERVER_ADDR", "JQ_METRICS_ADDR", "JQ_HEALTH_ADDR"]);
+// Variables the programs read besides JQ_<KEY>: jq-ctl's and the worker's JQ_SERVER_ADDR and
+// JQ_API_KEY (for the worker, in place of JQ_WORKER_API_KEY), and the worker's
+// JQ_METRICS_ADDR / JQ_HEALTH_ADDR (config.example.yaml, worker section).
+const EXTRA_ENV = new Set(["JQ_SERVER_ADDR", "JQ_API_KEY", "JQ_METRICS_ADDR", "JQ_HEALTH_ADDR"]);
 
 export function knownEnv(keys) {
   const env = new Set(EXTRA_ENV);
