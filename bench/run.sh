@@ -34,10 +34,6 @@ while [ $# -gt 0 ]; do
   esac
 done
 export BENCH_PROFILE
-# Auth is on, as in production (docs/security.md): each jq-server takes this bootstrap admin key
-# and jq-bench (with its jq-workers) sends it, so the figures include authenticating each call.
-JQ_AUTH_BOOTSTRAP_KEY=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
-export JQ_AUTH_BOOTSTRAP_KEY JQ_API_KEY=$JQ_AUTH_BOOTSTRAP_KEY
 
 cd "$root"
 # Commands are recorded as run; relative paths keep them readable.
@@ -57,6 +53,11 @@ fi
 
 # A JQ_* variable from the caller's shell would silently change the server under test.
 while read -r v; do unset "$v"; done < <(compgen -e | grep '^JQ_' || true)
+# Set after that cleanup, which once removed them too: auth is on, as in production
+# (docs/security.md); each jq-server takes this bootstrap admin key and jq-bench (with its
+# jq-workers) sends it, so the figures include authenticating each call.
+JQ_AUTH_BOOTSTRAP_KEY=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
+export JQ_AUTH_BOOTSTRAP_KEY JQ_API_KEY=$JQ_AUTH_BOOTSTRAP_KEY
 
 note() { echo "bench: $*" >&2; }
 human() { awk -v n="$1" 'BEGIN { if (n >= 1e6 && n % 1e6 == 0) printf "%dM", n / 1e6;
