@@ -149,6 +149,14 @@ const rows = [];
     yes(j == null ? null : all([ratio == null ? null : ratio >= 0.8, rss == null ? null : rss < 200,
       claim ? claim.p95 < 5 : null]))]);
 }
+{
+  const j = jps("e2e_tenant_limits"), base = jps("e2e_shallow");
+  const ratio = div(j, base); const claim = claimP95("e2e_tenant_limits");
+  rows.push(["per-tenant running limits enforced, never reached (4 workers × 100 slots)",
+    j != null ? `${fmtInt(j)} jobs/s = ${ratio != null ? (100 * ratio).toFixed(0) + "%" : "—"} of shallow; claim transaction p95 ${claim ? "≈ " + fmtMs(claim.p95) : "not measured"}${errs("e2e_tenant_limits")}` : "—",
+    "—", "—", "—", "throughput within 20% of shallow",
+    yes(j == null ? null : ratio == null ? null : ratio >= 0.8)]);
+}
 
 // ------------------------------------------------------------------ charts
 const img = path.join(docsDir, "img");

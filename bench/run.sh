@@ -210,15 +210,17 @@ reset_state() {
 
 server_env=""
 before_sql=""  # SQL run on the jq database before the next jq_run's measurement (scenarios.sh)
+server_settings=""  # extra VAR=value settings of the next jq_run's jq-server (scenarios.sh)
 start_server() {  # start_server ID: fresh jq-server on new ports; sets server_addr, metrics_addr
   local id=$1 gport mport
   gport=$(free_port); mport=$(free_port)
   server_addr="127.0.0.1:$gport"; metrics_addr="127.0.0.1:$mport"
   server_env="JQ_DB_URL='host=127.0.0.1 port=$pg_port user=postgres dbname=jq' JQ_REDIS_ADDR=127.0.0.1:$REDIS_PORT JQ_KAFKA_BROKERS="
+  # shellcheck disable=SC2086 # server_settings is a list of VAR=value words
   JQ_DB_URL="host=127.0.0.1 port=$pg_port user=postgres dbname=jq" JQ_REDIS_ADDR="127.0.0.1:$REDIS_PORT" \
   JQ_KAFKA_BROKERS="" JQ_SERVER_ADDR="$server_addr" JQ_METRICS_ADDR="$metrics_addr" \
   JQ_SERVER_ID="bench-$id" JQ_SERVER_SHUTDOWN_GRACE_SECONDS=5 \
-    setsid "$JQ_SERVER_BIN" >"$work/logs/server-$id.log" 2>&1 </dev/null &
+    env $server_settings setsid "$JQ_SERVER_BIN" >"$work/logs/server-$id.log" 2>&1 </dev/null &
   server_pid=$!
   echo "$server_pid" >"$work/server.pid"
   for _ in $(seq 1 300); do

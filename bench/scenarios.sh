@@ -49,6 +49,13 @@ run_scenarios() {
   jq_run e2e_shallow "e2e no-op, 4 workers x 100 slots" -- \
     e2e --jobs "$E2E_JOBS" --workers 4 --slots 100
 
+  # 3b. The same with per-tenant running limits enforced but never reached: what counting
+  # every tenant's jobs in flight under one lock costs each claim (docs/security.md).
+  server_settings="JQ_LIMITS_TENANT_MAX_RUNNING_JOBS=1000000"
+  jq_run e2e_tenant_limits "e2e no-op, tenant running limits on" -- \
+    e2e --jobs "$E2E_JOBS" --workers 4 --slots 100
+  server_settings=""
+
   # Peers on the same PostgreSQL (own database) and Redis, jq-server stopped.
   peer_run graphile_lq500 graphile-worker "graphile-worker, concurrency 24, localQueue 500" -- \
     node bench/peers/graphile-bench.mjs "$PEER_PG_URL" "$PEER_JOBS" 24 500 0

@@ -117,8 +117,8 @@ struct Config {
     int queue_submit_rate = 0;    // jobs per second per queue
     int queue_submit_burst = 0;
     // Jobs ASSIGNED or RUNNING at once per tenant; 0 = unlimited. Each tenant may override
-    // this and its submit rate (jq-ctl tenant). Stored and listed, not yet enforced at claim
-    // time (docs/security.md, "Per-tenant limits").
+    // this and its submit rate (jq-ctl tenant). Enforced at claim time across every replica
+    // (docs/security.md, "Per-tenant limits").
     int tenant_max_running_jobs = 0;
   } limits;
   struct Auth {

@@ -12,6 +12,7 @@
 
 #include "core/model.h"
 #include "core/status.h"
+#include "core/tenant_rooms.h"
 
 namespace jq {
 
@@ -86,6 +87,9 @@ struct JobClaimManyParams {
   std::vector<std::string> queues;  // empty: all queues
   std::chrono::seconds lease{30};
   std::string tenant;  // only this tenant's jobs; empty: every tenant
+  // Per-tenant running limits (SPEC §6), on when any tenant has one: the claim then counts each
+  // tenant's jobs ASSIGNED or RUNNING, on every replica, and takes no more than its room.
+  TenantRunningLimits tenant_limits;
 };
 
 // Reports from workers, written together (group commit). Starts are applied before results.

@@ -272,9 +272,12 @@ bool Dispatcher::RunOnce() {
   timer.active = true;  // only passes that had workers to serve
   bool more = false;
   bool failed = false;
+  const TenantRunningLimits tenant_limits =
+      config_.tenant_limits ? config_.tenant_limits() : TenantRunningLimits{};
   for (auto& c : claims) {
     if (!failed) {
-      auto claimed = store_.JobClaimMany({c.slots, c.queues, config_.lease, c.tenant});
+      auto claimed =
+          store_.JobClaimMany({c.slots, c.queues, config_.lease, c.tenant, tenant_limits});
       if (claimed.ok()) {
         for (auto& job : *claimed) Deliver(*c.reserved.at(job.worker_id).first, job);
         if (claimed->size() == c.slots.size()) more = true;

@@ -35,6 +35,8 @@ struct DispatcherConfig {
   // Metrics hooks; may be empty. on_cycle gets a pass's duration, on_assigned each job.
   std::function<void(double seconds)> on_cycle;
   std::function<void(const ClaimedJob& job)> on_assigned;
+  // The per-tenant running limits each claim enforces (TenantLimits::Running); empty: none.
+  std::function<TenantRunningLimits()> tenant_limits;
 };
 
 // One worker's open StreamJobs call. The stream's reactor drains it with TryNext() whenever

@@ -309,6 +309,11 @@ int main(int argc, char** argv) {
   };
   jq::store::PgStore store(store_config);
 
+  jq::server::TenantLimits tenant_limits(store,
+                                         {static_cast<double>(config.limits.tenant_submit_rate),
+                                          static_cast<double>(config.limits.tenant_submit_burst)},
+                                         config.limits.tenant_max_running_jobs,
+                                         std::chrono::milliseconds(config.auth.key_refresh_ms));
   jq::server::DispatcherConfig dispatch_config{
       .tick = std::chrono::milliseconds(config.dispatch.tick_ms),
       .batch_size = config.dispatch.batch_size,
@@ -318,6 +323,7 @@ int main(int argc, char** argv) {
     const auto waited = std::chrono::system_clock::now() - job.not_before;
     metrics.JobAssigned(job.queue, std::max(0.0, std::chrono::duration<double>(waited).count()));
   };
+  dispatch_config.tenant_limits = [&] { return tenant_limits.Running(); };
   jq::server::Dispatcher dispatcher(store, dispatch_config);
   jq::server::Reaper reaper(store,
                             {std::chrono::milliseconds(config.reaper.interval_ms),
@@ -508,10 +514,6 @@ int main(int argc, char** argv) {
         "local development only");
   }
   authenticator.Start();  // loads the keys before the port opens
-  jq::server::TenantLimits tenant_limits(store,
-                                         {static_cast<double>(config.limits.tenant_submit_rate),
-                                          static_cast<double>(config.limits.tenant_submit_burst)},
-                                         std::chrono::milliseconds(config.auth.key_refresh_ms));
   ctx.tenant_limits = &tenant_limits;
   tenant_limits.Start();
   jq::server::JobServiceImpl job_service(ctx);

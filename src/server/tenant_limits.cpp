@@ -4,10 +4,11 @@
 
 namespace jq::server {
 
-TenantLimits::TenantLimits(JobStore& store, redis::Limit default_submit,
+TenantLimits::TenantLimits(JobStore& store, redis::Limit default_submit, int default_running,
                            std::chrono::milliseconds interval)
     : store_(store),
       default_submit_(default_submit),
+      default_running_(default_running),
       loop_({.name = "jq-tenant-limits", .interval = interval}, [this] { return RunOnce(); }) {}
 
 void TenantLimits::Start() {
@@ -49,6 +50,15 @@ bool TenantLimits::AnySubmitLimit() {
     if (t.submit_rate.value_or(0) > 0) return true;
   }
   return false;
+}
+
+TenantRunningLimits TenantLimits::Running() {
+  TenantRunningLimits out{.on = default_running_ > 0, .default_limit = default_running_};
+  std::lock_guard lock(mu_);
+  for (const auto& [name, t] : tenants_) {
+    if (t.max_running_jobs.value_or(0) > 0) out.on = true;
+  }
+  return out;
 }
 
 }  // namespace jq::server

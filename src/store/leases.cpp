@@ -5,6 +5,7 @@
 #include <set>
 #include <string>
 
+#include "core/tenant_rooms.h"
 #include "store/pg_common.h"
 #include "store/pg_rows.h"
 #include "store/pg_transitions.h"
@@ -13,12 +14,14 @@ namespace jq::store {
 namespace {
 
 // The claim for many workers (SPEC §5): $1 = one worker id per free slot, in fill order;
-// $2 = queues; $3 = lease seconds. `candidates` selects and locks up to cardinality($1) ready
-// jobs in claim order. Queues with a concurrency limit get `room` = limit - jobs ASSIGNED or
-// RUNNING, and a claim takes at most `room` from each (ranked per queue in claim order). $2
-// lists only queues that may be claimed from (claim_allowed_queues): paused and full queues
-// were filtered out per row before, as anti joins, which made the planner expect one row;
-// once the table had statistics it chose a scan of every ready row plus a sort (690 ms
+// $2 = queues; $3 = lease seconds; $4 = the only tenant ('' = all); $5..$8 = the tenants' rooms
+// (TenantRooms: $5 capped tenants, $6/$7 tenants with their own room, -1 = unlimited, $8 the
+// room of any other tenant). `candidates` selects and locks up to cardinality($1) ready jobs in
+// claim order. Queues with a concurrency limit get `room` = limit - jobs ASSIGNED or RUNNING,
+// and a claim takes at most `room` from each (ranked per queue in claim order); likewise per
+// tenant. $2 lists only queues that may be claimed from (claim_allowed_queues): paused and full
+// queues were filtered out per row before, as anti joins, which made the planner expect one
+// row; once the table had statistics it chose a scan of every ready row plus a sort (690 ms
 // instead of 4 ms for 100 of 95k ready jobs).
 std::string ClaimSql(const std::string& candidates) {
   return Sql(
@@ -32,8 +35,12 @@ std::string ClaimSql(const std::string& candidates) {
       " pick AS ("
       "  SELECT c.id, row_number() OVER (ORDER BY c.priority DESC, c.created_at, c.id) AS slot"
       "  FROM (SELECT c.*, row_number() OVER (PARTITION BY c.queue"
-      "    ORDER BY c.priority DESC, c.created_at, c.id) AS rn FROM cand c) c"
-      "  LEFT JOIN lim ON lim.name = c.queue WHERE lim.room IS NULL OR c.rn <= lim.room),"
+      "    ORDER BY c.priority DESC, c.created_at, c.id) AS rn, row_number() OVER (PARTITION BY"
+      "    c.tenant ORDER BY c.priority DESC, c.created_at, c.id) AS tn FROM cand c) c"
+      "  LEFT JOIN lim ON lim.name = c.queue"
+      "  LEFT JOIN unnest($6::text[], $7::int[]) AS t(name, room) ON t.name = c.tenant"
+      "  WHERE (lim.room IS NULL OR c.rn <= lim.room)"
+      "  AND (coalesce(t.room, $8::int) < 0 OR c.tn <= coalesce(t.room, $8::int))),"
       " w AS (SELECT * FROM unnest($1::text[]) WITH ORDINALITY AS w(worker_id, slot)),"
       " upd AS ("
       "  UPDATE jobs j SET status = {ASSIGNED}, attempt = j.attempt + 1, worker_id = w.worker_id,"
@@ -50,29 +57,58 @@ std::string ClaimSql(const std::string& candidates) {
       kClaimedCols + " FROM upd ORDER BY priority DESC, created_at, id");
 }
 
-// The ready jobs of queue `q`, in claim order: an ordered walk of jobs_ready_idx (queue,
-// priority DESC, created_at, id) WHERE status = PENDING from its first entry.
-std::string ReadyJobsOf(const std::string& q) {
-  return "SELECT j.id, j.queue, j.priority, j.created_at FROM jobs j"
+// The ready jobs of queue `q` that `tenants` admits, in claim order, at most `limit`: an
+// ordered walk of jobs_ready_idx (queue, priority DESC, created_at, id) WHERE status = PENDING
+// from its first entry. A tenant's worker takes only its tenant's jobs ($4; '' = every
+// tenant's). Claims are planned for their parameters, so for '' and no limits this costs
+// nothing.
+std::string ReadyJobsOf(const std::string& q, const std::string& tenants,
+                        const std::string& limit) {
+  return "SELECT j.id, j.queue, j.tenant, j.priority, j.created_at FROM jobs j"
          " WHERE j.status = {PENDING} AND j.queue = " +
          q +
          "  AND j.not_before <= now() AND (j.expires_at IS NULL OR j.expires_at > now())"
-         // A tenant's worker takes only its tenant's jobs ($4; '' = every tenant's). Claims
-         // are planned for their parameters, so for '' this costs nothing.
-         "  AND ($4::text = '' OR j.tenant = $4::text)"
-         " ORDER BY j.priority DESC, j.created_at, j.id"
-         " LIMIT cardinality($1::text[]) FOR UPDATE SKIP LOCKED";
+         "  AND ($4::text = '' OR j.tenant = $4::text) AND " +
+         tenants + " ORDER BY j.priority DESC, j.created_at, j.id LIMIT " + limit +
+         " FOR UPDATE SKIP LOCKED";
 }
 
-// Several queues: the first n of each queue's own walk, then the first n of those. One scan
+// Each of the queues `q` ranges over: its jobs of uncapped tenants, in one walk that skips the
+// capped ones ($5), and each capped tenant's with room ($6/$7), in a walk of its own that stops
+// at its room (or the slots, whichever is less: each row walked is locked until commit). The
+// skipped rows of a capped tenant's backlog still cost a heap visit each (jobs_ready_idx does not
+// hold the tenant), but cannot take the other tenants' places.
+std::string WalksOf(const std::string& q) {
+  return "SELECT c.* FROM (" +
+         ReadyJobsOf(q, "(cardinality($5::text[]) = 0 OR j.tenant <> ALL($5::text[]))",
+                     "cardinality($1::text[])") +
+         ") c UNION ALL SELECT c.* FROM unnest($6::text[], $7::int[]) AS t(name, room)"
+         " CROSS JOIN LATERAL (" +
+         ReadyJobsOf(q, "j.tenant = t.name", "least(t.room, cardinality($1::text[]))") +
+         ") c WHERE t.room > 0";
+}
+
+// Several queues: the first n of each queue's own walks, then the first n of those. One scan
 // over `queue = ANY($2)` returns rows out of claim order, so it sorted the whole backlog, or
 // walked a global index through other queues' backlogs (100k rows filtered for 10 taken). The
 // price: up to n locked rows per queue, held until the claim commits (SKIP LOCKED never waits).
 std::string ManyQueueCandidates() {
-  return "SELECT c.id, c.queue, c.priority, c.created_at"
+  return "SELECT c.id, c.queue, c.tenant, c.priority, c.created_at"
          " FROM unnest($2::text[]) AS q(name) CROSS JOIN LATERAL (" +
-         ReadyJobsOf("q.name") +
+         WalksOf("q.name") +
          ") c ORDER BY c.priority DESC, c.created_at, c.id LIMIT cardinality($1::text[])";
+}
+
+std::string OneQueueCandidates() {
+  return "SELECT c.* FROM (" + WalksOf("($2::text[])[1]") +
+         ") c ORDER BY c.priority DESC, c.created_at, c.id LIMIT cardinality($1::text[])";
+}
+
+std::string IntArray(const std::vector<int>& items) {
+  std::vector<std::string> text;
+  text.reserve(items.size());
+  for (int i : items) text.push_back(std::to_string(i));
+  return PgArray(text);
 }
 
 }  // namespace
@@ -109,13 +145,24 @@ const std::vector<Statement>& LeaseStatements() {
            "UPDATE jobs j SET lease_expires_at = now() + $2::int * interval '1 second' "
            "FROM due WHERE j.id = due.id")},
       {"job_claim_many", ClaimSql(ManyQueueCandidates())},
+      {"claim_lock_tenants", "SELECT pg_advisory_xact_lock(hashtext('jq.tenant_limits'))"},
+      // TenantLoad: each tenant with its own running limit, or with jobs in flight ($1: only
+      // this tenant; '' = all). The count walks jobs_worker_idx, which holds only those jobs.
+      {"claim_tenant_loads",
+       Sql("WITH run AS (SELECT tenant, count(*) AS n FROM jobs"
+           "  WHERE status IN ({ASSIGNED}, {RUNNING}) AND ($1::text = '' OR tenant = $1::text)"
+           "  GROUP BY tenant),"
+           " own AS (SELECT name, max_running_jobs FROM tenants"
+           "  WHERE max_running_jobs IS NOT NULL AND ($1::text = '' OR name = $1::text))"
+           "SELECT coalesce(own.name, run.tenant), own.max_running_jobs, coalesce(run.n, 0)"
+           " FROM own FULL JOIN run ON run.tenant = own.name")},
       // The queues a claim may take from now ($1: the worker's queues; empty: all).
       {"claim_allowed_queues",
        Sql("SELECT q.name FROM queues q WHERE NOT q.paused"
            " AND (cardinality($1::text[]) = 0 OR q.name = ANY($1::text[]))"
            " AND (q.concurrency_limit = 0 OR q.concurrency_limit > (SELECT count(*) FROM jobs r"
            "  WHERE r.queue = q.name AND r.status IN ({ASSIGNED}, {RUNNING})))")},
-      {"job_claim_queue", ClaimSql(ReadyJobsOf("($2::text[])[1]"))},
+      {"job_claim_queue", ClaimSql(OneQueueCandidates())},
       {"reap_silent_workers",
        Sql("UPDATE workers SET status = {OFFLINE} WHERE status IN ({ONLINE}, {DRAINING})"
            " AND last_heartbeat < now() - $1::int * interval '1 second' RETURNING id")},
@@ -185,9 +232,25 @@ Result<std::vector<ClaimedJob>> PgStore::JobClaimMany(const JobClaimManyParams& 
           allowed.push_back(row[0].as<std::string>());
         }
         if (allowed.empty()) return out;  // every queue paused, full or gone
-        auto r = tx.exec_prepared(allowed.size() == 1 ? "job_claim_queue" : "job_claim_many",
-                                  PgArray(p.slot_worker_ids), PgArray(allowed),
-                                  static_cast<int>(p.lease.count()), p.tenant);
+        TenantRooms rooms;
+        if (p.tenant_limits.on) {
+          // As for queues: one claim at a time counts the tenants' jobs in flight, on every
+          // replica. One lock for all tenants, because a claim for every tenant cannot know
+          // whose jobs it will take; taken after the queues' locks, always.
+          tx.exec_prepared("claim_lock_tenants");
+          std::vector<TenantLoad> loads;
+          for (const auto& row : tx.exec_prepared("claim_tenant_loads", p.tenant)) {
+            loads.push_back({row[0].as<std::string>(),
+                             row[1].is_null() ? std::nullopt : std::optional<int>(row[1].as<int>()),
+                             row[2].as<std::int64_t>()});
+          }
+          rooms = ComputeTenantRooms(loads, p.tenant_limits.default_limit,
+                                     static_cast<int>(p.slot_worker_ids.size()));
+        }
+        auto r = tx.exec_prepared(
+            allowed.size() == 1 ? "job_claim_queue" : "job_claim_many", PgArray(p.slot_worker_ids),
+            PgArray(allowed), static_cast<int>(p.lease.count()), p.tenant, PgArray(rooms.capped),
+            PgArray(rooms.names), IntArray(rooms.rooms), rooms.unlisted_room);
         out.reserve(r.size());
         for (const auto& row : r) out.push_back(ClaimedFromRow(row));
         return out;

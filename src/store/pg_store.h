@@ -110,7 +110,8 @@ inline constexpr const char* kClaimPlanSettings =
 
 // The claim statement (for plan tests): one_queue selects the single-queue variant.
 // Parameters: $1 text[] worker id per slot, $2 text[] queues, $3 int lease seconds, $4 text
-// tenant ('' = every tenant).
+// tenant ('' = every tenant), $5..$8 the tenants' rooms (TenantRooms: $5 text[] capped, $6
+// text[] and $7 int[] names and rooms, $8 int unlisted room; '{}', '{}', '{}', -1 = none).
 std::string JobClaimSql(bool one_queue);
 
 // The transaction advisory lock a retention batch takes (pg_try_advisory_xact_lock), so that

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <pqxx/pqxx>
 #include <thread>
 
 #include "e2e/e2e_support.h"
@@ -75,6 +76,65 @@ TEST(FleetE2E, ThreeServersThreeWorkersEveryJobDoneExactlyOnce) {
   std::printf(
       "[ figures  ] %d subprocess jobs through 3 servers + 3 workers in %.2f s = %.0f jobs/s\n",
       kJobs, elapsed, kJobs / elapsed);
+}
+
+// Per-tenant running limits hold for the whole fleet, not per replica: three replicas, each
+// with a worker of 8 slots (24 in all), claim for two tenants whose limits are far below that.
+// The database is sampled all along for each tenant's jobs ASSIGNED or RUNNING.
+TEST(FleetE2E, TenantRunningLimitHoldsWithThreeReplicas) {
+  Stack stack;
+  Stack::ServerOptions limited;
+  limited.env["JQ_LIMITS_TENANT_MAX_RUNNING_JOBS"] = "3";  // tenant default (the admin's)
+  for (int i = 0; i < 3; ++i) stack.StartServer(limited);
+  auto created = stack.Ctl({"tenant", "create", "acme", "--max-running-jobs", "5"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  auto key = stack.Ctl({"apikey", "create", "--tenant", "acme", "--role", "producer"});
+  ASSERT_EQ(key.exit_code, 0) << key.err;
+  const std::string acme_key = key.out.substr(0, key.out.find_first_of(" \n"));
+  constexpr int kEach = 30;
+  const std::string sleep = R"({"command":["sleep","0.3"]})";
+  for (int server = 0; server < 3; ++server) {
+    jq::SubmitJobsRequest req;
+    for (int i = 0; i < kEach / 3; ++i) {
+      auto* j = req.add_jobs();
+      j->set_queue_name("default");
+      j->set_payload(sleep);
+    }
+    jq::SubmitJobsResponse resp;
+    grpc::ClientContext admin_ctx, acme_ctx;
+    ASSERT_TRUE(stack.Jobs(server)->SubmitJobs(&admin_ctx, req, &resp).ok());
+    auto st = jq::JobService::NewStub(TestChannel(stack.server_addr(server), acme_key))
+                  ->SubmitJobs(&acme_ctx, req, &resp);
+    ASSERT_TRUE(st.ok()) << st.error_message();
+  }
+  for (int i = 0; i < 3; ++i) {
+    stack.StartWorker({.id = "w" + std::to_string(i), .concurrency = 8, .server = i});
+  }
+  pqxx::connection db(stack.conninfo());
+  std::map<std::string, std::int64_t> most, done;
+  bool both_at_once = false;
+  const auto deadline = std::chrono::steady_clock::now() + seconds(120);
+  while (std::chrono::steady_clock::now() < deadline) {
+    pqxx::work tx(db);
+    std::map<std::string, std::int64_t> running;
+    done.clear();
+    for (const auto& row : tx.exec("SELECT tenant, status IN (2, 3), count(*) FROM jobs"
+                                   " WHERE status IN (2, 3, 4) GROUP BY 1, 2")) {
+      auto& m = row[1].as<bool>() ? running : done;
+      m[row[0].as<std::string>()] = row[2].as<std::int64_t>();
+    }
+    tx.commit();
+    for (const auto& [tenant, n] : running) most[tenant] = std::max(most[tenant], n);
+    both_at_once |= running["default"] > 0 && running["acme"] > 0;
+    if (done["default"] == kEach && done["acme"] == kEach) break;
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  EXPECT_EQ(done["default"], kEach);
+  EXPECT_EQ(done["acme"], kEach);
+  // At most the limit, and the limit reached: the workers had room for far more.
+  EXPECT_EQ(most["default"], 3) << "the default limit (limits.tenant_max_running_jobs)";
+  EXPECT_EQ(most["acme"], 5) << "acme's own limit";
+  EXPECT_TRUE(both_at_once) << "one tenant's backlog kept the other from running";
 }
 
 TEST(FleetE2E, IdempotentResubmitReturnsTheFirstJob) {

@@ -735,6 +735,88 @@ TYPED_TEST(JobStoreContract, ClaimManyFillsSlotsInClaimOrder) {
   EXPECT_TRUE(none->empty());
 }
 
+// Per-tenant running limits (SPEC §6): jobs ASSIGNED or RUNNING per tenant, at claim time.
+std::vector<ClaimedJob> ClaimForTenants(JobStore& st, int slots, TenantRunningLimits limits,
+                                        const std::string& tenant = "") {
+  JobClaimManyParams p;
+  p.slot_worker_ids.assign(static_cast<std::size_t>(slots), "w1");
+  p.tenant = tenant;
+  p.tenant_limits = limits;
+  auto r = st.JobClaimMany(p);
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() ? *r : std::vector<ClaimedJob>{};
+}
+std::map<std::string, int> CountByTenant(const std::vector<ClaimedJob>& claimed) {
+  std::map<std::string, int> out;
+  for (const auto& c : claimed) ++out[c.tenant];
+  return out;
+}
+
+TYPED_TEST(JobStoreContract, TenantRunningLimitHoldsAtClaimTime) {
+  auto& st = this->Store();
+  ASSERT_TRUE(st.TenantCreate({.name = "acme", .max_running_jobs = 2}).ok());
+  JobInsertParams acme;
+  acme.tenant = "acme";
+  acme.queue = "default";
+  acme.payload = R"({"command":["true"]})";
+  Strings ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(this->SubmitWith(acme));
+  const TenantRunningLimits on{.on = true};
+  auto first = ClaimForTenants(st, 10, on);
+  ASSERT_EQ(first.size(), 2u);
+  EXPECT_EQ(first[0].id, ids[0]);
+  EXPECT_EQ(first[1].id, ids[1]);
+  EXPECT_TRUE(ClaimForTenants(st, 10, on).empty());
+  EXPECT_TRUE(ClaimForTenants(st, 10, on, "acme").empty());  // a tenant's own worker too
+  ASSERT_TRUE(st.JobSetRunning({ids[0], "w1", 1}).ok());     // RUNNING counts as well
+  EXPECT_TRUE(ClaimForTenants(st, 10, on).empty());
+  ASSERT_TRUE(this->Report(ids[0], "w1", 1, true).ok());
+  auto next = ClaimForTenants(st, 10, on);
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(next[0].id, ids[2]);
+  // Without enforcement (no tenant has a limit, as far as the caller knows) nothing is cut.
+  EXPECT_EQ(ClaimForTenants(st, 10, {}).size(), 2u);
+}
+
+// A capped tenant's backlog at the head of the queue must not take the others' places: its
+// own walk stops at its room, and the shared walk skips it.
+TYPED_TEST(JobStoreContract, ACappedTenantsBacklogDoesNotCrowdOutOthers) {
+  auto& st = this->Store();
+  ASSERT_TRUE(st.TenantCreate({.name = "noisy", .max_running_jobs = 1}).ok());
+  JobInsertParams noisy, quiet;
+  noisy.tenant = "noisy";
+  quiet.tenant = "quiet";
+  noisy.queue = quiet.queue = "default";
+  noisy.payload = quiet.payload = R"({"command":["true"]})";
+  noisy.priority = 5;  // ahead of every quiet job in claim order
+  for (int i = 0; i < 6; ++i) this->SubmitWith(noisy);
+  for (int i = 0; i < 4; ++i) this->SubmitWith(quiet);
+  const TenantRunningLimits on{.on = true};
+  auto first = ClaimForTenants(st, 3, on);
+  EXPECT_EQ(CountByTenant(first), (std::map<std::string, int>{{"noisy", 1}, {"quiet", 2}}));
+  ASSERT_FALSE(first.empty());
+  EXPECT_EQ(first[0].tenant, "noisy");  // still in claim order
+  auto second = ClaimForTenants(st, 3, on);
+  EXPECT_EQ(CountByTenant(second), (std::map<std::string, int>{{"quiet", 2}}));
+}
+
+TYPED_TEST(JobStoreContract, TheDefaultRunningLimitAppliesToTenantsWithoutTheirOwn) {
+  auto& st = this->Store();
+  ASSERT_TRUE(st.TenantCreate({.name = "free", .max_running_jobs = 0}).ok());  // 0: unlimited
+  ASSERT_TRUE(st.TenantCreate({.name = "listed"}).ok());  // a row, but no limit of its own
+  for (const char* tenant : {"free", "listed", "unlisted"}) {
+    JobInsertParams p;
+    p.tenant = tenant;
+    p.queue = "default";
+    p.payload = R"({"command":["true"]})";
+    for (int i = 0; i < 4; ++i) this->SubmitWith(p);
+  }
+  const TenantRunningLimits two{.on = true, .default_limit = 2};
+  EXPECT_EQ(CountByTenant(ClaimForTenants(st, 20, two)),
+            (std::map<std::string, int>{{"free", 4}, {"listed", 2}, {"unlisted", 2}}));
+  EXPECT_TRUE(ClaimForTenants(st, 20, two).empty());
+}
+
 // ---------------------------------------------------------------------------- reports
 
 TYPED_TEST(JobStoreContract, StartIsIdempotentAndChecksTheJob) {

@@ -728,11 +728,12 @@ std::string ClaimPlan(const std::string& conninfo, bool one_queue, const std::st
   pqxx::work tx(conn);
   tx.exec(store::kClaimPlanSettings);
   tx.exec(std::string("SET LOCAL plan_cache_mode = ") + mode);
-  tx.exec("PREPARE claim (text[], text[], int, text) AS " + store::JobClaimSql(one_queue));
+  tx.exec("PREPARE claim (text[], text[], int, text, text[], text[], int[], int) AS " +
+          store::JobClaimSql(one_queue));
   std::string plan;
-  for (const auto& row :
-       tx.exec(std::string("EXPLAIN ") + (analyze ? "(ANALYZE) " : "") +
-               "EXECUTE claim('{w1,w1,w1,w1,w1,w1,w1,w1,w1,w1}', '" + queues + "', 30, '')")) {
+  for (const auto& row : tx.exec(std::string("EXPLAIN ") + (analyze ? "(ANALYZE) " : "") +
+                                 "EXECUTE claim('{w1,w1,w1,w1,w1,w1,w1,w1,w1,w1}', '" + queues +
+                                 "', 30, '', '{}', '{}', '{}', -1)")) {
     plan += row[0].as<std::string>() + "\n";
   }
   return plan;  // the transaction rolls back: nothing is claimed

@@ -21,6 +21,7 @@
 #include <stdexcept>
 #include <tuple>
 
+#include "core/tenant_rooms.h"
 #include "core/uuid.h"
 
 namespace jq::testing {
@@ -140,6 +141,26 @@ std::int64_t FakeJobStore::InFlight(const std::string& queue) const {
   return std::count_if(jobs_.begin(), jobs_.end(), [&](const auto& kv) {
     return kv.second.rec.queue == queue && Leased(kv.second.rec.status);
   });
+}
+
+// claim_tenant_loads: each tenant with its own running limit or with jobs in flight.
+std::vector<TenantLoad> FakeJobStore::TenantLoads(const std::string& only) const {
+  std::map<std::string, TenantLoad> loads;
+  for (const auto& [name, t] : tenants_) {
+    if (t.max_running_jobs && (only.empty() || name == only)) {
+      loads[name] = {name, t.max_running_jobs, 0};
+    }
+  }
+  for (const auto& [id, j] : jobs_) {
+    if (Leased(j.rec.status) && (only.empty() || j.rec.tenant == only)) {
+      auto& l = loads[j.rec.tenant];
+      l.name = j.rec.tenant;
+      ++l.running;
+    }
+  }
+  std::vector<TenantLoad> out;
+  for (auto& [name, l] : loads) out.push_back(std::move(l));
+  return out;
 }
 
 // ---------------------------------------------------------------------------- queues
@@ -464,8 +485,10 @@ Result<std::vector<ClaimedJob>> FakeJobStore::JobClaimAvailable(const JobClaimPa
   return JobClaimMany(many);
 }
 
-// ClaimSql: the candidates are the first `slots` ready jobs in claim order; only then is
-// each limited queue cut to its room, so a claim can return fewer jobs than are ready.
+// ClaimSql: the candidates are the first `slots` ready jobs in claim order of each queue's
+// walks (one for the uncapped tenants, one per capped tenant that has room, which stops at its
+// room); only then is each limited queue and tenant cut to its room, so a claim can return
+// fewer jobs than are ready.
 Result<std::vector<ClaimedJob>> FakeJobStore::JobClaimMany(const JobClaimManyParams& p) {
   std::vector<ClaimedJob> out;
   if (p.slot_worker_ids.empty()) return out;
@@ -481,22 +504,43 @@ Result<std::vector<ClaimedJob>> FakeJobStore::JobClaimMany(const JobClaimManyPar
     if (q.concurrency_limit > 0 && q.concurrency_limit <= in_flight) continue;
     room[name] = q.concurrency_limit > 0 ? q.concurrency_limit - in_flight : -1;
   }
-  std::vector<Job*> cand;
+  TenantRooms rooms;
+  if (p.tenant_limits.on) {
+    rooms = ComputeTenantRooms(TenantLoads(p.tenant), p.tenant_limits.default_limit,
+                               static_cast<int>(p.slot_worker_ids.size()));
+  }
+  auto capped = [&](const std::string& tenant) {
+    return std::find(rooms.capped.begin(), rooms.capped.end(), tenant) != rooms.capped.end();
+  };
+  std::vector<Job*> ready;
   for (auto& [id, j] : jobs_) {
     if (j.rec.status == JobState::kPending && room.contains(j.rec.queue) &&
         j.rec.not_before <= now && (!j.expires_at || *j.expires_at > now) &&
         (p.tenant.empty() || j.rec.tenant == p.tenant)) {
-      cand.push_back(&j);
+      ready.push_back(&j);
     }
   }
-  std::sort(cand.begin(), cand.end(),
-            [](const Job* a, const Job* b) { return ClaimKey(a->rec) < ClaimKey(b->rec); });
+  const auto by_claim_order = [](const Job* a, const Job* b) {
+    return ClaimKey(a->rec) < ClaimKey(b->rec);
+  };
+  std::sort(ready.begin(), ready.end(), by_claim_order);
+  const auto slots = static_cast<std::int64_t>(p.slot_worker_ids.size());
+  std::vector<Job*> cand;
+  std::map<std::pair<std::string, std::string>, std::int64_t> walked;  // (queue, capped tenant)
+  for (Job* j : ready) {
+    const bool own_walk = capped(j->rec.tenant);
+    const std::int64_t walk_limit = own_walk ? RoomOf(rooms, j->rec.tenant) : slots;
+    if (++walked[{j->rec.queue, own_walk ? j->rec.tenant : ""}] <= walk_limit) cand.push_back(j);
+  }
   if (cand.size() > p.slot_worker_ids.size()) cand.resize(p.slot_worker_ids.size());
   std::vector<Job*> pick;
-  std::map<std::string, std::int64_t> taken;
+  std::map<std::string, std::int64_t> taken, taken_by_tenant;
   for (Job* j : cand) {
     const std::int64_t r = room.at(j->rec.queue);
-    if (r < 0 || ++taken[j->rec.queue] <= r) pick.push_back(j);
+    const std::int64_t t = RoomOf(rooms, j->rec.tenant);
+    const bool queue_ok = r < 0 || ++taken[j->rec.queue] <= r;
+    const bool tenant_ok = t < 0 || ++taken_by_tenant[j->rec.tenant] <= t;
+    if (queue_ok && tenant_ok) pick.push_back(j);
   }
   for (std::size_t slot = 0; slot < pick.size(); ++slot) {
     JobRecord& r = pick[slot]->rec;

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "core/job_store.h"
+#include "core/tenant_rooms.h"
 #include "core/transitions.h"
 
 namespace jq::testing {
@@ -131,6 +132,7 @@ class FakeJobStore final : public JobStore {
   void AddEvent(const Job& j, JobState from, JobState to, std::string_view why,
                 const std::string& worker_id, TimePoint now, const std::string& actor = "");
   std::int64_t InFlight(const std::string& queue) const;
+  std::vector<TenantLoad> TenantLoads(const std::string& only) const;
   Result<std::vector<JobInsertResult>> InsertLocked(std::string_view op,
                                                     const std::vector<const JobInsertParams*>& jobs,
                                                     TimePoint now);
