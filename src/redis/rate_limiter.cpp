@@ -48,6 +48,11 @@ std::size_t RateLimiter::local_buckets() {
   return local_.size();
 }
 
+std::size_t RateLimiter::sweeps() {
+  std::lock_guard lock(mu_);
+  return sweeps_;
+}
+
 long long RateLimiter::TakeOne(const std::string& key, const Limit& limit, int n) {
   const double burst = Burst(limit);
   if (redis_ != nullptr) {
@@ -62,10 +67,13 @@ long long RateLimiter::TakeOne(const std::string& key, const Limit& limit, int n
   auto it = local_.find(key);
   if (it == local_.end()) {
     // Keys come from clients (any queue name is limited before it is checked): drop the
-    // buckets that have refilled, which a new bucket would equal, so the map holds only the
-    // keys used within the last burst/rate seconds.
-    if (local_.size() >= kSweepAt)
+    // buckets that have refilled, which a new bucket would equal, so the map holds at most
+    // twice the keys used within the last burst/rate seconds (sweep_at_).
+    if (local_.size() >= sweep_at_) {
       std::erase_if(local_, [&](const auto& kv) { return kv.second.FullAt(now); });
+      sweep_at_ = std::max(kSweepAt, 2 * local_.size());
+      ++sweeps_;
+    }
     it = local_.emplace(key, TokenBucket(limit.rate, burst, now)).first;
   }
   return it->second.TryTake(n, now).count();

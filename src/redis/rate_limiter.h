@@ -38,6 +38,7 @@ class RateLimiter {
   bool enabled() const { return config_.tenant.rate > 0 || config_.queue.rate > 0; }
   // Per-replica buckets held now (for tests; bounded by the keys in recent use).
   std::size_t local_buckets();
+  std::size_t sweeps();  // how often the local buckets were swept; for tests
   static constexpr std::size_t kSweepAt = 1024;
 
  private:
@@ -48,6 +49,10 @@ class RateLimiter {
   RedisClient* redis_;
   std::mutex mu_;
   std::map<std::string, TokenBucket> local_;  // GUARDED_BY(mu_)
+  // The size that triggers the next sweep: twice what the last one kept (at least kSweepAt),
+  // so that many keys in use at once cost one sweep per doubling, not one per new key.
+  std::size_t sweep_at_ = kSweepAt;  // GUARDED_BY(mu_)
+  std::size_t sweeps_ = 0;           // GUARDED_BY(mu_)
 };
 
 }  // namespace jq::redis

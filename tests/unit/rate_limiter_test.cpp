@@ -19,8 +19,23 @@ TEST(RateLimiterTest, LocalBucketsOfRandomQueueNamesDoNotAccumulate) {
   }
   EXPECT_EQ(limiter.local_buckets(), 1100u);
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));  // every bucket refills
-  ASSERT_TRUE(limiter.Take("default", "one-more", 1, &retry).ok());
-  EXPECT_EQ(limiter.local_buckets(), 1u);
+  // The sweep at 1024 kept every bucket, so the next comes at twice that: the map may grow to
+  // 2048, then holds only the buckets still in use (the new ones).
+  for (int i = 0; i < 1000; ++i) {
+    ASSERT_TRUE(limiter.Take("default", "new-" + std::to_string(i), 1, &retry).ok());
+  }
+  EXPECT_EQ(limiter.local_buckets(), 1000u);  // of 2100 created
+}
+
+// One sweep per doubling: with more keys in use than kSweepAt, a new key must not walk them
+// all each time (that made each submit O(keys) once 1024 queues were busy).
+TEST(RateLimiterTest, ManyBucketsInUseAreNotSweptOnEveryNewKey) {
+  RateLimiter limiter({.tenant = {}, .queue = {.rate = 1, .burst = 1}}, nullptr);
+  long long retry = 0;
+  for (int i = 0; i < 3000; ++i) {
+    ASSERT_TRUE(limiter.Take("default", "q" + std::to_string(i), 1, &retry).ok());
+  }
+  EXPECT_EQ(limiter.sweeps(), 2u);  // at 1024 and at 2048 keys
 }
 
 TEST(RateLimiterTest, ABucketInUseIsKeptAcrossASweep) {
