@@ -10,8 +10,11 @@
 #include <string>
 #include <string_view>
 
+#include "core/job_store.h"
+
 namespace jq::server {
 
+class Dispatcher;
 class WorkerSession;
 
 struct ControlMessage {
@@ -47,5 +50,10 @@ std::optional<ControlMessage> ParseControl(std::string_view payload);
 // exit, as the seed's server did. Returns whether free slots may have appeared (wake the
 // dispatcher). Thread-safe as WorkerSession is.
 bool ApplyControl(WorkerSession& session, const ControlMessage& m);
+
+// After the LISTEN connection came back (a NOTIFY sent meanwhile is lost): each session on
+// this replica gets the drain, resume or shutdown its worker's row holds now, sent only where
+// it changes something. Returns whether free slots may have appeared.
+bool ResyncControl(JobStore& store, Dispatcher& dispatcher);
 
 }  // namespace jq::server

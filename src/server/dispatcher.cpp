@@ -138,6 +138,19 @@ bool WorkerSession::draining() const {
   return draining_;
 }
 
+bool WorkerSession::shutdown_requested() const {
+  std::lock_guard lock(mu_);
+  return shutdown_ > 0;
+}
+
+bool WorkerSession::MarkShutdown(bool now) {
+  std::lock_guard lock(mu_);
+  const int level = now ? 2 : 1;
+  if (shutdown_ >= level) return false;
+  shutdown_ = level;
+  return true;
+}
+
 void WorkerSession::Release(const std::string& job_id) {
   std::lock_guard lock(mu_);
   in_flight_.erase(job_id);
@@ -201,6 +214,14 @@ std::shared_ptr<WorkerSession> Dispatcher::Find(const std::string& worker_id) co
   std::lock_guard lock(mu_);
   auto it = sessions_.find(worker_id);
   return it == sessions_.end() ? nullptr : it->second;
+}
+
+std::vector<std::shared_ptr<WorkerSession>> Dispatcher::Sessions() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::shared_ptr<WorkerSession>> out;
+  out.reserve(sessions_.size());
+  for (const auto& [id, s] : sessions_) out.push_back(s);
+  return out;
 }
 
 std::size_t Dispatcher::session_count() const {

@@ -78,6 +78,10 @@ class WorkerSession {
   void Unreserve(int n);
   void SetDraining(bool draining);
   bool draining() const;
+  // Records a shutdown request (now: without waiting for its jobs); false if one as strong
+  // was recorded already, so that a request delivered twice is sent once.
+  bool MarkShutdown(bool now);
+  bool shutdown_requested() const;
   // The worker is done with a job (reported, or no longer running per its heartbeat).
   void Release(const std::string& job_id);
   // A jq-worker heartbeat lists what it runs; anything else assigned more than `grace` ago
@@ -100,6 +104,7 @@ class WorkerSession {
   int reserved_ = 0;                                                        // GUARDED_BY(mu_)
   bool closed_ = false;                                                     // GUARDED_BY(mu_)
   bool draining_ = false;                                                   // GUARDED_BY(mu_)
+  int shutdown_ = 0;  // 0 none, 1 graceful, 2 now                          // GUARDED_BY(mu_)
 };
 
 class Dispatcher {
@@ -118,6 +123,7 @@ class Dispatcher {
   void Detach(const std::shared_ptr<WorkerSession>& session);
   std::shared_ptr<WorkerSession> Find(const std::string& worker_id) const;
   std::size_t session_count() const;
+  std::vector<std::shared_ptr<WorkerSession>> Sessions() const;  // a snapshot
 
   // One pass over the sessions with free slots: one claim per set of queues, its slots
   // spread round-robin over the sessions; true if some claim filled every slot it asked for

@@ -33,6 +33,7 @@
 #include "redis/redis_client.h"
 #include "rpc/keepalive.h"
 #include "rpc/tls.h"
+#include "server/control_message.h"
 #include "server/dispatcher.h"
 #include "server/grpc_metrics.h"
 #include "server/health.h"
@@ -413,6 +414,8 @@ int main(int argc, char** argv) {
         if (channel == jq::store::kControlChannel) {
           jq::server::DeliverControl(dispatcher, payload);
         } else {
+          // Reconnected ("" channel): control messages sent meanwhile were lost.
+          if (channel.empty()) jq::server::ResyncControl(store, dispatcher);
           dispatcher.Wake();  // jobs became runnable, or we may have missed that they did
         }
       });

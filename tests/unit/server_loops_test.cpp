@@ -8,6 +8,7 @@
 #include <set>
 
 #include "core/clock.h"
+#include "server/control_message.h"
 #include "server/dispatcher.h"
 #include "server/fleet.h"
 #include "server/job_completer.h"
@@ -435,6 +436,45 @@ TEST_F(ServerLoopsTest, FleetResendsAPendingDrainAndShutdownWhenAStreamOpens) {
   ASSERT_TRUE(shutdown.ok());
   EXPECT_EQ((*shutdown)->FreeSlots(), 0);
   EXPECT_EQ(sent(**shutdown), std::vector<jq::ControlType>{jq::CONTROL_SHUTDOWN_NOW});
+}
+
+// A NOTIFY sent while this replica's LISTEN connection was down is lost; after the reconnect
+// the rows say what each connected worker was asked, and it is told once.
+TEST_F(ServerLoopsTest, AfterAListenReconnectTheWorkersRowsAreResent) {
+  Dispatcher d(store_, {.batch_size = 100}, clock_);
+  auto sent = [](WorkerSession& s) {
+    std::vector<jq::ControlType> out;
+    while (auto a = s.TryNext()) out.push_back(a->control().type());
+    return out;
+  };
+  ASSERT_TRUE(store_.WorkerUpsert({"wa", "host", 2, {"default"}, "s1"}).ok());
+  ASSERT_TRUE(store_.WorkerUpsert({"wb", "host", 2, {"default"}, "s1"}).ok());
+  auto a =
+      std::make_shared<WorkerSession>("wa", std::vector<std::string>{"default"}, 2, true, clock_);
+  auto b =
+      std::make_shared<WorkerSession>("wb", std::vector<std::string>{"default"}, 2, true, clock_);
+  d.Attach(a);
+  d.Attach(b);
+  EXPECT_FALSE(ResyncControl(store_, d));  // nothing asked: nothing sent
+  EXPECT_TRUE(sent(*a).empty());
+
+  ASSERT_TRUE(store_.WorkerSetDrained("wa", true).ok());  // the NOTIFY never arrived
+  ASSERT_TRUE(store_.WorkerRequestShutdown("wb", /*now=*/false).ok());
+  ResyncControl(store_, d);
+  EXPECT_EQ(a->FreeSlots(), 0);
+  EXPECT_EQ(sent(*a), std::vector<jq::ControlType>{jq::CONTROL_DRAIN});
+  EXPECT_EQ(sent(*b), std::vector<jq::ControlType>{jq::CONTROL_SHUTDOWN});
+  ResyncControl(store_, d);  // a second reconnect repeats nothing
+  EXPECT_TRUE(sent(*a).empty());
+  EXPECT_TRUE(sent(*b).empty());
+
+  ASSERT_TRUE(store_.WorkerSetDrained("wa", false).ok());
+  ASSERT_TRUE(store_.WorkerRequestShutdown("wb", /*now=*/true).ok());
+  EXPECT_TRUE(ResyncControl(store_, d));  // wa has slots again
+  EXPECT_EQ(a->FreeSlots(), 2);
+  EXPECT_EQ(sent(*a), std::vector<jq::ControlType>{jq::CONTROL_RESUME});
+  EXPECT_EQ(sent(*b), std::vector<jq::ControlType>{jq::CONTROL_SHUTDOWN_NOW});
+  EXPECT_EQ(b->FreeSlots(), 0);
 }
 
 }  // namespace
