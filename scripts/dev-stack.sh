@@ -84,11 +84,14 @@ case "$cmd" in
       client_tls=(JQ_TLS_CA="$dir/tls/ca.pem" JQ_TLS_CERT="$dir/tls/client.pem"
                   JQ_TLS_KEY="$dir/tls/client.key")
     fi
-    # Auth is on (docs/security.md): an admin key made in the database for the workers and
-    # for stack.env's JQ_API_KEY, so jq-ctl works after `source .jq/stack.env`.
+    # Auth is on (docs/security.md): keys made in the database: an admin key for stack.env's
+    # JQ_API_KEY, so jq-ctl works after `source .jq/stack.env`, and a fleet key for the workers.
     api_key=$(JQ_DB_URL="$db_url" "$build/jq-server" apikey create --tenant default --role admin \
       --description dev-stack 2>>"$dir/logs/apikey.log") \
       || { echo "dev-stack: no API key; see $dir/logs/apikey.log" >&2; exit 1; }
+    fleet_key=$(JQ_DB_URL="$db_url" "$build/jq-server" apikey create --tenant default --role fleet \
+      --description dev-stack-workers 2>>"$dir/logs/apikey.log") \
+      || { echo "dev-stack: no fleet key; see $dir/logs/apikey.log" >&2; exit 1; }
     first_addr=""; first_metrics=""
     for i in $(seq 1 "$servers"); do
       gport=$(free_port); mport=$(free_port)
@@ -108,7 +111,7 @@ case "$cmd" in
       mapfile -t addrs <"$dir/run/servers"
       for i in $(seq 1 "$workers"); do
         addr=${addrs[$(( (i - 1) % ${#addrs[@]} ))]}
-        JQ_API_KEY="$api_key" \
+        JQ_API_KEY="$fleet_key" \
         JQ_SERVER_ADDR="$addr" JQ_WORKER_ID="worker-$i" JQ_METRICS_ADDR="127.0.0.1:$(free_port)" \
           env "${client_tls[@]}" setsid "$build/jq-worker" >"$dir/logs/worker-$i.log" 2>&1 </dev/null &
         echo $! >"$dir/run/worker-$i.pid"

@@ -19,16 +19,24 @@ resource "aws_secretsmanager_secret_version" "runtime" {
     JQ_REDIS_ADDR     = "${aws_route53_record.redis.fqdn}:6379"
     JQ_REDIS_PASSWORD = random_password.redis.result
     JQ_KAFKA_BROKERS  = aws_msk_cluster.main.bootstrap_brokers
-    # Auth (docs/security.md): jq-server's bootstrap admin key, and the workers' key: the same
-    # until var.worker_api_key names a key of their own (docs/deploy.md, "Secrets").
-    JQ_AUTH_BOOTSTRAP_KEY = random_password.bootstrap_key.result
-    JQ_API_KEY            = var.worker_api_key != "" ? var.worker_api_key : random_password.bootstrap_key.result
+    # Auth (docs/security.md): jq-server's bootstrap admin and fleet keys, and the workers'
+    # key: the fleet key until var.worker_api_key names one of their own (docs/deploy.md,
+    # "Secrets"). Workers never hold an admin key.
+    JQ_AUTH_BOOTSTRAP_KEY       = random_password.bootstrap_key.result
+    JQ_AUTH_BOOTSTRAP_FLEET_KEY = random_password.bootstrap_fleet_key.result
+    JQ_API_KEY                  = var.worker_api_key != "" ? var.worker_api_key : random_password.bootstrap_fleet_key.result
     # Not wired in yet: the TLS files (server.tls.*, JQ_TLS_*: docs/security.md).
   })
 }
 
 # auth.bootstrap_key: at least 32 characters; letters and digits, so it is a bearer token.
 resource "random_password" "bootstrap_key" {
+  length  = 48
+  special = false
+}
+
+# auth.bootstrap_fleet_key: the workers' key, as long and of the same letters.
+resource "random_password" "bootstrap_fleet_key" {
   length  = 48
   special = false
 }

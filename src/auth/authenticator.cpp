@@ -23,6 +23,7 @@ Result<AuthenticatorConfig> AuthenticatorConfigFrom(const Config& config) {
   AuthenticatorConfig a;
   a.enabled = config.auth.enabled;
   a.bootstrap_key = config.auth.bootstrap_key;
+  a.bootstrap_fleet_key = config.auth.bootstrap_fleet_key;
   a.bootstrap_tenant = config.auth.bootstrap_tenant;
   a.refresh = std::chrono::milliseconds(config.auth.key_refresh_ms);
   a.jwt.hs256_secret = config.auth.jwt_hs256_secret;
@@ -47,6 +48,8 @@ Authenticator::Authenticator(JobStore& store, AuthenticatorConfig config)
     : store_(store),
       config_(std::move(config)),
       bootstrap_sha256_(config_.bootstrap_key.empty() ? "" : Sha256(config_.bootstrap_key)),
+      bootstrap_fleet_sha256_(
+          config_.bootstrap_fleet_key.empty() ? "" : Sha256(config_.bootstrap_fleet_key)),
       jwt_(config_.jwt),
       keys_(std::make_shared<Keys>()),
       loop_({.name = "jq-auth-keys", .interval = config_.refresh}, [this] { return RunOnce(); }) {}
@@ -119,6 +122,9 @@ Result<Principal> Authenticator::Authenticate(std::string_view authorization) {
   if (!token) return Unauthenticated("the authorization header is not 'Bearer <token>'");
   if (!bootstrap_sha256_.empty() && SecretMatches(*token, bootstrap_sha256_)) {
     return Principal{"bootstrap", config_.bootstrap_tenant, Role::kAdmin};
+  }
+  if (!bootstrap_fleet_sha256_.empty() && SecretMatches(*token, bootstrap_fleet_sha256_)) {
+    return Principal{"bootstrap-fleet", config_.bootstrap_tenant, Role::kFleet};
   }
   if (LooksLikeJwt(*token)) {
     if (!jwt_.enabled()) {

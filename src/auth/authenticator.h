@@ -6,8 +6,8 @@
 // cost at most 20 small reads a second); a key made on this replica is in its copy at once
 // (Remember). The loop also
 // writes the keys' last use. JWTs go to the JwtVerifier; the bootstrap key (environment only)
-// is an admin of auth.bootstrap_tenant. Thread-safe. Nothing it logs or returns contains a
-// secret.
+// is an admin of auth.bootstrap_tenant, the bootstrap fleet key a fleet key. Thread-safe. Nothing
+// it logs or returns contains a secret.
 #pragma once
 
 #include <chrono>
@@ -27,8 +27,9 @@
 namespace jq::auth {
 
 struct AuthenticatorConfig {
-  bool enabled = true;  // false: everyone is an admin of tenant "default" ("anonymous")
-  std::string bootstrap_key;
+  bool enabled = true;              // false: everyone is an admin of tenant "default" ("anonymous")
+  std::string bootstrap_key;        // an admin of bootstrap_tenant
+  std::string bootstrap_fleet_key;  // a fleet key: workers of every tenant
   std::string bootstrap_tenant = "default";
   std::chrono::milliseconds refresh{1000};
   JwtConfig jwt;
@@ -69,6 +70,7 @@ class Authenticator {
   JobStore& store_;
   const AuthenticatorConfig config_;
   const std::string bootstrap_sha256_;  // of the bootstrap key; empty when none
+  const std::string bootstrap_fleet_sha256_;
   JwtVerifier jwt_;
   std::mutex reload_mu_;  // one reload at a time
   std::mutex mu_;

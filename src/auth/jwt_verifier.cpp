@@ -73,7 +73,7 @@ Result<Principal> PrincipalFromClaims(std::string_view claims_json, const JwtCon
   if (!tenant || !ValidTenantName(*tenant)) return Refused("no valid tenant claim");
   const auto role_name = text("role");
   const auto role = role_name ? ParseRole(*role_name) : std::nullopt;
-  if (!role) return Refused("role claim is not admin, producer or worker");
+  if (!role) return Refused("role claim is not admin, producer, worker or fleet");
   Principal p;
   p.tenant = *tenant;
   p.role = *role;

@@ -8,6 +8,7 @@ std::optional<Role> ParseRole(std::string_view name) {
   if (name == "admin") return Role::kAdmin;
   if (name == "producer") return Role::kProducer;
   if (name == "worker") return Role::kWorker;
+  if (name == "fleet") return Role::kFleet;
   return std::nullopt;
 }
 
@@ -16,6 +17,7 @@ const char* RoleName(Role role) {
     case Role::kAdmin: return "admin";
     case Role::kProducer: return "producer";
     case Role::kWorker: return "worker";
+    case Role::kFleet: return "fleet";
   }
   return "unknown";
 }
@@ -26,7 +28,8 @@ bool Allowed(Role role, Permission permission) {
     case Role::kProducer:
       return permission == Permission::kSubmit || permission == Permission::kReadJobs ||
              permission == Permission::kControlJob;
-    case Role::kWorker: return permission == Permission::kWork;
+    case Role::kWorker:
+    case Role::kFleet: return permission == Permission::kWork;
   }
   return false;
 }

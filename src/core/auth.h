@@ -8,9 +8,9 @@
 
 namespace jq {
 
-enum class Role : int { kAdmin = 1, kProducer = 2, kWorker = 3 };
+enum class Role : int { kAdmin = 1, kProducer = 2, kWorker = 3, kFleet = 4 };
 
-// "admin", "producer", "worker"; nullopt for anything else.
+// "admin", "producer", "worker", "fleet"; nullopt for anything else.
 std::optional<Role> ParseRole(std::string_view name);
 const char* RoleName(Role role);
 
@@ -24,7 +24,8 @@ enum class Permission {
 };
 
 // admin: everything. producer: submit, read and control its tenant's jobs. worker: the
-// WorkerService only (it neither submits nor reads jobs it was not given).
+// WorkerService only (it neither submits nor reads jobs it was not given). fleet: the
+// WorkerService for every tenant, and nothing else (a shared worker pool's key).
 bool Allowed(Role role, Permission permission);
 const char* PermissionName(Permission permission);
 
@@ -33,10 +34,10 @@ struct Principal {
   std::string key_id;  // API key id, "jwt:<sub>", "bootstrap", or "anonymous" (auth off)
   std::string tenant;  // the tenant it acts for; its jobs and idempotency keys live there
   Role role = Role::kProducer;
-  // An admin sees every tenant; a worker key of an admin ("fleet") serves every tenant.
-  bool all_tenants() const { return role == Role::kAdmin; }
+  // Whose jobs a worker stream is given: every tenant's for an admin or a fleet key.
+  bool serves_all_tenants() const { return role == Role::kAdmin || role == Role::kFleet; }
   // The tenant filter of reads: "" (all) for an admin, else its own.
-  std::string ReadScope() const { return all_tenants() ? "" : tenant; }
+  std::string ReadScope() const { return role == Role::kAdmin ? "" : tenant; }
 };
 
 // Tenant names share queue names' shape: [a-z0-9][a-z0-9._-]{0,63}.

@@ -114,6 +114,8 @@ Binding Bind(Config& c, std::string_view key) {
        [](Config& c) { return Binding{.integer = &c.limits.tenant_max_running_jobs}; }},
       {"auth.enabled", [](Config& c) { return Binding{.boolean = &c.auth.enabled}; }},
       {"auth.bootstrap_key", [](Config& c) { return Binding{.str = &c.auth.bootstrap_key}; }},
+      {"auth.bootstrap_fleet_key",
+       [](Config& c) { return Binding{.str = &c.auth.bootstrap_fleet_key}; }},
       {"auth.bootstrap_tenant", [](Config& c) { return Binding{.str = &c.auth.bootstrap_tenant}; }},
       {"auth.key_refresh_ms", [](Config& c) { return Binding{.integer = &c.auth.key_refresh_ms}; }},
       {"auth.jwt_hs256_secret", [](Config& c) { return Binding{.str = &c.auth.jwt_hs256_secret}; }},
@@ -268,6 +270,8 @@ const std::vector<ConfigKey>& ConfigKeys() {
        "authenticate every RPC (false only for local development: everyone is admin)"},
       {"auth.bootstrap_key", K::kString, true,
        "an admin key for the first `jq-ctl apikey create` (environment only)"},
+      {"auth.bootstrap_fleet_key", K::kString, true,
+       "a fleet key: workers of every tenant, nothing else (environment only)"},
       {"auth.bootstrap_tenant", K::kString, false, "the tenant the bootstrap key acts for"},
       {"auth.key_refresh_ms", K::kInt, false,
        "API keys are reloaded this often: the longest a revocation takes to apply"},
@@ -352,6 +356,16 @@ Status ValidateAuthConfig(const Config::Auth& a) {
   if (!a.bootstrap_key.empty() && a.bootstrap_key.size() < 32) {
     return Status::InvalidArgument("auth.bootstrap_key: must be at least 32 characters (it is " +
                                    std::to_string(a.bootstrap_key.size()) + ")");
+  }
+  if (!a.bootstrap_fleet_key.empty() && a.bootstrap_fleet_key.size() < 32) {
+    return Status::InvalidArgument(
+        "auth.bootstrap_fleet_key: must be at least 32 characters (it is " +
+        std::to_string(a.bootstrap_fleet_key.size()) + ")");
+  }
+  // One secret with two roles would be whichever the server checks first.
+  if (!a.bootstrap_fleet_key.empty() && a.bootstrap_fleet_key == a.bootstrap_key) {
+    return Status::InvalidArgument(
+        "auth.bootstrap_fleet_key: must differ from auth.bootstrap_key (an admin key)");
   }
   if (!ValidTenantName(a.bootstrap_tenant)) {
     return Status::InvalidArgument("auth.bootstrap_tenant: '" + a.bootstrap_tenant +

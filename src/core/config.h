@@ -128,6 +128,10 @@ struct Config {
     // An admin key read from the environment only (JQ_AUTH_BOOTSTRAP_KEY), for the first
     // `jq-ctl apikey create`; at least 32 characters. Empty = none.
     std::string bootstrap_key;
+    // A fleet key (WorkerService for every tenant, nothing else) read from the environment
+    // only (JQ_AUTH_BOOTSTRAP_FLEET_KEY), for a shared worker pool deployed with the server;
+    // at least 32 characters. Empty = none.
+    std::string bootstrap_fleet_key;
     std::string bootstrap_tenant = "default";
     int key_refresh_ms = 1000;  // keys are reloaded this often: a revocation takes this long
     // JWTs (optional): HS256 with a shared secret (environment only), RS256 with a public key.

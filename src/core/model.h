@@ -124,7 +124,7 @@ struct ClaimedJob {
 struct ApiKeyRecord {
   std::string id;  // 16 hex digits, the middle of the key "jq_<id>_<secret>"
   std::string tenant;
-  std::string role;           // admin, producer or worker
+  std::string role;           // admin, producer, worker or fleet
   std::string secret_sha256;  // 32 raw bytes
   std::string description;
   TimePoint created_at;

@@ -235,8 +235,8 @@ int Run(int argc, char** argv, std::ostream& out, std::ostream& err) {
   ApiKeyArgs key;
   CLI::App* ak = apikey->add_subcommand("create", "create an API key and print it (shown once)");
   ak->add_option("--tenant", key.tenant, "the tenant it acts for")->required();
-  ak->add_option("--role", key.role, "admin, producer or worker")
-      ->check(CLI::IsMember({"admin", "producer", "worker"}))
+  ak->add_option("--role", key.role, "admin, producer, worker or fleet (workers of every tenant)")
+      ->check(CLI::IsMember({"admin", "producer", "worker", "fleet"}))
       ->capture_default_str();
   ak->add_option("--description", key.description, "a note shown by apikey list");
   ak->callback([&] { command = [&key](Session& s) { return ApiKeyCreate(s, key); }; });

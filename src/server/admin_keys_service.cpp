@@ -70,7 +70,7 @@ grpc::Status AdminServiceImpl::CreateApiKey(grpc::ServerContext* context,
   if (Status s = ValidTenant(req->tenant(), "tenant"); !s.ok()) return rpc::ToGrpc(s);
   const std::string role = req->role().empty() ? "producer" : req->role();
   if (!ParseRole(role)) {
-    return rpc::InvalidArgument("role '" + role + "' is not admin, producer or worker");
+    return rpc::InvalidArgument("role '" + role + "' is not admin, producer, worker or fleet");
   }
   if (req->description().size() > 256) {
     return rpc::InvalidArgument("description is longer than 256 bytes");

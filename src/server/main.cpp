@@ -239,8 +239,8 @@ int main(int argc, char** argv) {
   CLI::App* apikey_create = apikey->add_subcommand(
       "create", "create an API key (e.g. the first admin key) and print it once");
   apikey_create->add_option("--tenant", key_tenant, "the tenant it acts for")->required();
-  apikey_create->add_option("--role", key_role, "admin, producer or worker")
-      ->check(CLI::IsMember({"admin", "producer", "worker"}))
+  apikey_create->add_option("--role", key_role, "admin, producer, worker or fleet")
+      ->check(CLI::IsMember({"admin", "producer", "worker", "fleet"}))
       ->capture_default_str();
   apikey_create->add_option("--description", key_description, "a note shown by apikey list");
   apikey->fallthrough();

@@ -232,10 +232,11 @@ grpc::ServerWriteReactor<jq::JobAssignment>* WorkerServiceImpl::StreamJobs(
   if (ctx_.stopping) {
     return new RefusedStream({grpc::StatusCode::UNAVAILABLE, "server shutting down; reconnect"});
   }
-  // A tenant's worker key is given only that tenant's jobs; an admin key serves every tenant.
+  // A tenant's worker key is given only that tenant's jobs; an admin or fleet key serves every
+  // tenant.
   auto session = ctx_.fleet.OpenSession(
       req->worker_id(), std::vector<std::string>(req->queues().begin(), req->queues().end()),
-      caller->all_tenants() ? "" : caller->tenant);
+      caller->serves_all_tenants() ? "" : caller->tenant);
   if (!session.ok()) return new RefusedStream(rpc::ToGrpc(session.status()));
   return new StreamReactor(*this, std::move(session).value());
 }

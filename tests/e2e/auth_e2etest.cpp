@@ -128,22 +128,29 @@ TEST_F(AuthE2E, EveryRpcRefusesACallerWithoutCredentials) {
 TEST_F(AuthE2E, RolesAreEnforcedOnEveryService) {
   const std::string producer = CreateKey("acme", "producer");
   const std::string worker = CreateKey("acme", "worker");
+  const std::string fleet = CreateKey("default", "fleet");
   for (const auto& service : kServices) {
     for (const auto& m : Methods(service)) {
       const auto p = CallRaw(TestChannel(stack_.server_addr(0), producer), m);
       const auto w = CallRaw(TestChannel(stack_.server_addr(0), worker), m);
-      const auto as_producer = p.error_code(), as_worker = w.error_code();
+      const auto f = CallRaw(TestChannel(stack_.server_addr(0), fleet), m);
+      const auto as_producer = p.error_code(), as_worker = w.error_code(),
+                 as_fleet = f.error_code();
       EXPECT_NE(as_producer, grpc::StatusCode::UNAUTHENTICATED) << m << ": " << p.error_message();
       EXPECT_NE(as_worker, grpc::StatusCode::UNAUTHENTICATED) << m << ": " << w.error_message();
+      EXPECT_NE(as_fleet, grpc::StatusCode::UNAUTHENTICATED) << m << ": " << f.error_message();
       if (service == "jq.JobService") {
         EXPECT_NE(as_producer, grpc::StatusCode::PERMISSION_DENIED) << m;
         EXPECT_EQ(as_worker, grpc::StatusCode::PERMISSION_DENIED) << m;  // a worker submits nothing
+        EXPECT_EQ(as_fleet, grpc::StatusCode::PERMISSION_DENIED) << m;
       } else if (service == "jq.WorkerService") {
         EXPECT_EQ(as_producer, grpc::StatusCode::PERMISSION_DENIED) << m;
         EXPECT_NE(as_worker, grpc::StatusCode::PERMISSION_DENIED) << m;
+        EXPECT_NE(as_fleet, grpc::StatusCode::PERMISSION_DENIED) << m;
       } else {
         EXPECT_EQ(as_producer, grpc::StatusCode::PERMISSION_DENIED) << m;
         EXPECT_EQ(as_worker, grpc::StatusCode::PERMISSION_DENIED) << m;
+        EXPECT_EQ(as_fleet, grpc::StatusCode::PERMISSION_DENIED) << m;  // not even worker drain
       }
     }
   }
@@ -260,7 +267,7 @@ TEST_F(AuthE2E, ATenantSeesOnlyItsOwnJobs) {
   EXPECT_NE(only.out.find(other), std::string::npos);
 }
 
-TEST_F(AuthE2E, ATenantsWorkerRunsOnlyThatTenantsJobsAnAdminKeyServesAll) {
+TEST_F(AuthE2E, ATenantsWorkerRunsOnlyThatTenantsJobsAFleetKeyServesAll) {
   const std::string acme = CreateKey("acme", "producer");
   const std::string globex = CreateKey("globex", "producer");
   stack_.StartWorker({.id = "acme-worker", .env = {{"JQ_API_KEY", CreateKey("acme", "worker")}}});
@@ -271,10 +278,13 @@ TEST_F(AuthE2E, ATenantsWorkerRunsOnlyThatTenantsJobsAnAdminKeyServesAll) {
   const std::string second = SubmitAs(acme);
   stack_.WaitFor(second, jq::DONE);
   EXPECT_EQ(stack_.Get(theirs).status(), jq::PENDING);
-  // Queues are global: a worker with a fleet (admin) key takes every tenant's jobs from them.
-  stack_.StartWorker({.id = "fleet-worker"});
+  // Queues are global: a worker with a fleet key takes every tenant's jobs from them.
+  stack_.StartWorker(
+      {.id = "fleet-worker", .env = {{"JQ_API_KEY", CreateKey("default", "fleet")}}});
   stack_.WaitFor(theirs, jq::DONE);
   EXPECT_EQ(stack_.Get(theirs).worker_id(), "fleet-worker");
+  const std::string acmes = SubmitAs(acme);
+  stack_.WaitFor(acmes, jq::DONE);
 }
 
 TEST_F(AuthE2E, ATenantsOwnSubmitRateIsEnforcedWithARetryAfterTrailer) {

@@ -121,6 +121,7 @@ TEST(Authenticator, KeysFromTheStoreTheBootstrapKeyAndRevocation) {
   testing::FakeJobStore store;
   AuthenticatorConfig config;
   config.bootstrap_key = "bootstrap-key-for-the-unit-test-0123456789";
+  config.bootstrap_fleet_key = "bootstrap-fleet-key-for-the-unit-test-0123456789";
   config.bootstrap_tenant = "ops";
   Authenticator auth(store, config);
   const NewApiKey key = GenerateApiKey();
@@ -138,6 +139,12 @@ TEST(Authenticator, KeysFromTheStoreTheBootstrapKeyAndRevocation) {
   EXPECT_EQ(boot->key_id, "bootstrap");
   EXPECT_EQ(boot->tenant, "ops");
   EXPECT_EQ(boot->role, Role::kAdmin);
+  auto fleet = auth.Authenticate("Bearer " + config.bootstrap_fleet_key);
+  ASSERT_TRUE(fleet.ok());
+  EXPECT_EQ(fleet->key_id, "bootstrap-fleet");
+  EXPECT_EQ(fleet->role, Role::kFleet);
+  EXPECT_TRUE(fleet->serves_all_tenants());
+  EXPECT_EQ(fleet->ReadScope(), "ops");  // reads are refused anyway; never every tenant's
 
   // The pass records the use.
   auth.RunOnce();

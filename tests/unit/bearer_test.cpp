@@ -61,7 +61,7 @@ TEST(DecodeBase64Url, DecodesUnpaddedText) {
   EXPECT_FALSE(DecodeBase64Url("ab+c").has_value());
 }
 
-TEST(RolePolicy, AdminEverythingProducerJobsWorkerTheWorkerService) {
+TEST(RolePolicy, AdminEverythingProducerJobsWorkerAndFleetTheWorkerService) {
   using P = Permission;
   for (P p : {P::kSubmit, P::kReadJobs, P::kControlJob, P::kWork, P::kAdminister}) {
     EXPECT_TRUE(Allowed(Role::kAdmin, p));
@@ -72,11 +72,15 @@ TEST(RolePolicy, AdminEverythingProducerJobsWorkerTheWorkerService) {
   EXPECT_FALSE(Allowed(Role::kProducer, P::kWork));
   EXPECT_FALSE(Allowed(Role::kProducer, P::kAdminister));
   EXPECT_TRUE(Allowed(Role::kWorker, P::kWork));
+  EXPECT_TRUE(Allowed(Role::kFleet, P::kWork));
   for (P p : {P::kSubmit, P::kReadJobs, P::kControlJob, P::kAdminister}) {
     EXPECT_FALSE(Allowed(Role::kWorker, p));
+    EXPECT_FALSE(Allowed(Role::kFleet, p));
   }
   EXPECT_EQ(ParseRole("admin"), Role::kAdmin);
   EXPECT_EQ(ParseRole("worker"), Role::kWorker);
+  EXPECT_EQ(ParseRole("fleet"), Role::kFleet);
+  EXPECT_STREQ(RoleName(Role::kFleet), "fleet");
   EXPECT_FALSE(ParseRole("Admin").has_value());
   EXPECT_FALSE(ParseRole("").has_value());
 }
@@ -85,6 +89,14 @@ TEST(Principal, AnAdminReadsEveryTenantOthersTheirOwn) {
   EXPECT_EQ((Principal{"k", "acme", Role::kAdmin}).ReadScope(), "");
   EXPECT_EQ((Principal{"k", "acme", Role::kProducer}).ReadScope(), "acme");
   EXPECT_EQ((Principal{"k", "acme", Role::kWorker}).ReadScope(), "acme");
+  EXPECT_EQ((Principal{"k", "acme", Role::kFleet}).ReadScope(), "acme");
+}
+
+TEST(Principal, AdminAndFleetKeysServeEveryTenantsWorkersAWorkerKeyItsOwn) {
+  EXPECT_TRUE((Principal{"k", "acme", Role::kAdmin}).serves_all_tenants());
+  EXPECT_TRUE((Principal{"k", "acme", Role::kFleet}).serves_all_tenants());
+  EXPECT_FALSE((Principal{"k", "acme", Role::kWorker}).serves_all_tenants());
+  EXPECT_FALSE((Principal{"k", "acme", Role::kProducer}).serves_all_tenants());
 }
 
 }  // namespace

@@ -626,5 +626,22 @@ TEST(ServerAddrsTest, EveryAddressOfTheWorkerMustBeHostPort) {
   EXPECT_TRUE(ValidateConfig(c).ok());
 }
 
+TEST(AuthConfigTest, BootstrapKeysAreLongAndTheFleetKeyIsNotTheAdminKey) {
+  Config c;
+  c.auth.bootstrap_fleet_key = "short";
+  Status s = ValidateConfig(c);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("auth.bootstrap_fleet_key: must be at least 32 characters (it is 5)"),
+            std::string::npos)
+      << s.message();
+  EXPECT_EQ(s.message().find("short"), std::string::npos);  // never the value
+  c.auth.bootstrap_key = c.auth.bootstrap_fleet_key = std::string(40, 'k');
+  s = ValidateConfig(c);
+  EXPECT_NE(s.message().find("must differ from auth.bootstrap_key"), std::string::npos)
+      << s.message();
+  c.auth.bootstrap_fleet_key = std::string(40, 'f');
+  EXPECT_TRUE(ValidateConfig(c).ok());
+}
+
 }  // namespace
 }  // namespace jq

@@ -2,7 +2,7 @@
 # Runs what the Kubernetes pods run, with the built binaries on this machine: the ConfigMap's
 # config.yaml, the migration Job's arguments, jq-server's arguments with the dev Secret's
 # variables, the worker container's command, the image's healthcheck on /readyz and /healthz,
-# a job submitted with jq-ctl, the worker's preStop drain, and SIGTERM within each
+# a job submitted with jq-ctl (the admin key) and run by the worker (the fleet key), and SIGTERM within each
 # terminationGracePeriodSeconds. PostgreSQL and Redis are private servers on loopback
 # (scripts/test-servers.sh); hosts and ports are overridden with JQ_* variables, as the
 # Secret overrides the file in a pod. Exits non-zero on the first failure.
@@ -47,12 +47,10 @@ eval "$servers_env"
 psql -h 127.0.0.1 -p "$JQ_TEST_PG_PORT" -U postgres -qc 'CREATE DATABASE jq' postgres >/dev/null
 
 node "$root/tools/deploy-check/extract.mjs" "$dir"
-sed -i "s|/etc/jq/config.yaml|$dir/config.yaml|g; s|/tmp/jq-worker-id|$dir/jq-worker-id|g" \
-  "$dir/server.args" "$dir/migrate.args" "$dir/worker.sh" "$dir/prestop.sh"
+sed -i "s|/etc/jq/config.yaml|$dir/config.yaml|g" "$dir/server.args" "$dir/migrate.args" "$dir/worker.sh"
 grpc=$(free_port)
 metrics=$(free_port)
 worker_metrics=$(free_port)
-sed -i "s|jq-server:50051|127.0.0.1:$grpc|g" "$dir/prestop.sh"
 export PATH="$build:$PATH"
 
 # The dev Secret, then the local servers in place of its in-namespace hosts.
@@ -81,22 +79,25 @@ env -u JQ_DB_HOST -u JQ_DB_PORT -u JQ_DB_USER -u JQ_DB_PASSWORD -u JQ_REDIS_ADDR
 worker=$!
 pids+=("$worker")
 until_ok 60 bash "$root/docker/healthcheck.sh" "$worker_metrics" /healthz || fail "jq-worker: /healthz"
-id="$(cat "$dir/jq-worker-id")"
-case "$id" in smoke-worker-[0-9]*) ;; *) fail "worker id '$id' is not POD_NAME-<start time>" ;; esac
-echo "   jq-worker up as $id: docker/healthcheck.sh $worker_metrics /healthz"
+id=smoke-worker # POD_NAME
+echo "   jq-worker up: docker/healthcheck.sh $worker_metrics /healthz"
 
-ctl() { jq-ctl --server-addr "127.0.0.1:$grpc" --timeout 30 "$@"; }
-until_ok 60 sh -c "jq-ctl --server-addr 127.0.0.1:$grpc worker list | grep -q '$id'" ||
-  fail "the worker never registered"
+# The operator's jq-ctl holds the admin key; the worker sent the Secret's JQ_API_KEY, a fleet key.
+[ "$JQ_API_KEY" = "$JQ_AUTH_BOOTSTRAP_FLEET_KEY" ] || fail "the workers' JQ_API_KEY is not the fleet key"
+ctl() { JQ_API_KEY="$JQ_AUTH_BOOTSTRAP_KEY" jq-ctl --server-addr "127.0.0.1:$grpc" --timeout 30 "$@"; }
+until_ok 60 sh -c "JQ_API_KEY='$JQ_AUTH_BOOTSTRAP_KEY' jq-ctl --server-addr 127.0.0.1:$grpc worker list | grep -q '$id'" ||
+  fail "the worker never registered as $id"
 out="$(ctl job submit --queue default --payload '{"command":["echo","hello from the pod'"'"'s config"]}' --wait 2>&1)" ||
   fail "job submit --wait: $out"
 grep -q DONE <<<"$out" || fail "the job did not end DONE: $out"
 echo "   a job ran: $(tr '\n' ' ' <<<"$out" | cut -c1-100)"
 
-bash "$dir/prestop.sh" >"$dir/prestop.log" 2>&1 || fail "the preStop command failed"
-until_ok 30 sh -c "jq-ctl --server-addr 127.0.0.1:$grpc worker list | grep '$id' | grep -q DRAINING" ||
-  fail "after preStop the worker is not DRAINING: $(ctl worker list 2>&1)"
-echo "   preStop drained $id"
+# The fleet key works the WorkerService only: no AdminService, so no operator's power in a pod.
+if out="$(jq-ctl --server-addr "127.0.0.1:$grpc" worker drain "$id" 2>&1)"; then
+  fail "the workers' key could drain a worker: $out"
+fi
+grep -q PERMISSION_DENIED <<<"$out" || fail "the workers' key on the AdminService: $out"
+echo "   the workers' key is refused the AdminService"
 
 # SIGTERM: each stops within its pod's terminationGracePeriodSeconds (90 and 45).
 stopped_within() {  # stopped_within PID SECONDS

@@ -123,9 +123,11 @@ export async function checkObjects(objects, ctx) {
           if (typeof p.port === "string" && !ports.has(p.port)) err(obj, `${probe} port ${p.port} is not a container port`);
         }
       }
-      if (!c.lifecycle?.preStop) err(obj, `container ${c.name} has no preStop drain`);
       const grace = spec.terminationGracePeriodSeconds ?? 30;
       const role = pod.metadata?.labels?.["app.kubernetes.io/name"];
+      // The server's preStop pause lets the Service drop it before SIGTERM; a worker needs
+      // none (SIGTERM stops its intake), and a preStop jq-ctl would need an admin key.
+      if (role === "jq-server" && !c.lifecycle?.preStop) err(obj, `container ${c.name} has no preStop pause`);
       const need = role === "jq-worker"
         ? cfgValue("worker.shutdown_grace_seconds", 60) + preStopSeconds(c)
         : role === "jq-server" ? cfgValue("server.shutdown_grace_seconds", 30) + preStopSeconds(c) : 0;
