@@ -285,9 +285,10 @@ class JobStore {
   virtual Status ApiKeyTouch(const std::vector<std::string>& ids) = 0;
 
   // Tenants' limits (SPEC §6). Create: ALREADY_EXISTS if it exists. Update: sets the limits
-  // given (an unset field stays as it is); NOT_FOUND for an unknown tenant.
+  // given (an unset field stays as it is) and clears the reset ones; NOT_FOUND for an unknown
+  // tenant.
   virtual Result<TenantRecord> TenantCreate(const TenantRecord& tenant) = 0;
-  virtual Result<TenantRecord> TenantUpdate(const TenantRecord& tenant) = 0;
+  virtual Result<TenantRecord> TenantUpdate(const TenantUpdateParams& p) = 0;
   virtual Result<std::vector<TenantRecord>> TenantList() = 0;
 
   // Signals every replica listening on channel (PostgreSQL NOTIFY); delivered after commit.

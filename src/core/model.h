@@ -141,4 +141,13 @@ struct TenantRecord {
   TimePoint created_at;
 };
 
+// JobStore::TenantUpdate: set the limits `set` gives; a reset one goes back to the
+// configuration's default (NULL). A limit both set and reset is the caller's error.
+struct TenantUpdateParams {
+  TenantRecord set;
+  bool reset_max_running_jobs = false;
+  bool reset_submit_rate = false;
+  bool reset_submit_burst = false;
+};
+
 }  // namespace jq

@@ -30,6 +30,34 @@ CLI::Option* AddInt(CLI::App* app, const std::string& name, IntFlag& flag,
       description);
 }
 
+// A tenant's limit: N >= 0, or "default" (the server's configuration; on create, as if not
+// given).
+CLI::Option* AddLimit(CLI::App* app, const std::string& name, LimitFlag& flag,
+                      const std::string& description) {
+  return app
+      ->add_option_function<std::string>(
+          name,
+          [&flag](const std::string& v) {
+            flag = {};
+            if (v == "default") {
+              flag.reset = true;
+            } else {
+              flag.value = std::stoi(v);  // the check below admits digits only
+              flag.set = true;
+            }
+          },
+          description + "; 'default' = the server's limits.*")
+      ->type_name("N|default")
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            if (v == "default") return "";
+            const bool digits = !v.empty() && v.size() <= 9 &&
+                                v.find_first_not_of("0123456789") == std::string::npos;
+            return digits ? "" : "must be a number >= 0 or 'default', not '" + v + "'";
+          },
+          ""));
+}
+
 // A subcommand taking one id, e.g. `job status <job_id>`.
 void AddIdCommand(CLI::App* parent, const std::string& name, const std::string& description,
                   const std::string& id_name, std::string& id, IdCommand fn, Command& command) {
@@ -257,13 +285,10 @@ int Run(int argc, char** argv, std::ostream& out, std::ostream& err) {
         {"update", "change a tenant's limits (unset ones stay)", TenantUpdate}}) {
     CLI::App* t = tenant->add_subcommand(name, description);
     t->add_option("name", tenant_args.name, "tenant name")->required();
-    AddInt(t, "--max-running-jobs", tenant_args.max_running_jobs,
-           "jobs running at once, on all replicas (0 = unlimited)")
-        ->check(CLI::NonNegativeNumber);
-    AddInt(t, "--submit-rate", tenant_args.submit_rate, "submits per second (0 = unlimited)")
-        ->check(CLI::NonNegativeNumber);
-    AddInt(t, "--submit-burst", tenant_args.submit_burst, "submit bucket size (0 = one second)")
-        ->check(CLI::NonNegativeNumber);
+    AddLimit(t, "--max-running-jobs", tenant_args.max_running_jobs,
+             "jobs running at once, on all replicas (0 = unlimited)");
+    AddLimit(t, "--submit-rate", tenant_args.submit_rate, "submits per second (0 = unlimited)");
+    AddLimit(t, "--submit-burst", tenant_args.submit_burst, "submit bucket size (0 = one second)");
     t->callback(
         [&, fn = fn] { command = [&tenant_args, fn](Session& s) { return fn(s, tenant_args); }; });
   }

@@ -390,6 +390,9 @@ int TenantCreate(Session& s, const TenantArgs& args) {
 int TenantUpdate(Session& s, const TenantArgs& args) {
   jq::UpdateTenantRequest req;
   *req.mutable_tenant() = TenantOf(args);
+  req.set_reset_max_running_jobs(args.max_running_jobs.reset);
+  req.set_reset_submit_rate(args.submit_rate.reset);
+  req.set_reset_submit_burst(args.submit_burst.reset);
   return s.Call("tenant update " + args.name, &jq::AdminService::Stub::UpdateTenant, req,
                 [](const jq::UpdateTenantResponse& resp, OutputFormat format) {
                   return RenderTenant(resp.tenant(), format);

@@ -45,9 +45,16 @@ struct ApiKeyArgs {
   std::string description;
 };
 
+// A tenant's limit: a number, or "default" (reset: back to the server's limits.*).
+struct LimitFlag {
+  int value = 0;
+  bool set = false;
+  bool reset = false;
+};
+
 struct TenantArgs {
   std::string name;
-  IntFlag max_running_jobs, submit_rate, submit_burst;
+  LimitFlag max_running_jobs, submit_rate, submit_burst;
 };
 
 // Exit kExitUnhealthy when the server reports the system unhealthy.

@@ -2,6 +2,8 @@
 // AdminService. A new key's secret is in the reply and nowhere else: not stored, not logged.
 #include <spdlog/spdlog.h>
 
+#include <tuple>
+
 #include "auth/api_key.h"
 #include "core/bearer.h"
 #include "core/validation.h"
@@ -141,9 +143,21 @@ grpc::Status AdminServiceImpl::UpdateTenant(grpc::ServerContext* context,
                                             jq::UpdateTenantResponse* resp) {
   auto caller = Admit(ctx_.auth, context, Permission::kAdminister);
   if (!caller.ok()) return rpc::ToGrpc(caller.status());
-  TenantRecord t;
-  if (Status s = FromProto(req->tenant(), &t); !s.ok()) return rpc::ToGrpc(s);
-  auto r = ctx_.store.TenantUpdate(t);
+  TenantUpdateParams p;
+  if (Status s = FromProto(req->tenant(), &p.set); !s.ok()) return rpc::ToGrpc(s);
+  p.reset_max_running_jobs = req->reset_max_running_jobs();
+  p.reset_submit_rate = req->reset_submit_rate();
+  p.reset_submit_burst = req->reset_submit_burst();
+  for (const auto& [given, reset, field] :
+       {std::tuple{p.set.max_running_jobs.has_value(), p.reset_max_running_jobs,
+                   "max_running_jobs"},
+        std::tuple{p.set.submit_rate.has_value(), p.reset_submit_rate, "submit_rate"},
+        std::tuple{p.set.submit_burst.has_value(), p.reset_submit_burst, "submit_burst"}}) {
+    if (given && reset) {
+      return rpc::InvalidArgument(std::string("tenant.") + field + " is both given and reset");
+    }
+  }
+  auto r = ctx_.store.TenantUpdate(p);
   if (!r.ok()) return rpc::ToGrpc(r.status());
   ToProto(*r, resp->mutable_tenant());
   return grpc::Status::OK;

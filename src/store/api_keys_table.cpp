@@ -104,15 +104,21 @@ Result<TenantRecord> PgStore::TenantCreate(const TenantRecord& t) {
       });
 }
 
-Result<TenantRecord> PgStore::TenantUpdate(const TenantRecord& t) {
+Result<TenantRecord> PgStore::TenantUpdate(const TenantUpdateParams& p) {
+  const TenantRecord& t = p.set;
   return RunTx<TenantRecord>(
       *pool_, config_, "TenantUpdate", [&](pqxx::work& tx) -> Result<TenantRecord> {
+        // A reset limit becomes NULL (the default); otherwise the given one, or as it was.
         auto r = tx.exec_params(
-            std::string("UPDATE tenants SET max_running_jobs = coalesce($2, max_running_jobs),"
-                        " submit_rate = coalesce($3, submit_rate),"
-                        " submit_burst = coalesce($4, submit_burst) WHERE name = $1 RETURNING ") +
+            std::string("UPDATE tenants SET"
+                        " max_running_jobs = CASE WHEN $5 THEN NULL"
+                        " ELSE coalesce($2, max_running_jobs) END,"
+                        " submit_rate = CASE WHEN $6 THEN NULL ELSE coalesce($3, submit_rate) END,"
+                        " submit_burst = CASE WHEN $7 THEN NULL"
+                        " ELSE coalesce($4, submit_burst) END WHERE name = $1 RETURNING ") +
                 kTenantCols,
-            t.name, t.max_running_jobs, t.submit_rate, t.submit_burst);
+            t.name, t.max_running_jobs, t.submit_rate, t.submit_burst, p.reset_max_running_jobs,
+            p.reset_submit_rate, p.reset_submit_burst);
         if (r.empty()) return Status::NotFound("tenant '" + t.name + "' not found");
         return TenantFromRow(r[0]);
       });

@@ -329,6 +329,40 @@ TEST_F(AuthE2E, ATenantsOwnSubmitRateIsEnforcedWithARetryAfterTrailer) {
     grpc::ClientContext ctx;
     EXPECT_TRUE(submit(globex, &ctx).ok());
   }
+
+  // Back to the default: the rate is unset (so unlimited here) and acme submits freely again.
+  for (const char* bad : {"-1", "abc", "1.5", ""}) {
+    auto r = stack_.Ctl({"tenant", "update", "acme", "--submit-rate", bad});
+    EXPECT_NE(r.exit_code, 0) << bad;
+    EXPECT_NE(r.err.find("--submit-rate"), std::string::npos) << bad << ": " << r.err;
+  }
+  {
+    jq::UpdateTenantRequest req;
+    req.mutable_tenant()->set_name("acme");
+    req.mutable_tenant()->set_submit_rate(5);
+    req.set_reset_submit_rate(true);
+    jq::UpdateTenantResponse resp;
+    grpc::ClientContext ctx;
+    auto st = jq::AdminService::NewStub(TestChannel(stack_.server_addr(0)))
+                  ->UpdateTenant(&ctx, req, &resp);
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_NE(st.error_message().find("tenant.submit_rate is both given and reset"),
+              std::string::npos)
+        << st.error_message();
+  }
+  auto reset = stack_.Ctl(
+      {"tenant", "update", "acme", "--submit-rate", "default", "--submit-burst", "default"});
+  ASSERT_EQ(reset.exit_code, 0) << reset.err;
+  EXPECT_TRUE(std::regex_search(reset.out, std::regex(R"(submit_rate:\s+default)"))) << reset.out;
+  EXPECT_TRUE(std::regex_search(reset.out, std::regex(R"(submit_burst:\s+default)"))) << reset.out;
+  EXPECT_TRUE(std::regex_search(reset.out, std::regex(R"(max_running_jobs:\s+5)")))
+      << reset.out;                         // not reset: kept
+  std::this_thread::sleep_for(seconds(3));  // a reload and a refill
+  for (int i = 0; i < 5; ++i) {
+    grpc::ClientContext ctx;
+    auto st = submit(acme, &ctx);
+    EXPECT_TRUE(st.ok()) << i << ": " << st.error_message();
+  }
 }
 
 // ---------------------------------------------------------------------------- JWT

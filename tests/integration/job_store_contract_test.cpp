@@ -2142,12 +2142,21 @@ TYPED_TEST(JobStoreContract, TenantsAreCreatedUpdatedAndListed) {
   change.name = "globex";
   change.submit_rate = 100;
   change.submit_burst = 0;
-  auto updated = st.TenantUpdate(change);
+  auto updated = st.TenantUpdate({.set = change});
   ASSERT_TRUE(updated.ok()) << updated.status().ToString();
   EXPECT_EQ(updated->max_running_jobs, 5);  // not given: kept
   EXPECT_EQ(updated->submit_rate, 100);
   EXPECT_EQ(updated->submit_burst, 0);
-  EXPECT_EQ(st.TenantUpdate(TenantRecord{.name = "nobody"}).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(st.TenantUpdate({.set = {.name = "nobody"}}).status().code(), StatusCode::kNotFound);
+  // Back to the configuration's default: the reset limit is unset, the others stay.
+  auto reset = st.TenantUpdate({.set = {.name = "globex", .submit_burst = 7},
+                                .reset_max_running_jobs = true,
+                                .reset_submit_rate = true});
+  ASSERT_TRUE(reset.ok()) << reset.status().ToString();
+  EXPECT_FALSE(reset->max_running_jobs.has_value());
+  EXPECT_FALSE(reset->submit_rate.has_value());
+  EXPECT_EQ(reset->submit_burst, 7);
+  ASSERT_TRUE(st.TenantUpdate({.set = {.name = "globex", .submit_rate = 100}}).ok());
 
   auto list = st.TenantList();
   ASSERT_TRUE(list.ok()) << list.status().ToString();

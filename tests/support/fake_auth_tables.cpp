@@ -61,13 +61,21 @@ Result<TenantRecord> FakeJobStore::TenantCreate(const TenantRecord& tenant) {
   return t;
 }
 
-Result<TenantRecord> FakeJobStore::TenantUpdate(const TenantRecord& tenant) {
+Result<TenantRecord> FakeJobStore::TenantUpdate(const TenantUpdateParams& p) {
   std::lock_guard lock(mu_);
+  const TenantRecord& tenant = p.set;
   auto it = tenants_.find(tenant.name);
   if (it == tenants_.end()) return Status::NotFound("tenant '" + tenant.name + "' not found");
-  if (tenant.max_running_jobs) it->second.max_running_jobs = tenant.max_running_jobs;
-  if (tenant.submit_rate) it->second.submit_rate = tenant.submit_rate;
-  if (tenant.submit_burst) it->second.submit_burst = tenant.submit_burst;
+  auto apply = [](std::optional<int>& into, const std::optional<int>& given, bool reset) {
+    if (reset) {
+      into.reset();
+    } else if (given) {
+      into = given;
+    }
+  };
+  apply(it->second.max_running_jobs, tenant.max_running_jobs, p.reset_max_running_jobs);
+  apply(it->second.submit_rate, tenant.submit_rate, p.reset_submit_rate);
+  apply(it->second.submit_burst, tenant.submit_burst, p.reset_submit_burst);
   return it->second;
 }
 

@@ -95,7 +95,7 @@ class FakeJobStore final : public JobStore {
   Result<ApiKeyRecord> ApiKeyRevoke(const std::string& id) override;
   Status ApiKeyTouch(const std::vector<std::string>& ids) override;
   Result<TenantRecord> TenantCreate(const TenantRecord& tenant) override;
-  Result<TenantRecord> TenantUpdate(const TenantRecord& tenant) override;
+  Result<TenantRecord> TenantUpdate(const TenantUpdateParams& p) override;
   Result<std::vector<TenantRecord>> TenantList() override;
 
   Status Notify(const std::string& channel, const std::string& payload) override;
