@@ -24,8 +24,8 @@ resource "aws_secretsmanager_secret_version" "runtime" {
     # "Secrets"). Workers never hold an admin key.
     JQ_AUTH_BOOTSTRAP_KEY       = random_password.bootstrap_key.result
     JQ_AUTH_BOOTSTRAP_FLEET_KEY = random_password.bootstrap_fleet_key.result
-    JQ_API_KEY                  = var.worker_api_key != "" ? var.worker_api_key : random_password.bootstrap_fleet_key.result
-    # Not wired in yet: the TLS files (server.tls.*, JQ_TLS_*: docs/security.md).
+    JQ_WORKER_API_KEY           = var.worker_api_key != "" ? var.worker_api_key : random_password.bootstrap_fleet_key.result
+    # TLS: k8s/components/tls, with its Secrets from cert-manager (docs/deploy.md, "TLS").
   })
 }
 

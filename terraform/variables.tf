@@ -266,7 +266,7 @@ variable "grpc_client_cidrs" {
 }
 
 variable "worker_api_key" {
-  description = "The workers' API key (JQ_API_KEY in jq/<env>/runtime): a fleet or worker key made with jq-ctl apikey create once jq runs. Empty: the bootstrap fleet key. docs/deploy.md, \"Secrets\"."
+  description = "The workers' API key (JQ_WORKER_API_KEY in jq/<env>/runtime): a fleet or worker key made with jq-ctl apikey create once jq runs. Empty: the bootstrap fleet key. docs/deploy.md, \"Secrets\"."
   type        = string
   default     = ""
   sensitive   = true

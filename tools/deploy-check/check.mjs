@@ -20,7 +20,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 const rootArg = process.argv.find((a) => a.startsWith("--root="));
 const repo = rootArg ? path.resolve(rootArg.slice(7)) : root;
 
-const OVERLAYS = ["job-queue-dev", "job-queue-staging", "job-queue-prod"];
+const OVERLAYS = ["job-queue-dev", "job-queue-dev-tls", "job-queue-staging", "job-queue-prod"];
 
 function prometheusRuleYaml() {
   const alerts = YAML.parse(fs.readFileSync(path.join(repo, "prometheus/alerts.yml"), "utf8"));
@@ -73,7 +73,10 @@ for (const overlay of OVERLAYS) {
   await guarded(`k8s/overlays/${overlay}`, async () => {
     const objects = render(path.join(repo, "k8s/overlays", overlay));
     counts[overlay] = objects.length;
-    const errors = await checkObjects(objects, { ...ctxBase, namespace: overlay });
+    // An overlay's namespace is its name, unless its kustomization names another (job-queue-dev-tls
+    // is job-queue-dev with TLS, in the same namespace).
+    const [kdoc] = readYamlDocs(path.join(repo, "k8s/overlays", overlay, "kustomization.yaml"));
+    const errors = await checkObjects(objects, { ...ctxBase, namespace: kdoc.namespace ?? overlay });
     const kinds = new Set(objects.map((o) => o.kind));
     for (const k of ["Namespace", "Deployment", "Service", "HorizontalPodAutoscaler", "ScaledObject",
       "PodDisruptionBudget", "ConfigMap", "NetworkPolicy", "ServiceMonitor", "PrometheusRule", "Job"]) {
@@ -105,6 +108,7 @@ await guarded("every file under k8s/ is rendered by a kustomization", () => {
       else listed.add(p);
     }
     for (const p of doc.patches ?? []) if (p.path) listed.add(path.join(dir, p.path));
+    for (const c of doc.components ?? []) walk(path.join(dir, c));
   };
   for (const o of OVERLAYS) walk(path.join(repo, "k8s/overlays", o));
   const errors = [];

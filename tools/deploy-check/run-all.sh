@@ -81,6 +81,8 @@ step "runtime image libraries (ldd + dpkg -S)" bash tools/deploy-check/image-lib
 step "systemd-analyze verify (packaging/systemd)" systemd_units
 step "smoke: the pods' config and commands with the built binaries (PostgreSQL, Redis on loopback)" \
   bash tools/deploy-check/smoke.sh "$build"
+step "smoke with TLS and mTLS: the job-queue-dev-tls overlay (certificates from scripts/gen-certs.sh)" \
+  bash tools/deploy-check/smoke.sh "$build" job-queue-dev-tls
 
 if [ "${#failed[@]}" -gt 0 ]; then
   echo "test-deploy: ${#failed[@]} check(s) failed: ${failed[*]}" >&2

@@ -6,10 +6,13 @@
 # terminationGracePeriodSeconds. PostgreSQL and Redis are private servers on loopback
 # (scripts/test-servers.sh); hosts and ports are overridden with JQ_* variables, as the
 # Secret overrides the file in a pod. Exits non-zero on the first failure.
-#   tools/deploy-check/smoke.sh [BUILD_DIR]
+# With OVERLAY job-queue-dev-tls, the Secrets cert-manager would make are made with
+# scripts/gen-certs.sh in their mount paths' place, and every gRPC call is mTLS.
+#   tools/deploy-check/smoke.sh [BUILD_DIR] [OVERLAY]
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 build="$(cd "${1:-$root/build}" && pwd)"
+overlay="${2:-job-queue-dev}"
 # shellcheck source=../../scripts/lib/servers.sh
 . "$root/scripts/lib/servers.sh"
 
@@ -46,8 +49,32 @@ servers_env="$("$root/scripts/test-servers.sh" start "$dir/servers" $$)" || fail
 eval "$servers_env"
 psql -h 127.0.0.1 -p "$JQ_TEST_PG_PORT" -U postgres -qc 'CREATE DATABASE jq' postgres >/dev/null
 
-node "$root/tools/deploy-check/extract.mjs" "$dir"
+node "$root/tools/deploy-check/extract.mjs" "$dir" "$overlay"
 sed -i "s|/etc/jq/config.yaml|$dir/config.yaml|g" "$dir/server.args" "$dir/migrate.args" "$dir/worker.sh"
+
+# The Secret volumes (the TLS overlay's): each becomes a directory with what cert-manager
+# writes (tls.crt, tls.key, ca.crt), and its mount path in the containers' env points there.
+ctl_tls=()
+for pod in server worker; do
+  while read -r mount secret; do
+    [ -d "$dir/tls" ] || "$root/scripts/gen-certs.sh" stack "$dir/tls" >/dev/null
+    case "$secret" in
+      jq-server-tls) leaf=server ;;
+      jq-worker-tls) leaf=client ;;
+      *) fail "the $pod mounts Secret $secret, which this smoke test cannot make" ;;
+    esac
+    mkdir -p "$dir/secrets/$secret"
+    cp "$dir/tls/$leaf.pem" "$dir/secrets/$secret/tls.crt"
+    cp "$dir/tls/$leaf.key" "$dir/secrets/$secret/tls.key"
+    cp "$dir/tls/ca.pem" "$dir/secrets/$secret/ca.crt"
+    sed -i "s|=$mount/|=$dir/secrets/$secret/|" "$dir/$pod.env"
+  done <"$dir/$pod.mounts"
+done
+mapfile -t server_env <"$dir/server.env"
+mapfile -t worker_env <"$dir/worker.env"
+if grep -q '^JQ_SERVER_TLS_CERT=' "$dir/server.env"; then
+  ctl_tls=(JQ_TLS_CA="$dir/tls/ca.pem" JQ_TLS_CERT="$dir/tls/client.pem" JQ_TLS_KEY="$dir/tls/client.key")
+fi
 grpc=$(free_port)
 metrics=$(free_port)
 worker_metrics=$(free_port)
@@ -64,7 +91,7 @@ echo "   migration Job: $(tail -n 1 "$dir/migrate.log")"
 
 mapfile -t server_args <"$dir/server.args"
 JQ_SERVER_ADDR="127.0.0.1:$grpc" JQ_METRICS_ADDR="127.0.0.1:$metrics" JQ_SERVER_ID=smoke-server \
-  jq-server "${server_args[@]}" >"$dir/server.log" 2>&1 &
+  env ${server_env[@]+"${server_env[@]}"} jq-server "${server_args[@]}" >"$dir/server.log" 2>&1 &
 server=$!
 pids+=("$server")
 until_ok 60 bash "$root/docker/healthcheck.sh" "$metrics" /readyz || fail "jq-server never became ready (/readyz)"
@@ -73,8 +100,9 @@ echo "   jq-server ready: docker/healthcheck.sh $metrics /readyz"
 
 # The worker pod has no JQ_* backends: only its address and metrics port are overridden here.
 env -u JQ_DB_HOST -u JQ_DB_PORT -u JQ_DB_USER -u JQ_DB_PASSWORD -u JQ_REDIS_ADDR -u JQ_REDIS_PASSWORD \
+  -u JQ_API_KEY -u JQ_AUTH_BOOTSTRAP_KEY -u JQ_AUTH_BOOTSTRAP_FLEET_KEY \
   POD_NAME=smoke-worker JQ_WORKER_SERVER_ADDR="127.0.0.1:$grpc" \
-  JQ_WORKER_METRICS_ADDR="127.0.0.1:$worker_metrics" \
+  JQ_WORKER_METRICS_ADDR="127.0.0.1:$worker_metrics" ${worker_env[@]+"${worker_env[@]}"} \
   bash "$dir/worker.sh" >"$dir/worker.log" 2>&1 &
 worker=$!
 pids+=("$worker")
@@ -82,18 +110,29 @@ until_ok 60 bash "$root/docker/healthcheck.sh" "$worker_metrics" /healthz || fai
 id=smoke-worker # POD_NAME
 echo "   jq-worker up: docker/healthcheck.sh $worker_metrics /healthz"
 
-# The operator's jq-ctl holds the admin key; the worker sent the Secret's JQ_API_KEY, a fleet key.
-[ "$JQ_API_KEY" = "$JQ_AUTH_BOOTSTRAP_FLEET_KEY" ] || fail "the workers' JQ_API_KEY is not the fleet key"
-ctl() { JQ_API_KEY="$JQ_AUTH_BOOTSTRAP_KEY" jq-ctl --server-addr "127.0.0.1:$grpc" --timeout 30 "$@"; }
-until_ok 60 sh -c "JQ_API_KEY='$JQ_AUTH_BOOTSTRAP_KEY' jq-ctl --server-addr 127.0.0.1:$grpc worker list | grep -q '$id'" ||
-  fail "the worker never registered as $id"
+# The operator's jq-ctl holds the admin key; the worker sent the Secret's JQ_WORKER_API_KEY, a
+# fleet key.
+[ "$JQ_WORKER_API_KEY" = "$JQ_AUTH_BOOTSTRAP_FLEET_KEY" ] || fail "the workers' key is not the fleet key"
+ctl() {
+  JQ_API_KEY="$JQ_AUTH_BOOTSTRAP_KEY" env ${ctl_tls[@]+"${ctl_tls[@]}"} \
+    jq-ctl --server-addr "127.0.0.1:$grpc" --timeout 30 "$@"
+}
+worker_listed() { ctl worker list | grep -q "$id"; }
+until_ok 60 worker_listed || fail "the worker never registered as $id"
+if [ "${#ctl_tls[@]}" -gt 0 ]; then
+  # mTLS: a client without the CA's certificate is refused, with a message that says why.
+  if out="$(JQ_API_KEY="$JQ_AUTH_BOOTSTRAP_KEY" jq-ctl --server-addr "127.0.0.1:$grpc" --timeout 10 worker list 2>&1)"; then
+    fail "a plaintext jq-ctl reached the TLS server: $out"
+  fi
+  echo "   mTLS: the worker connected with its certificate; plaintext refused ($(head -c 100 <<<"$out"))"
+fi
 out="$(ctl job submit --queue default --payload '{"command":["echo","hello from the pod'"'"'s config"]}' --wait 2>&1)" ||
   fail "job submit --wait: $out"
 grep -q DONE <<<"$out" || fail "the job did not end DONE: $out"
 echo "   a job ran: $(tr '\n' ' ' <<<"$out" | cut -c1-100)"
 
 # The fleet key works the WorkerService only: no AdminService, so no operator's power in a pod.
-if out="$(jq-ctl --server-addr "127.0.0.1:$grpc" worker drain "$id" 2>&1)"; then
+if out="$(JQ_API_KEY="$JQ_WORKER_API_KEY" env ${ctl_tls[@]+"${ctl_tls[@]}"} jq-ctl --server-addr "127.0.0.1:$grpc" worker drain "$id" 2>&1)"; then
   fail "the workers' key could drain a worker: $out"
 fi
 grep -q PERMISSION_DENIED <<<"$out" || fail "the workers' key on the AdminService: $out"

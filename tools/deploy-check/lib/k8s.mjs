@@ -74,6 +74,7 @@ export async function checkObjects(objects, ctx) {
   // Secrets a pod can use: Secrets and the targets of ExternalSecrets.
   const secretNames = new Set(byKind("Secret").map((s) => s.metadata.name));
   for (const es of byKind("ExternalSecret")) secretNames.add(es.spec?.target?.name ?? es.metadata.name);
+  for (const cert of byKind("Certificate")) secretNames.add(cert.spec?.secretName);  // cert-manager writes it
   const checkEnvName = (o, name) => {
     if (name.startsWith("JQ_") && !ctx.knownEnv.has(name)) {
       err(o, `variable ${name} is not one jq reads (JQ_ + a key of src/core/config.cpp)`);

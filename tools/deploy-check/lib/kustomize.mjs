@@ -1,12 +1,15 @@
 // A kustomize-equivalent renderer for the subset of kustomize that k8s/ uses. Anything else
 // in a kustomization.yaml is an error, so a file that this renderer accepts renders the same
-// with `kubectl kustomize` (resources, namespace, labels, images, patches: the semantics
-// below are kustomize's for these fields).
+// with `kubectl kustomize` (resources, components, namespace, labels, images, patches: the
+// semantics below are kustomize's for these fields).
 import fs from "node:fs";
 import path from "node:path";
 import YAML from "yaml";
 
-const SUPPORTED = new Set(["apiVersion", "kind", "resources", "namespace", "labels", "images", "patches"]);
+const SUPPORTED = new Set(["apiVersion", "kind", "resources", "components", "namespace", "labels", "images", "patches"]);
+// A Component (kind Component, kustomize.config.k8s.io/v1alpha1) adds resources and patches to
+// the kustomization that lists it, after that one's resources and before its own patches.
+const COMPONENT_SUPPORTED = new Set(["apiVersion", "kind", "resources", "patches"]);
 
 // Kinds kustomize leaves without a namespace (cluster-scoped).
 const CLUSTER_SCOPED = new Set([
@@ -36,10 +39,13 @@ function isPlainObject(v) {
 }
 
 // Strategic merge as kustomize does it for the fields used here: maps merge; a null value
-// deletes the key; lists whose Kubernetes merge key is "name" (containers, env, volumes, ...)
-// merge item by item on built-in kinds; every other list is replaced, as kustomize replaces
-// the lists of custom resources, whose schemas it does not know.
-const MERGE_BY_NAME = new Set(["containers", "initContainers", "ephemeralContainers", "env", "volumes", "imagePullSecrets"]);
+// deletes the key; lists with a Kubernetes merge key ("name" for containers, env, volumes, ...;
+// "mountPath" for volumeMounts) merge item by item on built-in kinds; every other list is
+// replaced, as kustomize replaces the lists of custom resources, whose schemas it does not know.
+const MERGE_KEY = new Map([
+  ...["containers", "initContainers", "ephemeralContainers", "env", "volumes", "imagePullSecrets"].map((k) => [k, "name"]),
+  ["volumeMounts", "mountPath"],
+]);
 
 export function strategicMerge(base, patch, builtIn = true) {
   if (!isPlainObject(base) || !isPlainObject(patch)) return structuredClone(patch);
@@ -47,11 +53,12 @@ export function strategicMerge(base, patch, builtIn = true) {
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) {
       delete out[k];
-    } else if (builtIn && MERGE_BY_NAME.has(k) && Array.isArray(v) && Array.isArray(out[k]) &&
-               mergeableByName(v) && mergeableByName(out[k])) {
+    } else if (builtIn && MERGE_KEY.has(k) && Array.isArray(v) && Array.isArray(out[k]) &&
+               mergeableBy(v, MERGE_KEY.get(k)) && mergeableBy(out[k], MERGE_KEY.get(k))) {
+      const key = MERGE_KEY.get(k);
       const merged = out[k].map((x) => structuredClone(x));
       for (const item of v) {
-        const i = merged.findIndex((m) => m.name === item.name);
+        const i = merged.findIndex((m) => m[key] === item[key]);
         if (i >= 0) merged[i] = strategicMerge(merged[i], item, builtIn);
         else merged.push(structuredClone(item));
       }
@@ -65,8 +72,8 @@ export function strategicMerge(base, patch, builtIn = true) {
   return out;
 }
 
-function mergeableByName(list) {
-  return list.length > 0 && list.every((x) => isPlainObject(x) && typeof x.name === "string");
+function mergeableBy(list, key) {
+  return list.length > 0 && list.every((x) => isPlainObject(x) && typeof x[key] === "string");
 }
 
 // Built-in API groups: the core group ("v1") and the *.k8s.io groups plus apps, batch, policy,
@@ -102,6 +109,38 @@ function applyImages(objects, images, where) {
   }
 }
 
+// The objects of a kustomization's (or component's) resources: files, or directories rendered
+// as kustomizations of their own.
+function readResources(kfile, dir, resources, seen) {
+  const objects = [];
+  for (const r of resources ?? []) {
+    const p = path.join(dir, r);
+    if (!fs.existsSync(p)) throw new Error(`${kfile}: resource ${r} does not exist`);
+    if (fs.statSync(p).isDirectory()) objects.push(...render(p, new Set(seen)));
+    else objects.push(...readYamlDocs(p));
+  }
+  for (const o of objects) {
+    if (!o.apiVersion || !o.kind || !o.metadata?.name) {
+      throw new Error(`${kfile}: an object without apiVersion, kind or metadata.name: ${JSON.stringify(o).slice(0, 120)}`);
+    }
+  }
+  return objects;
+}
+
+function applyPatches(kfile, dir, patches, objects) {
+  for (const p of patches ?? []) {
+    const patchDocs = p.path ? readYamlDocs(path.join(dir, p.path)) : [YAML.parse(p.patch)];
+    if (patchDocs.length !== 1) throw new Error(`${kfile}: patch ${p.path} must hold one object`);
+    const patch = patchDocs[0];
+    const target = p.target ?? { kind: patch.kind, name: patch.metadata?.name };
+    const matches = objects.filter((o) =>
+      (!target.kind || o.kind === target.kind) && (!target.name || o.metadata.name === target.name));
+    if (matches.length === 0) throw new Error(`${kfile}: patch ${p.path ?? "(inline)"} matches no object`);
+    objects = objects.map((o) => (matches.includes(o) ? strategicMerge(o, patch, isBuiltIn(o.apiVersion)) : o));
+  }
+  return objects;
+}
+
 export function render(dir, seen = new Set()) {
   const kfile = path.join(dir, "kustomization.yaml");
   if (!fs.existsSync(kfile)) throw new Error(`${dir}: no kustomization.yaml`);
@@ -115,29 +154,22 @@ export function render(dir, seen = new Set()) {
   }
   if (k.kind !== "Kustomization") throw new Error(`${kfile}: kind must be Kustomization`);
 
-  let objects = [];
-  for (const r of k.resources ?? []) {
-    const p = path.join(dir, r);
-    if (!fs.existsSync(p)) throw new Error(`${kfile}: resource ${r} does not exist`);
-    if (fs.statSync(p).isDirectory()) objects.push(...render(p, new Set(seen)));
-    else objects.push(...readYamlDocs(p));
-  }
-  for (const o of objects) {
-    if (!o.apiVersion || !o.kind || !o.metadata?.name) {
-      throw new Error(`${kfile}: an object without apiVersion, kind or metadata.name: ${JSON.stringify(o).slice(0, 120)}`);
+  let objects = readResources(kfile, dir, k.resources, seen);
+  for (const c of k.components ?? []) {
+    const cdir = path.join(dir, c);
+    const cfile = path.join(cdir, "kustomization.yaml");
+    if (!fs.existsSync(cfile)) throw new Error(`${kfile}: component ${c} has no kustomization.yaml`);
+    const [ck] = readYamlDocs(cfile);
+    for (const key of Object.keys(ck)) {
+      if (!COMPONENT_SUPPORTED.has(key)) {
+        throw new Error(`${cfile}: field "${key}" is not supported in a component by tools/deploy-check's renderer`);
+      }
     }
+    if (ck.kind !== "Component") throw new Error(`${cfile}: kind must be Component`);
+    objects.push(...readResources(cfile, cdir, ck.resources, seen));
+    objects = applyPatches(cfile, cdir, ck.patches, objects);
   }
-
-  for (const p of k.patches ?? []) {
-    const patchDocs = p.path ? readYamlDocs(path.join(dir, p.path)) : [YAML.parse(p.patch)];
-    if (patchDocs.length !== 1) throw new Error(`${kfile}: patch ${p.path} must hold one object`);
-    const patch = patchDocs[0];
-    const target = p.target ?? { kind: patch.kind, name: patch.metadata?.name };
-    const matches = objects.filter((o) =>
-      (!target.kind || o.kind === target.kind) && (!target.name || o.metadata.name === target.name));
-    if (matches.length === 0) throw new Error(`${kfile}: patch ${p.path ?? "(inline)"} matches no object`);
-    objects = objects.map((o) => (matches.includes(o) ? strategicMerge(o, patch, isBuiltIn(o.apiVersion)) : o));
-  }
+  objects = applyPatches(kfile, dir, k.patches, objects);
 
   if (k.images) applyImages(objects, k.images, kfile);
 

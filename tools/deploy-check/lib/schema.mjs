@@ -1,6 +1,6 @@
 // Kubernetes objects checked against the schemas of the npm kubernetes-models packages
-// (Kubernetes' own OpenAPI, and the CRDs of KEDA, the Prometheus operator and External
-// Secrets). Their validators accept unknown fields, which the API server rejects under
+// (Kubernetes' own OpenAPI, and the CRDs of KEDA, the Prometheus operator, External Secrets
+// and cert-manager). Their validators accept unknown fields, which the API server rejects under
 // strict field validation (kubectl's default), so unknown fields are found here from the
 // packages' type declarations (.d.ts): every property of every typed object must be declared.
 import fs from "node:fs";
@@ -17,6 +17,7 @@ const PACKAGES = [
   "@kubernetes-models/keda",
   "@kubernetes-models/prometheus-operator",
   "@kubernetes-models/external-secrets",
+  "@kubernetes-models/cert-manager",
 ];
 
 function modelPath(apiVersion, kind) {

@@ -64,6 +64,29 @@ test("render: namespace, images, labels and a targeted patch", () => {
   assert.equal(side.image, "side:1");
 });
 
+test("render: a component adds resources and patches before the kustomization's own; volumeMounts merge by mountPath", () => {
+  const dir = tmpdir({
+    "base/kustomization.yaml": "kind: Kustomization\nresources: [deploy.yaml]\n",
+    "base/deploy.yaml": deployment.replace("          image: app\n", "          image: app\n          volumeMounts: [{name: c, mountPath: /etc/c}]\n"),
+    "comp/kustomization.yaml": "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources: [cm.yaml]\npatches:\n  - path: p.yaml\n    target: {kind: Deployment, name: app}\n",
+    "comp/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra}\n",
+    "comp/p.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: app}\nspec:\n  template:\n    spec:\n      containers:\n        - name: main\n          env: [{name: FROM, value: component}]\n          volumeMounts: [{name: t, mountPath: /etc/t}]\n",
+    "ov/kustomization.yaml": "kind: Kustomization\nnamespace: ns\nresources: [../base]\ncomponents: [../comp]\npatches:\n  - path: p.yaml\n    target: {kind: Deployment, name: app}\n",
+    "ov/p.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: app}\nspec:\n  template:\n    spec:\n      containers:\n        - name: main\n          env: [{name: FROM, value: overlay}]\n",
+  });
+  const objects = render(path.join(dir, "ov"));
+  const cm = objects.find((o) => o.kind === "ConfigMap");
+  assert.equal(cm.metadata.namespace, "ns");
+  const main = objects.find((o) => o.kind === "Deployment").spec.template.spec.containers[0];
+  assert.deepEqual(main.env, [{ name: "FROM", value: "overlay" }], "the overlay's patch comes after the component's");
+  assert.deepEqual(main.volumeMounts.map((m) => m.mountPath), ["/etc/c", "/etc/t"]);
+  const bad = tmpdir({
+    "kustomization.yaml": "kind: Kustomization\ncomponents: [c]\n",
+    "c/kustomization.yaml": "kind: Kustomization\n",
+  });
+  assert.throws(() => render(bad), /kind must be Component/);
+});
+
 test("render refuses what it does not implement, patches that match nothing, and duplicates", () => {
   const unsupported = tmpdir({ "kustomization.yaml": "kind: Kustomization\ncommonLabels: {a: b}\nresources: []\n" });
   assert.throws(() => render(unsupported), /field "commonLabels" is not supported/);
