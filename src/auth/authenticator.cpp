@@ -17,6 +17,11 @@ Status Unauthenticated(std::string message) {
   return Status(StatusCode::kUnauthenticated, std::move(message));
 }
 
+// iat has whole seconds: a token issued in the revocation's second is refused too.
+std::int64_t RevokedAtSeconds(const JwtRevocationRecord& r) {
+  return std::chrono::duration_cast<std::chrono::seconds>(r.revoked_at.time_since_epoch()).count();
+}
+
 }  // namespace
 
 Result<AuthenticatorConfig> AuthenticatorConfigFrom(const Config& config) {
@@ -52,6 +57,7 @@ Authenticator::Authenticator(JobStore& store, AuthenticatorConfig config)
           config_.bootstrap_fleet_key.empty() ? "" : Sha256(config_.bootstrap_fleet_key)),
       jwt_(config_.jwt),
       keys_(std::make_shared<Keys>()),
+      revocations_(std::make_shared<Revocations>()),
       loop_({.name = "jq-auth-keys", .interval = config_.refresh}, [this] { return RunOnce(); }) {}
 
 Authenticator::~Authenticator() {
@@ -81,10 +87,26 @@ Status Authenticator::Reload() {
     if (r.revoked_at || !role) continue;
     (*keys)[r.id] = Key{r.tenant, *role, r.secret_sha256};
   }
+  std::shared_ptr<const Revocations> revocations;
+  if (jwt_.enabled()) {
+    auto listed = store_.JwtRevocationList();
+    if (!listed.ok()) return listed.status();
+    auto r = std::make_shared<Revocations>();
+    for (const auto& rev : *listed) (*r)[rev.subject] = RevokedAtSeconds(rev);
+    revocations = std::move(r);
+  }
   std::lock_guard lock(mu_);
   keys_ = std::move(keys);
+  if (revocations) revocations_ = std::move(revocations);
   loaded_at_ = std::chrono::steady_clock::now();
   return Status::Ok();
+}
+
+void Authenticator::Remember(const JwtRevocationRecord& revocation) {
+  std::lock_guard lock(mu_);
+  auto r = std::make_shared<Revocations>(*revocations_);
+  (*r)[revocation.subject] = RevokedAtSeconds(revocation);
+  revocations_ = std::move(r);
 }
 
 void Authenticator::Remember(const ApiKeyRecord& key) {
@@ -133,7 +155,20 @@ Result<Principal> Authenticator::Authenticate(std::string_view authorization) {
     const auto now = std::chrono::duration_cast<std::chrono::seconds>(
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
-    return jwt_.Verify(std::string(*token), now);
+    auto p = jwt_.Verify(std::string(*token), now);
+    if (!p.ok()) return p;
+    std::shared_ptr<const Revocations> revocations;
+    {
+      std::lock_guard lock(mu_);
+      revocations = revocations_;
+    }
+    // A token without iat cannot show it was issued after the revocation.
+    auto it = revocations->find(p->key_id.substr(4));  // "jwt:<subject>"
+    if (it != revocations->end() && p->issued_at <= it->second) {
+      return Unauthenticated("JWT refused: its subject's tokens issued until " +
+                             std::to_string(it->second) + " (iat) are revoked; get a new one");
+    }
+    return p;
   }
   const auto parts = ParseApiKey(*token);
   if (!parts) return Unauthenticated("the bearer token is not a jq API key or a JWT");

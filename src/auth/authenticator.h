@@ -54,6 +54,8 @@ class Authenticator {
   bool enabled() const { return config_.enabled; }
   // A key just created here: usable on this replica at once, before the next reload.
   void Remember(const ApiKeyRecord& key);
+  // A JWT revocation just made here: in force on this replica at once.
+  void Remember(const JwtRevocationRecord& revocation);
   // One pass of the loop: reload the keys, record last use. Public for tests.
   BackgroundLoop::Next RunOnce();
 
@@ -64,6 +66,8 @@ class Authenticator {
     std::string secret_sha256;
   };
   using Keys = std::unordered_map<std::string, Key>;
+  // Subject -> revoked_at in seconds since the epoch: JWTs issued until then are refused.
+  using Revocations = std::unordered_map<std::string, std::int64_t>;
   Status Reload();
   std::shared_ptr<const Keys> Snapshot();
 
@@ -75,6 +79,7 @@ class Authenticator {
   std::mutex reload_mu_;  // one reload at a time
   std::mutex mu_;
   std::shared_ptr<const Keys> keys_;                   // GUARDED_BY(mu_)
+  std::shared_ptr<const Revocations> revocations_;     // GUARDED_BY(mu_)
   std::chrono::steady_clock::time_point loaded_at_{};  // GUARDED_BY(mu_)
   std::set<std::string> used_;                         // GUARDED_BY(mu_): since the last pass
   BackgroundLoop loop_;

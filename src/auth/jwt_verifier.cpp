@@ -79,6 +79,7 @@ Result<Principal> PrincipalFromClaims(std::string_view claims_json, const JwtCon
   p.role = *role;
   const std::string sub = text("sub").value_or("");
   p.key_id = "jwt:" + (sub.empty() ? *tenant : sub.substr(0, 128));
+  p.issued_at = number("iat").value_or(0);
   return p;
 }
 

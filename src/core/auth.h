@@ -2,6 +2,7 @@
 // RPC needs, and the caller a request runs as. Pure; the policy lives here and nowhere else.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,6 +35,7 @@ struct Principal {
   std::string key_id;  // API key id, "jwt:<sub>", "bootstrap", or "anonymous" (auth off)
   std::string tenant;  // the tenant it acts for; its jobs and idempotency keys live there
   Role role = Role::kProducer;
+  std::int64_t issued_at = 0;  // a JWT's iat (seconds since the epoch); 0: none, or not a JWT
   // Whose jobs a worker stream is given: every tenant's for an admin or a fleet key.
   bool serves_all_tenants() const { return role == Role::kAdmin || role == Role::kFleet; }
   // The tenant filter of reads: "" (all) for an admin, else its own.

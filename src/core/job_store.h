@@ -283,6 +283,10 @@ class JobStore {
   virtual Result<ApiKeyRecord> ApiKeyRevoke(const std::string& id) = 0;
   // last_used_at = now for these keys (unknown ids are ignored).
   virtual Status ApiKeyTouch(const std::vector<std::string>& ids) = 0;
+  // Refuses the subject's JWTs issued until now (a second revocation moves the time on).
+  virtual Result<JwtRevocationRecord> JwtRevoke(const std::string& subject,
+                                                const std::string& actor) = 0;
+  virtual Result<std::vector<JwtRevocationRecord>> JwtRevocationList() = 0;  // by subject
 
   // Tenants' limits (SPEC §6). Create: ALREADY_EXISTS if it exists. Update: sets the limits
   // given (an unset field stays as it is) and clears the reset ones; NOT_FOUND for an unknown

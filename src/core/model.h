@@ -132,6 +132,14 @@ struct ApiKeyRecord {
   std::optional<TimePoint> revoked_at;
 };
 
+// Every JWT of `subject` (the actor "jwt:<sub>") issued at or before revoked_at is refused
+// (docs/security.md, "JWT"): JWTs are not stored, so they are revoked by who and when.
+struct JwtRevocationRecord {
+  std::string subject;
+  TimePoint revoked_at;
+  std::string revoked_by;  // the actor who revoked it
+};
+
 // A tenant's limits (SPEC §6); an unset limit takes the configuration's default.
 struct TenantRecord {
   std::string name;

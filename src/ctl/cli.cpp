@@ -275,6 +275,17 @@ int Run(int argc, char** argv, std::ostream& out, std::ostream& err) {
   AddIdCommand(apikey, "revoke", "revoke an API key: refused by every replica within seconds", "id",
                id, ApiKeyRevoke, command);
 
+  // jwt ...
+  CLI::App* jwt = app.add_subcommand("jwt", "revoke JWTs before they expire (admin keys only)");
+  jwt->require_subcommand(1);
+  AddIdCommand(jwt, "revoke",
+               "refuse every JWT of this subject (sub claim) issued until now, on every replica "
+               "within seconds; tokens issued later are accepted",
+               "subject", id, JwtRevoke, command);
+  jwt->add_subcommand("list", "list JWT revocations")->callback([&command] {
+    command = [](Session& s) { return JwtRevocationList(s); };
+  });
+
   // tenant ...
   CLI::App* tenant = app.add_subcommand("tenant", "manage tenants' limits (admin keys only)");
   tenant->require_subcommand(1);

@@ -365,6 +365,20 @@ int ApiKeyRevoke(Session& s, const std::string& id) {
                 });
 }
 
+int JwtRevoke(Session& s, const std::string& subject) {
+  jq::RevokeJwtSubjectRequest req;
+  req.set_subject(subject);
+  return s.Call("jwt revoke " + subject, &jq::AdminService::Stub::RevokeJwtSubject, req,
+                [](const jq::RevokeJwtSubjectResponse& resp, OutputFormat format) {
+                  return RenderJwtRevocation(resp.revocation(), format);
+                });
+}
+
+int JwtRevocationList(Session& s) {
+  return s.Call("jwt list", &jq::AdminService::Stub::ListJwtRevocations, {},
+                RenderJwtRevocationList);
+}
+
 namespace {
 
 jq::Tenant TenantOf(const TenantArgs& args) {

@@ -86,6 +86,8 @@ int WorkerShutdown(Session& s, const std::string& worker_id, bool now);
 int ApiKeyCreate(Session& s, const ApiKeyArgs& args);
 int ApiKeyList(Session& s, const std::string& tenant);
 int ApiKeyRevoke(Session& s, const std::string& id);
+int JwtRevoke(Session& s, const std::string& subject);
+int JwtRevocationList(Session& s);
 
 int TenantCreate(Session& s, const TenantArgs& args);
 int TenantUpdate(Session& s, const TenantArgs& args);

@@ -283,6 +283,23 @@ std::string RenderApiKeyList(const jq::ListApiKeysResponse& resp, OutputFormat f
   return t.Render();
 }
 
+std::string RenderJwtRevocationList(const jq::ListJwtRevocationsResponse& resp,
+                                    OutputFormat format) {
+  if (format != OutputFormat::kTable) return AsDocument(resp, format);
+  Table t({"SUBJECT", "TOKENS_ISSUED_UNTIL", "REVOKED_BY"});
+  for (const auto& r : resp.revocations()) {
+    t.AddRow({r.subject(), FormatTime(r.revoked_at()), r.revoked_by()});
+  }
+  return t.Render();
+}
+
+std::string RenderJwtRevocation(const jq::JwtRevocation& r, OutputFormat format) {
+  if (format != OutputFormat::kTable) return AsDocument(r, format);
+  jq::ListJwtRevocationsResponse one;
+  *one.add_revocations() = r;
+  return RenderJwtRevocationList(one, format);
+}
+
 std::string RenderApiKey(const jq::ApiKey& key, OutputFormat format) {
   if (format != OutputFormat::kTable) return AsDocument(key, format);
   Table t(kApiKeyHeader);

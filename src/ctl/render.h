@@ -41,6 +41,9 @@ std::string RenderNewApiKey(const jq::CreateApiKeyResponse& resp, OutputFormat f
 // apikey list / revoke: id, tenant, role, times; never a secret (the reply has none).
 std::string RenderApiKeyList(const jq::ListApiKeysResponse& resp, OutputFormat format);
 std::string RenderApiKey(const jq::ApiKey& key, OutputFormat format);
+std::string RenderJwtRevocation(const jq::JwtRevocation& r, OutputFormat format);
+std::string RenderJwtRevocationList(const jq::ListJwtRevocationsResponse& resp,
+                                    OutputFormat format);
 std::string RenderTenant(const jq::Tenant& tenant, OutputFormat format);
 std::string RenderTenantList(const jq::ListTenantsResponse& resp, OutputFormat format);
 // A command whose reply is empty (cancel, delete, pause, drain, ...): table mode prints

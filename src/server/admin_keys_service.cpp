@@ -6,6 +6,7 @@
 
 #include "auth/api_key.h"
 #include "core/bearer.h"
+#include "core/utf8.h"
 #include "core/validation.h"
 #include "rpc/convert.h"
 #include "server/auth_gate.h"
@@ -22,6 +23,12 @@ void ToProto(const ApiKeyRecord& k, jq::ApiKey* out) {
   rpc::ToTimestamp(k.created_at, out->mutable_created_at());
   if (k.last_used_at) rpc::ToTimestamp(*k.last_used_at, out->mutable_last_used_at());
   if (k.revoked_at) rpc::ToTimestamp(*k.revoked_at, out->mutable_revoked_at());
+}
+
+void ToProto(const JwtRevocationRecord& r, jq::JwtRevocation* out) {
+  out->set_subject(r.subject);
+  rpc::ToTimestamp(r.revoked_at, out->mutable_revoked_at());
+  out->set_revoked_by(r.revoked_by);
 }
 
 void ToProto(const TenantRecord& t, jq::Tenant* out) {
@@ -122,6 +129,40 @@ grpc::Status AdminServiceImpl::RevokeApiKey(grpc::ServerContext* context,
   if (!r.ok()) return rpc::ToGrpc(r.status());
   spdlog::info("api key {} revoked by {}", r->id, caller->key_id);
   ToProto(*r, resp->mutable_api_key());
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminServiceImpl::RevokeJwtSubject(grpc::ServerContext* context,
+                                                const jq::RevokeJwtSubjectRequest* req,
+                                                jq::RevokeJwtSubjectResponse* resp) {
+  auto caller = Admit(ctx_.auth, context, Permission::kAdminister);
+  if (!caller.ok()) return rpc::ToGrpc(caller.status());
+  const std::string& subject = req->subject();
+  // As the verifier keeps it (key_id "jwt:" + the first 128 bytes of sub).
+  if (subject.empty() || subject.size() > 128) {
+    return rpc::InvalidArgument("subject must be 1 to 128 bytes (it is " +
+                                std::to_string(subject.size()) + ")");
+  }
+  for (unsigned char c : subject) {
+    if (c < 0x20 || c == 0x7f) return rpc::InvalidArgument("subject holds a control character");
+  }
+  auto r = ctx_.store.JwtRevoke(subject, caller->key_id);
+  if (!r.ok()) return rpc::ToGrpc(r.status());
+  if (ctx_.auth != nullptr) ctx_.auth->Remember(*r);
+  spdlog::info("JWTs of subject {} issued until now revoked by {}", ToValidUtf8(subject),
+               caller->key_id);
+  ToProto(*r, resp->mutable_revocation());
+  return grpc::Status::OK;
+}
+
+grpc::Status AdminServiceImpl::ListJwtRevocations(grpc::ServerContext* context,
+                                                  const jq::ListJwtRevocationsRequest*,
+                                                  jq::ListJwtRevocationsResponse* resp) {
+  auto caller = Admit(ctx_.auth, context, Permission::kAdminister);
+  if (!caller.ok()) return rpc::ToGrpc(caller.status());
+  auto r = ctx_.store.JwtRevocationList();
+  if (!r.ok()) return rpc::ToGrpc(r.status());
+  for (const auto& x : *r) ToProto(x, resp->add_revocations());
   return grpc::Status::OK;
 }
 

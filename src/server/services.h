@@ -171,6 +171,10 @@ class AdminServiceImpl final : public jq::AdminService::Service {
                            jq::ListApiKeysResponse*) override;
   grpc::Status RevokeApiKey(grpc::ServerContext*, const jq::RevokeApiKeyRequest*,
                             jq::RevokeApiKeyResponse*) override;
+  grpc::Status RevokeJwtSubject(grpc::ServerContext*, const jq::RevokeJwtSubjectRequest*,
+                                jq::RevokeJwtSubjectResponse*) override;
+  grpc::Status ListJwtRevocations(grpc::ServerContext*, const jq::ListJwtRevocationsRequest*,
+                                  jq::ListJwtRevocationsResponse*) override;
   grpc::Status CreateTenant(grpc::ServerContext*, const jq::CreateTenantRequest*,
                             jq::CreateTenantResponse*) override;
   grpc::Status UpdateTenant(grpc::ServerContext*, const jq::UpdateTenantRequest*,

@@ -1,5 +1,6 @@
-// PgStore: the api_keys and tenants tables (migrations 0011, 0012). Small tables read by the
-// authenticator's refresh (every key, once a second per replica) and by operators.
+// PgStore: the api_keys, jwt_revocations and tenants tables (migrations 0011, 0012, 0014). Small
+// tables read by the authenticator's refresh (every key, once a second per replica) and by
+// operators.
 #include <string>
 
 #include "store/pg_common.h"
@@ -89,6 +90,41 @@ Status PgStore::ApiKeyTouch(const std::vector<std::string>& ids) {
                    PgArray(ids));
     return Status::Ok();
   });
+}
+
+namespace {
+
+JwtRevocationRecord JwtRevocationFromRow(const pqxx::row& r) {
+  return {r["subject"].as<std::string>(), FromUs(r["revoked_us"].as<std::int64_t>()),
+          r["revoked_by"].as<std::string>()};
+}
+
+}  // namespace
+
+Result<JwtRevocationRecord> PgStore::JwtRevoke(const std::string& subject,
+                                               const std::string& actor) {
+  return RunTx<JwtRevocationRecord>(
+      *pool_, config_, "JwtRevoke", [&](pqxx::work& tx) -> Result<JwtRevocationRecord> {
+        auto r = tx.exec_params(
+            "INSERT INTO jwt_revocations (subject, revoked_by) VALUES ($1, $2)"
+            " ON CONFLICT (subject) DO UPDATE SET revoked_at = now(), revoked_by = $2"
+            " RETURNING subject, jq_us(revoked_at) AS revoked_us, revoked_by",
+            subject, actor);
+        return JwtRevocationFromRow(r[0]);
+      });
+}
+
+Result<std::vector<JwtRevocationRecord>> PgStore::JwtRevocationList() {
+  return RunTx<std::vector<JwtRevocationRecord>>(
+      *pool_, config_, "JwtRevocationList",
+      [&](pqxx::work& tx) -> Result<std::vector<JwtRevocationRecord>> {
+        std::vector<JwtRevocationRecord> out;
+        for (const auto& row : tx.exec("SELECT subject, jq_us(revoked_at) AS revoked_us, revoked_by"
+                                       " FROM jwt_revocations ORDER BY subject")) {
+          out.push_back(JwtRevocationFromRow(row));
+        }
+        return out;
+      });
 }
 
 Result<TenantRecord> PgStore::TenantCreate(const TenantRecord& t) {

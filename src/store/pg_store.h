@@ -84,6 +84,9 @@ class PgStore final : public JobStore {
   Result<std::vector<ApiKeyRecord>> ApiKeyList(const std::string& tenant) override;
   Result<ApiKeyRecord> ApiKeyRevoke(const std::string& id) override;
   Status ApiKeyTouch(const std::vector<std::string>& ids) override;
+  Result<JwtRevocationRecord> JwtRevoke(const std::string& subject,
+                                        const std::string& actor) override;
+  Result<std::vector<JwtRevocationRecord>> JwtRevocationList() override;
   Result<TenantRecord> TenantCreate(const TenantRecord& tenant) override;
   Result<TenantRecord> TenantUpdate(const TenantUpdateParams& p) override;
   Result<std::vector<TenantRecord>> TenantList() override;

@@ -450,6 +450,58 @@ TEST(AuthJwtE2E, ValidTokensAreAcceptedExpiredForgedAndConfusedOnesRefused) {
   EXPECT_EQ(log.find(kHsSecret), std::string::npos);
 }
 
+TEST(AuthJwtE2E, ARevokedSubjectIsRefusedOnEveryReplicaUntilItsNextToken) {
+  Stack stack;
+  Stack::ServerOptions o;
+  o.env = {{"JQ_AUTH_JWT_HS256_SECRET", kHsSecret}};
+  stack.StartServer(o);
+  stack.StartServer(o);
+  const auto now = [] {
+    return static_cast<long>(
+        std::chrono::duration_cast<seconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count());
+  };
+  const auto token = [&](long iat) {
+    return Token(JWT_ALG_HS256, kHsSecret,
+                 R"({"sub":"alice","tenant":"acme","role":"producer","iat":)" +
+                     std::to_string(iat) + R"(,"exp":)" + std::to_string(now() + 600) + "}");
+  };
+  const std::string old = token(now() - 5);
+  const auto call = [&](const std::string& t, int server) {
+    return CallRaw(TestChannel(stack.server_addr(server), t), "/jq.JobService/ListJobs");
+  };
+  ASSERT_TRUE(call(old, 1).ok()) << call(old, 1).error_message();
+
+  auto revoked = stack.Ctl({"jwt", "revoke", "alice"}, 0);
+  ASSERT_EQ(revoked.exit_code, 0) << revoked.err;
+  EXPECT_NE(revoked.out.find("alice"), std::string::npos) << revoked.out;
+  EXPECT_NE(revoked.out.find("bootstrap"), std::string::npos) << revoked.out;  // who did it
+  EXPECT_EQ(call(old, 0).error_code(), grpc::StatusCode::UNAUTHENTICATED);     // at once here
+  // On the other replica within a reload (auth.key_refresh_ms, 1 s).
+  const auto deadline = std::chrono::steady_clock::now() + seconds(10);
+  grpc::Status there;
+  while ((there = call(old, 1)).ok() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(there.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_NE(there.error_message().find("are revoked"), std::string::npos) << there.error_message();
+  std::this_thread::sleep_for(seconds(1));  // iat has whole seconds
+  const std::string fresh = token(now());
+  EXPECT_TRUE(call(fresh, 1).ok()) << call(fresh, 1).error_message();
+
+  auto listed = stack.Ctl({"jwt", "list"});
+  EXPECT_NE(listed.out.find("alice"), std::string::npos) << listed.out;
+  for (const std::string& bad : {std::string(""), std::string(129, 'x'), std::string("a\tb")}) {
+    auto r = stack.Ctl({"jwt", "revoke", bad});
+    EXPECT_EQ(r.exit_code, 1) << bad;
+    EXPECT_NE(r.err.find("INVALID_ARGUMENT: subject"), std::string::npos) << r.err;
+  }
+  // Not for a producer: an admin's power.
+  EXPECT_EQ(CallRaw(TestChannel(stack.server_addr(0), fresh), "/jq.AdminService/RevokeJwtSubject")
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+}
+
 TEST(AuthOffE2E, AuthOffOnlyByAnExplicitSettingAndSaidSo) {
   Stack stack;
   Stack::ServerOptions o;

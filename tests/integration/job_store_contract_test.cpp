@@ -2126,6 +2126,28 @@ TYPED_TEST(JobStoreContract, ApiKeyTouchRecordsLastUse) {
 
 // ---------------------------------------------------------------------------- tenants
 
+TYPED_TEST(JobStoreContract, JwtRevocationsAreRecordedAndASecondOneMovesTheTimeOn) {
+  auto& st = this->Store();
+  auto empty = st.JwtRevocationList();
+  ASSERT_TRUE(empty.ok()) << empty.status().ToString();
+  EXPECT_TRUE(empty->empty());
+  auto first = st.JwtRevoke("alice@example.com", "0123456789abcdef");
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->subject, "alice@example.com");
+  EXPECT_EQ(first->revoked_by, "0123456789abcdef");
+  ASSERT_TRUE(st.JwtRevoke("bob", "bootstrap").ok());
+  auto again = st.JwtRevoke("alice@example.com", "jwt:carol");
+  ASSERT_TRUE(again.ok());
+  EXPECT_GE(again->revoked_at, first->revoked_at);  // now(), again
+  auto list = st.JwtRevocationList();
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);  // one row per subject, by subject
+  EXPECT_EQ((*list)[0].subject, "alice@example.com");
+  EXPECT_EQ((*list)[0].revoked_by, "jwt:carol");
+  EXPECT_EQ((*list)[0].revoked_at, again->revoked_at);
+  EXPECT_EQ((*list)[1].subject, "bob");
+}
+
 TYPED_TEST(JobStoreContract, TenantsAreCreatedUpdatedAndListed) {
   auto& st = this->Store();
   TenantRecord t;

@@ -41,6 +41,21 @@ Result<ApiKeyRecord> FakeJobStore::ApiKeyRevoke(const std::string& id) {
   return Status::NotFound("api key " + id + " not found");
 }
 
+Result<JwtRevocationRecord> FakeJobStore::JwtRevoke(const std::string& subject,
+                                                    const std::string& actor) {
+  std::lock_guard lock(mu_);
+  auto& r = jwt_revocations_[subject];
+  r = {subject, Now(), actor};
+  return r;
+}
+
+Result<std::vector<JwtRevocationRecord>> FakeJobStore::JwtRevocationList() {
+  std::lock_guard lock(mu_);
+  std::vector<JwtRevocationRecord> out;
+  for (const auto& [subject, r] : jwt_revocations_) out.push_back(r);
+  return out;
+}
+
 Status FakeJobStore::ApiKeyTouch(const std::vector<std::string>& ids) {
   std::lock_guard lock(mu_);
   const TimePoint now = Now();

@@ -94,6 +94,9 @@ class FakeJobStore final : public JobStore {
   Result<std::vector<ApiKeyRecord>> ApiKeyList(const std::string& tenant) override;
   Result<ApiKeyRecord> ApiKeyRevoke(const std::string& id) override;
   Status ApiKeyTouch(const std::vector<std::string>& ids) override;
+  Result<JwtRevocationRecord> JwtRevoke(const std::string& subject,
+                                        const std::string& actor) override;
+  Result<std::vector<JwtRevocationRecord>> JwtRevocationList() override;
   Result<TenantRecord> TenantCreate(const TenantRecord& tenant) override;
   Result<TenantRecord> TenantUpdate(const TenantUpdateParams& p) override;
   Result<std::vector<TenantRecord>> TenantList() override;
@@ -161,6 +164,7 @@ class FakeJobStore final : public JobStore {
   std::map<std::string, std::vector<JobEventRecord>> events_;        // GUARDED_BY(mu_)
   std::map<std::pair<std::string, int>, JobOutputRecord> outputs_;   // GUARDED_BY(mu_)
   std::map<std::string, WorkerRecord> workers_;                      // GUARDED_BY(mu_)
+  std::map<std::string, JwtRevocationRecord> jwt_revocations_;       // GUARDED_BY(mu_)
   std::vector<ApiKeyRecord> api_keys_;                               // GUARDED_BY(mu_), in order
   std::map<std::string, TenantRecord> tenants_;                      // GUARDED_BY(mu_)
   std::int64_t last_event_id_ = 0;                                   // GUARDED_BY(mu_)

@@ -169,6 +169,47 @@ TEST(Authenticator, KeysFromTheStoreTheBootstrapKeyAndRevocation) {
   EXPECT_NE(revoked.status().message().find("unknown or revoked"), std::string::npos);
 }
 
+TEST(Authenticator, ARevokedJwtSubjectIsRefusedUntilItsNextToken) {
+  testing::FakeJobStore store;  // system clock: the verifier checks exp against it too
+  AuthenticatorConfig config;
+  config.jwt = Rules();
+  Authenticator auth(store, config);
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  const auto token = [&](const std::string& sub, long iat) {
+    std::string claims = R"({"iss":"issuer","aud":"jq","tenant":"acme","role":"producer",)"
+                         R"("exp":)" +
+                         std::to_string(now + 600);
+    if (!sub.empty()) claims += R"(,"sub":")" + sub + R"(")";
+    if (iat != 0) claims += R"(,"iat":)" + std::to_string(iat);
+    return "Bearer " + Sign(JWT_ALG_HS256, Rules().hs256_secret, claims + "}");
+  };
+  ASSERT_TRUE(auth.Authenticate(token("alice", now - 10)).ok());
+
+  // Another replica revokes alice: in force here after the next reload.
+  auto revoked = store.JwtRevoke("alice", "ops-key");
+  ASSERT_TRUE(revoked.ok());
+  EXPECT_TRUE(auth.Authenticate(token("alice", now - 10)).ok());  // not reloaded yet
+  auth.RunOnce();
+  for (const long iat : {now - 10, 0L}) {  // before the revocation, or no iat to tell
+    auto r = auth.Authenticate(token("alice", iat));
+    EXPECT_EQ(r.status().code(), StatusCode::kUnauthenticated) << iat;
+    EXPECT_NE(r.status().message().find("are revoked"), std::string::npos) << r.status().message();
+  }
+  EXPECT_TRUE(auth.Authenticate(token("bob", now - 10)).ok());   // another subject
+  EXPECT_TRUE(auth.Authenticate(token("alice", now + 2)).ok());  // issued afterwards
+  // A token without sub acts as "jwt:<tenant>", so its tenant's name is its subject.
+  EXPECT_TRUE(auth.Authenticate(token("", now - 10)).ok());
+  ASSERT_TRUE(store.JwtRevoke("acme", "ops-key").ok());
+  auth.RunOnce();
+  EXPECT_FALSE(auth.Authenticate(token("", now - 10)).ok());
+
+  // Revoked here: in force at once, before any reload.
+  auth.Remember(JwtRevocationRecord{"bob", std::chrono::system_clock::now(), "ops-key"});
+  EXPECT_FALSE(auth.Authenticate(token("bob", now - 10)).ok());
+}
+
 TEST(Authenticator, AuthOffMakesEveryoneAnAnonymousAdmin) {
   testing::FakeJobStore store;
   AuthenticatorConfig config;
