@@ -37,6 +37,11 @@ Binding Bind(Config& c, std::string_view key) {
       {"metrics.addr", [](Config& c) { return Binding{.str = &c.metrics.addr}; }},
       {"metrics.finished_depth_seconds",
        [](Config& c) { return Binding{.integer = &c.metrics.finished_depth_seconds}; }},
+      {"metrics.tls.cert", [](Config& c) { return Binding{.str = &c.metrics.tls.cert}; }},
+      {"metrics.tls.key", [](Config& c) { return Binding{.str = &c.metrics.tls.key}; }},
+      {"metrics.tls.client_ca", [](Config& c) { return Binding{.str = &c.metrics.tls.client_ca}; }},
+      {"metrics.tls.reload_seconds",
+       [](Config& c) { return Binding{.integer = &c.metrics.tls.reload_seconds}; }},
       {"health.addr", [](Config& c) { return Binding{.str = &c.health.addr}; }},
       {"db.url", [](Config& c) { return Binding{.str = &c.db.url}; }},
       {"db.host", [](Config& c) { return Binding{.str = &c.db.host}; }},
@@ -97,6 +102,14 @@ Binding Bind(Config& c, std::string_view key) {
        [](Config& c) { return Binding{.integer = &c.worker.kill_grace_seconds}; }},
       {"worker.metrics_addr", [](Config& c) { return Binding{.str = &c.worker.metrics_addr}; }},
       {"worker.health_addr", [](Config& c) { return Binding{.str = &c.worker.health_addr}; }},
+      {"worker.metrics_tls.cert",
+       [](Config& c) { return Binding{.str = &c.worker.metrics_tls.cert}; }},
+      {"worker.metrics_tls.key",
+       [](Config& c) { return Binding{.str = &c.worker.metrics_tls.key}; }},
+      {"worker.metrics_tls.client_ca",
+       [](Config& c) { return Binding{.str = &c.worker.metrics_tls.client_ca}; }},
+      {"worker.metrics_tls.reload_seconds",
+       [](Config& c) { return Binding{.integer = &c.worker.metrics_tls.reload_seconds}; }},
       {"worker.tls.ca", [](Config& c) { return Binding{.str = &c.worker.tls.ca}; }},
       {"worker.tls.cert", [](Config& c) { return Binding{.str = &c.worker.tls.cert}; }},
       {"worker.tls.key", [](Config& c) { return Binding{.str = &c.worker.tls.key}; }},
@@ -162,12 +175,22 @@ Status ValidateTls(const Config& c) {
   for (auto [cert_key, cert, key_key, key] :
        {std::tuple<std::string_view, const std::string*, std::string_view, const std::string*>{
             "server.tls.cert", &s.cert, "server.tls.key", &s.key},
-        {"worker.tls.cert", &c.worker.tls.cert, "worker.tls.key", &c.worker.tls.key}}) {
+        {"worker.tls.cert", &c.worker.tls.cert, "worker.tls.key", &c.worker.tls.key},
+        {"metrics.tls.cert", &c.metrics.tls.cert, "metrics.tls.key", &c.metrics.tls.key},
+        {"worker.metrics_tls.cert", &c.worker.metrics_tls.cert, "worker.metrics_tls.key",
+         &c.worker.metrics_tls.key}}) {
     if (Status st = CheckPair(cert_key, *cert, key_key, *key); !st.ok()) return st;
   }
-  if (!s.client_ca.empty() && s.cert.empty()) {
-    return Status::InvalidArgument(
-        "server.tls.client_ca: mTLS needs TLS: set server.tls.cert and server.tls.key too");
+  for (auto [prefix, ca, cert] :
+       {std::tuple<std::string_view, const std::string*, const std::string*>{"server.tls",
+                                                                             &s.client_ca, &s.cert},
+        {"metrics.tls", &c.metrics.tls.client_ca, &c.metrics.tls.cert},
+        {"worker.metrics_tls", &c.worker.metrics_tls.client_ca, &c.worker.metrics_tls.cert}}) {
+    if (!ca->empty() && cert->empty()) {
+      const std::string p(prefix);
+      return Status::InvalidArgument(p + ".client_ca: mTLS needs TLS: set " + p + ".cert and " + p +
+                                     ".key too");
+    }
   }
   // The seed served TLS only with grpc.tls.enabled: true; jq whenever a certificate is set.
   // Either mismatch is refused rather than guessed at: plaintext where TLS was asked for is a
@@ -204,6 +227,13 @@ const std::vector<ConfigKey>& ConfigKeys() {
        "jq-server's HTTP listen address for /metrics /healthz /readyz"},
       {"metrics.finished_depth_seconds", K::kInt, false,
        "how often DONE/DEAD_LETTERED depths are recounted (reads every row)"},
+      {"metrics.tls.cert", K::kString, false,
+       "PEM certificate chain; with metrics.tls.key jq-server's HTTP listeners speak only HTTPS"},
+      {"metrics.tls.key", K::kString, false, "PEM private key of metrics.tls.cert"},
+      {"metrics.tls.client_ca", K::kString, false,
+       "PEM CA bundle; set = mTLS: every scraper must present a certificate it signed"},
+      {"metrics.tls.reload_seconds", K::kInt, false,
+       "how often the metrics TLS files are re-checked (rotation without restart)"},
       {"health.addr", K::kString, false,
        "a second HTTP address of jq-server for the same endpoints (empty = none)"},
       {"db.url", K::kString, false, "PostgreSQL URL; overrides host/port/name/user"},
@@ -255,6 +285,13 @@ const std::vector<ConfigKey>& ConfigKeys() {
        "jq-worker's HTTP listen address for /metrics /healthz /readyz"},
       {"worker.health_addr", K::kString, false,
        "a second HTTP address of jq-worker for the same endpoints (empty = none)"},
+      {"worker.metrics_tls.cert", K::kString, false,
+       "PEM certificate chain; with worker.metrics_tls.key jq-worker's HTTP speaks only HTTPS"},
+      {"worker.metrics_tls.key", K::kString, false, "PEM private key of worker.metrics_tls.cert"},
+      {"worker.metrics_tls.client_ca", K::kString, false,
+       "PEM CA bundle; set = mTLS on jq-worker's HTTP listeners"},
+      {"worker.metrics_tls.reload_seconds", K::kInt, false,
+       "how often the worker's metrics TLS files are re-checked"},
       {"worker.tls.ca", K::kString, false,
        "PEM CA bundle to verify jq-server with; set (or worker.tls.cert): dial with TLS"},
       {"worker.tls.cert", K::kString, false, "PEM client certificate (for mTLS)"},
@@ -418,6 +455,8 @@ Status ValidateConfig(const Config& c) {
       {"worker.keepalive_seconds", c.worker.keepalive_seconds, 1, 3600},
       {"server.tls.reload_seconds", c.server.tls.reload_seconds, 1, 86400},
       {"worker.tls.reload_seconds", c.worker.tls.reload_seconds, 1, 86400},
+      {"metrics.tls.reload_seconds", c.metrics.tls.reload_seconds, 1, 86400},
+      {"worker.metrics_tls.reload_seconds", c.worker.metrics_tls.reload_seconds, 1, 86400},
   };
   for (const auto& r : ranges) {
     if (Status s = RangeCheck(r.key, r.value, r.lo, r.hi); !s.ok()) return s;

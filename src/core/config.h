@@ -12,6 +12,15 @@
 namespace jq {
 
 struct Config {
+  // HTTPS on a /metrics /healthz /readyz listener (docs/security.md): cert and key set = that
+  // process's HTTP listeners speak only TLS. Never defaults to server.tls's files: switching a
+  // scrape target to HTTPS is the operator's decision, made where the scrape config changes.
+  struct HttpTls {
+    std::string cert;         // PEM certificate chain
+    std::string key;          // PEM private key
+    std::string client_ca;    // PEM CA bundle; set = mTLS: scrapers need a certificate it signed
+    int reload_seconds = 10;  // the files are re-checked this often: rotation without restart
+  };
   struct Server {
     std::string addr = "0.0.0.0:50051";  // gRPC listen address
     std::string id;                      // replica id; hostname-pid when empty
@@ -31,6 +40,7 @@ struct Config {
     std::string addr = "0.0.0.0:9090";  // jq-server's HTTP: /metrics, /healthz, /readyz
     // DONE/DEAD_LETTERED depth gauges read every finished row: recounted this often only.
     int finished_depth_seconds = 60;
+    HttpTls tls;  // for metrics.addr and health.addr
   } metrics;
   struct Health {
     // A second HTTP listener of jq-server with the same endpoints, for probes that expect
@@ -100,6 +110,7 @@ struct Config {
     // started on one host with one file must not both bind it.
     std::string metrics_addr = "0.0.0.0:9091";
     std::string health_addr;  // a second listener, like health.addr; empty = none
+    HttpTls metrics_tls;      // for worker.metrics_addr and worker.health_addr
     // The worker's side of TLS to jq-server (also JQ_TLS_CA, JQ_TLS_CERT, JQ_TLS_KEY).
     struct Tls {
       std::string ca;    // PEM CA bundle the server's certificate must chain to; empty = system's

@@ -15,24 +15,13 @@
 
 #include "core/config.h"
 #include "core/status.h"
+#include "pem/pem_files.h"
 
 namespace jq::rpc {
 
-// One PEM file, and the name the user set it by (a config key or a flag), for errors.
-struct PemFile {
-  std::string path;     // empty = not given
-  std::string setting;  // e.g. "server.tls.cert", "--tls-ca"
-};
+using pem::PemFile;
 
-struct ServerTls {
-  PemFile cert;       // certificate chain; TLS is on when set
-  PemFile key;        // its private key
-  PemFile client_ca;  // set = mTLS: a client certificate signed by it is required and verified
-  std::chrono::seconds reload{10};
-  bool enabled() const { return !cert.path.empty(); }
-  // For logs: "plaintext", "TLS" or "mTLS (client certificates required)".
-  const char* mode() const;
-};
+using ServerTls = pem::ServerFiles;
 
 struct ClientTls {
   PemFile ca;    // CA bundle the server's certificate must chain to; empty = the system's

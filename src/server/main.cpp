@@ -134,6 +134,8 @@ int DryRun(const jq::Config& config) {
   }
   std::cout << "grpc: would listen on " << config.server.addr << " ("
             << jq::rpc::ServerTlsFrom(config.server.tls).mode() << ")\n";
+  std::cout << "metrics: would listen on " << config.metrics.addr << " ("
+            << jq::telemetry::HttpTlsFrom(config.metrics.tls, "metrics.tls").mode() << ")\n";
   std::cout << (ok ? "dry run: ok\n" : "dry run: FAILED\n");
   return ok ? 0 : 1;
 }
@@ -276,6 +278,12 @@ int main(int argc, char** argv) {
   // The TLS files are read now, so that a bad one stops the start naming its key.
   const jq::rpc::ServerTls grpc_tls = jq::rpc::ServerTlsFrom(config.server.tls);
   if (jq::Status s = jq::rpc::CheckServerTls(grpc_tls); !s.ok()) {
+    std::cerr << "jq-server: " << s.message() << "\n";
+    return 1;
+  }
+  const jq::telemetry::HttpTls http_tls =
+      jq::telemetry::HttpTlsFrom(config.metrics.tls, "metrics.tls");
+  if (jq::Status s = jq::telemetry::CheckHttpTls(http_tls); !s.ok()) {
     std::cerr << "jq-server: " << s.message() << "\n";
     return 1;
   }
@@ -551,12 +559,13 @@ int main(int argc, char** argv) {
     spdlog::critical("cannot listen on {} (server.addr)", config.server.addr);
     return 1;
   }
-  if (jq::Status s = http.Start(config.metrics.addr); !s.ok()) {
+  // health.addr serves /metrics too: it gets the same TLS, or it would leak what TLS protects.
+  if (jq::Status s = http.Start(config.metrics.addr, http_tls); !s.ok()) {
     spdlog::critical("{} (metrics.addr)", s.message());
     return 1;
   }
   if (health_http) {
-    if (jq::Status s = health_http->Start(config.health.addr); !s.ok()) {
+    if (jq::Status s = health_http->Start(config.health.addr, http_tls); !s.ok()) {
       spdlog::critical("{} (health.addr)", s.message());
       return 1;
     }
@@ -567,8 +576,9 @@ int main(int argc, char** argv) {
   retention.Start();
   stats.Start();
   if (relay) relay->Start();
-  spdlog::info("jq-server {} listening on {} ({}) as replica {}", jq::VersionString(),
-               config.server.addr, grpc_tls.mode(), config.server.id);
+  spdlog::info("jq-server {} listening on {} ({}) as replica {}; metrics on {} ({})",
+               jq::VersionString(), config.server.addr, grpc_tls.mode(), config.server.id,
+               config.metrics.addr, http_tls.mode());
 
   int sig = 0;
   sigwait(&signals, &sig);

@@ -136,6 +136,12 @@ int main(int argc, char** argv) {
     std::cerr << "jq-worker: " << s.message() << "\n";
     return 1;
   }
+  const jq::telemetry::HttpTls http_tls =
+      jq::telemetry::HttpTlsFrom(config.worker.metrics_tls, "worker.metrics_tls");
+  if (jq::Status s = jq::telemetry::CheckHttpTls(http_tls); !s.ok()) {
+    std::cerr << "jq-worker: " << s.message() << "\n";
+    return 1;
+  }
   if (!config.worker.run_as_user.empty() && geteuid() != 0) {
     std::cerr << "jq-worker: worker.run_as_user needs the worker to run as root\n";
     return 1;
@@ -165,7 +171,7 @@ int main(int argc, char** argv) {
                              : jq::Status::Unavailable("not connected to jq-server");
   };
   jq::telemetry::HttpServer http(collectables, ready);
-  if (jq::Status s = http.Start(config.worker.metrics_addr); !s.ok()) {
+  if (jq::Status s = http.Start(config.worker.metrics_addr, http_tls); !s.ok()) {
     spdlog::critical("{} (worker.metrics_addr)", s.message());
     return 1;
   }
@@ -174,7 +180,7 @@ int main(int argc, char** argv) {
   if (!config.worker.health_addr.empty() &&
       config.worker.health_addr != config.worker.metrics_addr) {
     health_http = std::make_unique<jq::telemetry::HttpServer>(collectables, ready);
-    if (jq::Status s = health_http->Start(config.worker.health_addr); !s.ok()) {
+    if (jq::Status s = health_http->Start(config.worker.health_addr, http_tls); !s.ok()) {
       spdlog::critical("{} (worker.health_addr)", s.message());
       return 1;
     }
@@ -186,11 +192,11 @@ int main(int argc, char** argv) {
                  config.worker.shutdown_grace_seconds);
     agent.RequestStop();
   });
-  spdlog::info("jq-worker {} starting as {} (concurrency {}) against {} ({}); metrics on {}",
+  spdlog::info("jq-worker {} starting as {} (concurrency {}) against {} ({}); metrics on {} ({})",
                jq::VersionString(), config.worker.id, config.worker.concurrency,
                config.worker.server_addr,
                jq::rpc::ClientTlsFrom(config.worker.tls).enabled() ? "TLS" : "plaintext",
-               config.worker.metrics_addr);
+               config.worker.metrics_addr, http_tls.mode());
   agent.Run();
   spdlog::info("jq-worker stopped");
   // The signal thread may still wait (drain/shutdown ended the agent): exit without it.

@@ -469,6 +469,39 @@ TEST_F(ConfigTest, TlsFilesComeInPairsAndNameTheMissingKey) {
   EXPECT_EQ(from_env->config.worker.tls.cert, "/c.pem");
 }
 
+TEST_F(ConfigTest, MetricsTlsKeysAreValidatedLikeTheGrpcOnes) {
+  auto ok =
+      Load(Write("metrics:\n  tls:\n    cert: /c.pem\n    key: /k.pem\n"
+                 "    client_ca: /ca.pem\n    reload_seconds: 3\n"));
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->config.metrics.tls.cert, "/c.pem");
+  EXPECT_EQ(ok->config.metrics.tls.client_ca, "/ca.pem");
+  EXPECT_EQ(ok->config.metrics.tls.reload_seconds, 3);
+  EXPECT_TRUE(ok->config.worker.metrics_tls.cert.empty());  // not inherited
+  const std::pair<std::string, std::string> cases[] = {
+      {"metrics:\n  tls:\n    cert: /c.pem\n",
+       "metrics.tls.key: required when metrics.tls.cert is set"},
+      {"metrics:\n  tls:\n    client_ca: /ca.pem\n",
+       "metrics.tls.client_ca: mTLS needs TLS: set metrics.tls.cert and metrics.tls.key too"},
+      {"worker:\n  metrics_tls:\n    key: /k.pem\n",
+       "worker.metrics_tls.cert: required when worker.metrics_tls.key is set"},
+      {"worker:\n  metrics_tls:\n    client_ca: /ca.pem\n",
+       "worker.metrics_tls.client_ca: mTLS needs TLS: set worker.metrics_tls.cert and "
+       "worker.metrics_tls.key too"},
+      {"metrics:\n  tls:\n    reload_seconds: 0\n", "metrics.tls.reload_seconds"},
+  };
+  for (const auto& [yaml, error] : cases) {
+    auto r = Load(Write(yaml));
+    ASSERT_FALSE(r.ok()) << yaml;
+    EXPECT_EQ(r.status().message().rfind(error, 0), 0u) << r.status().message();
+  }
+  env_["JQ_WORKER_METRICS_TLS_CERT"] = "/c.pem";
+  env_["JQ_WORKER_METRICS_TLS_KEY"] = "/k.pem";
+  auto from_env = Load("");
+  ASSERT_TRUE(from_env.ok()) << from_env.status().ToString();
+  EXPECT_EQ(from_env->config.worker.metrics_tls.cert, "/c.pem");
+}
+
 TEST_F(ConfigTest, SeedErrorsNameTheSeedKey) {
   auto bad = Load(Write("grpc:\n  port: fifty\n"));
   ASSERT_FALSE(bad.ok());

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The runtime image cannot miss a shared library: every library `ldd` reports for the built
-# jq-server, jq-worker and jq-ctl must come from a package listed in
+# jq-server, jq-worker and jq-ctl (and jq's OpenSSL shims for civetweb, lib/jq/*.so, which the
+# image installs in /usr/local/lib/jq) must come from a package listed in
 # docker/runtime-packages.txt (the runtime stage of docker/Dockerfile installs exactly that
 # list). Libraries are mapped to packages with `dpkg -S` on this Debian 12 machine, which is
 # the image's base.
@@ -16,7 +17,7 @@ for p in "${listed[@]}"; do have[$p]=1; done
 
 fail=0
 declare -A need=() first_lib=()
-for bin in jq-server jq-worker jq-ctl; do
+for bin in jq-server jq-worker jq-ctl lib/jq/libcrypto.so lib/jq/libssl.so; do
   exe="$build/$bin"
   if [ ! -x "$exe" ]; then
     echo "FAIL: $exe is not built (cmake --build $build --target $bin)" >&2
