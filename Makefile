@@ -4,7 +4,7 @@ JOBS ?= 2
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo
 # Every test labelled "unit" (ctest -L unit fails on one that was not built).
 UNIT_TESTS = core_test auth_test exec_test ctl_output_test ctl_cli_test proto_compat_test batcher_test \
-             server_loops_test worker_test outbox_logic_test store_test tls_test
+             server_loops_test worker_test outbox_logic_test store_test tls_test http_tls_test
 
 .PHONY: all deps build test test-unit test-integration test-e2e test-asan test-deploy run stack-start \
         stack-stop format format-check bench bench-quick diagrams clean chaos chaos-quick \
