@@ -2,20 +2,6 @@
 
 namespace jq::server {
 
-void SchemaCheck::Refresh() {
-  auto state = inspect_();
-  Status s = state.ok()
-                 ? store::CheckSchemaVersion(*state, required_)
-                 : Status::Unavailable("schema version unknown: " + state.status().message());
-  std::lock_guard lock(mu_);
-  status_ = std::move(s);
-}
-
-Status SchemaCheck::status() const {
-  std::lock_guard lock(mu_);
-  return status_;
-}
-
 std::vector<HealthComponent> Health::Components() const {
   std::vector<HealthComponent> out;
   if (schema_ != nullptr) {

@@ -11,35 +11,11 @@
 
 #include "events/outbox_relay.h"
 #include "redis/redis_client.h"
+#include "server/schema_check.h"
 #include "server/services.h"
-#include "store/migrator.h"
 #include "store/pg_listener.h"
 
 namespace jq::server {
-
-// Whether the database's schema is the one this binary runs against (store::
-// CheckSchemaVersion: jq's, at exactly the highest embedded migration). A newer jq-server may
-// migrate it ahead, or an operator restore one behind, while this replica runs. Refresh()
-// reads it (a connection and a few small queries) and is called on the stats poller's
-// cadence; status() returns the last reading, so /readyz probes and GetSystemStatus never
-// query for it. Thread-safe.
-class SchemaCheck {
- public:
-  using Inspect = std::function<Result<store::SchemaState>()>;
-  SchemaCheck(Inspect inspect, int required_version)
-      : inspect_(std::move(inspect)), required_(required_version) {}
-
-  void Refresh();
-  int required() const { return required_; }
-  // OK, or why this replica cannot serve the database. UNAVAILABLE before the first Refresh.
-  Status status() const;
-
- private:
-  const Inspect inspect_;
-  const int required_;
-  mutable std::mutex mu_;
-  Status status_ = Status::Unavailable("schema not checked yet");  // guarded by mu_
-};
 
 class Health {
  public:

@@ -14,6 +14,7 @@
 #include "server/job_completer.h"
 #include "server/job_watch_hub.h"
 #include "server/reaper.h"
+#include "server/schema_check.h"
 #include "server/server_metrics.h"
 #include "support/fake_job_store.h"
 
@@ -475,6 +476,49 @@ TEST_F(ServerLoopsTest, AfterAListenReconnectTheWorkersRowsAreResent) {
   EXPECT_EQ(sent(*a), std::vector<jq::ControlType>{jq::CONTROL_RESUME});
   EXPECT_EQ(sent(*b), std::vector<jq::ControlType>{jq::CONTROL_SHUTDOWN_NOW});
   EXPECT_EQ(b->FreeSlots(), 0);
+}
+
+// One refused connection while reading the schema is not a schema change: the last verdict
+// holds for a few readings, then the failure shows; a real mismatch shows at once.
+TEST(SchemaCheckTest, AMissedReadingKeepsTheVerdictAMismatchDoesNot) {
+  std::vector<Result<store::SchemaState>> readings;
+  store::SchemaState at3{store::SchemaHistory::kJq, {1, 2, 3}, ""};
+  store::SchemaState at4{store::SchemaHistory::kJq, {1, 2, 3, 4}, ""};
+  const Status refused = Status::Unavailable("connection refused");
+  std::size_t next = 0;
+  SchemaCheck check([&]() -> Result<store::SchemaState> { return readings.at(next++); }, 3);
+  EXPECT_EQ(check.status().code(), StatusCode::kUnavailable);  // not checked yet
+
+  readings = {refused};  // before any reading, a failure is the status
+  check.Refresh();
+  EXPECT_NE(check.status().message().find("connection refused"), std::string::npos);
+
+  readings = {refused, at3};
+  next = 0;
+  check.Refresh();
+  check.Refresh();
+  EXPECT_TRUE(check.status().ok());
+  readings = {refused, refused, refused};
+  next = 0;
+  for (int i = 0; i < SchemaCheck::kMissesTolerated; ++i) {
+    check.Refresh();
+    EXPECT_TRUE(check.status().ok()) << i;
+  }
+  check.Refresh();  // one miss too many
+  EXPECT_NE(check.status().message().find("schema version unknown: connection refused"),
+            std::string::npos)
+      << check.status().message();
+
+  readings = {at3, at4, refused};
+  next = 0;
+  check.Refresh();
+  EXPECT_TRUE(check.status().ok());
+  check.Refresh();  // migrated ahead by a newer jq-server: not ready, at once
+  EXPECT_FALSE(check.status().ok());
+  check.Refresh();  // and a miss keeps that verdict too
+  EXPECT_FALSE(check.status().ok());
+  EXPECT_EQ(check.status().message().find("unknown"), std::string::npos)
+      << check.status().message();
 }
 
 }  // namespace
