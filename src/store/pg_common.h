@@ -96,6 +96,14 @@ Result<T> RunTx(ConnectionPool& pool, const PgStoreConfig& config, std::string_v
       // The statement did not commit: retry on a fresh connection.
       if (attempt < kAttempts) continue;
       return StatusFromException(e, op);
+    } catch (const pqxx::deadlock_detected& e) {
+      // libpqxx 6.4 throws these for 40P01 and 40001, and not as sql_error (their base is
+      // transaction_rollback, a pqxx::failure): the transaction was rolled back whole.
+      if (attempt < kAttempts) continue;
+      return StatusFromException(e, op);
+    } catch (const pqxx::serialization_failure& e) {
+      if (attempt < kAttempts) continue;
+      return StatusFromException(e, op);
     } catch (const pqxx::sql_error& e) {
       const std::string state = e.sqlstate();
       if ((state == "40001" || state == "40P01") && attempt < kAttempts) continue;

@@ -12,6 +12,13 @@ Status StatusFromException(const std::exception& e, std::string_view operation) 
   if (dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr) {
     return Status::Unavailable(op + ": database connection lost during commit");
   }
+  // libpqxx 6.4's classes for 40P01 and 40001 are not sql_errors: rolled back, worth retrying.
+  if (dynamic_cast<const pqxx::deadlock_detected*>(&e) != nullptr) {
+    return Status::Unavailable(op + ": database busy or unavailable (40P01, deadlock)");
+  }
+  if (dynamic_cast<const pqxx::serialization_failure*>(&e) != nullptr) {
+    return Status::Unavailable(op + ": database busy or unavailable (40001, serialization)");
+  }
   if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e); sql != nullptr) {
     const std::string state = sql->sqlstate();
     // Class 08 (connection), 57P0x (shutting down), 53 (out of disk, memory or connections),

@@ -11,11 +11,47 @@
 #include <thread>
 
 #include "integration/store_fixture.h"
+#include "store/connection_pool.h"
+#include "store/pg_common.h"
 
 namespace jq::testing {
 namespace {
 
 using std::chrono::seconds;
+
+// Two transactions that lock the same two rows in opposite orders: PostgreSQL kills one with
+// 40P01, which libpqxx 6.4 throws as deadlock_detected (not an sql_error). RunTx retries it, so
+// both succeed; before, the loser came back INTERNAL and a worker's report was lost.
+TEST_F(StoreTest, ADeadlockedTransactionIsRetriedAndSucceeds) {
+  Sql("CREATE TABLE deadlock_probe (id int PRIMARY KEY, n int NOT NULL DEFAULT 0);"
+      "INSERT INTO deadlock_probe (id) VALUES (1), (2)");
+  store::ConnectionPool pool(conninfo_, 2);
+  const store::PgStoreConfig config{conninfo_, 2};
+  std::atomic<int> runs{0};
+  std::atomic<int> first_locks{0};
+  auto run = [&](int first, int second) {
+    return store::RunTxStatus(pool, config, "DeadlockProbe", [&](pqxx::work& tx) -> Status {
+      const bool first_try = runs.fetch_add(1) < 2;
+      tx.exec_params("UPDATE deadlock_probe SET n = n + 1 WHERE id = $1", first);
+      if (first_try) {  // both hold their first row before either asks for its second
+        first_locks.fetch_add(1);
+        while (first_locks.load() < 2) std::this_thread::yield();
+      }
+      tx.exec_params("UPDATE deadlock_probe SET n = n + 1 WHERE id = $1", second);
+      return Status::Ok();
+    });
+  };
+  Status a, b;
+  std::thread ta([&] { a = run(1, 2); });
+  std::thread tb([&] { b = run(2, 1); });
+  ta.join();
+  tb.join();
+  EXPECT_TRUE(a.ok()) << a.ToString();
+  EXPECT_TRUE(b.ok()) << b.ToString();
+  EXPECT_EQ(runs.load(), 3);  // one of them ran twice
+  auto total = Sql("SELECT sum(n) FROM deadlock_probe");
+  EXPECT_EQ(total[0][0].as<int>(), 4);  // each committed both of its updates, once
+}
 
 TEST_F(StoreTest, InsertThenGetRoundTripsEveryField) {
   JobInsertParams p;

@@ -19,6 +19,23 @@ TEST(PgErrorsTest, ConnectionTroubleIsRetryable) {
   }
 }
 
+// What libpqxx 6.4 really throws for a deadlock or a serialization failure: classes that are
+// not sql_errors (their base is transaction_rollback). Once they came out INTERNAL, and a
+// deadlock between two report batches lost a worker's report.
+TEST(PgErrorsTest, LibpqxxDeadlockAndSerializationClassesAreRetryable) {
+  const jq::Status deadlock = jq::store::StatusFromException(
+      pqxx::deadlock_detected("ERROR:  deadlock detected\n"), "JobReportMany");
+  EXPECT_EQ(deadlock.code(), jq::StatusCode::kUnavailable);
+  EXPECT_TRUE(deadlock.retryable());
+  EXPECT_NE(deadlock.message().find("40P01"), std::string::npos) << deadlock.message();
+  const jq::Status serialization = jq::store::StatusFromException(
+      pqxx::serialization_failure("ERROR:  could not serialize access\n"), "op");
+  EXPECT_TRUE(serialization.retryable());
+  // Unknown completion is not a rollback one may simply repeat.
+  EXPECT_FALSE(
+      jq::store::StatusFromException(pqxx::statement_completion_unknown("?"), "op").retryable());
+}
+
 // Class 53: the server ran out of something (disk, memory, connections, a configured limit).
 // The request was fine; it succeeds once the resource is back, so a worker must keep its report
 // and send it again instead of turning it into a failure of the job.
