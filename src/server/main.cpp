@@ -316,6 +316,10 @@ int main(int argc, char** argv) {
   store_config.on_query = [&](std::string_view op, double seconds) {
     metrics.DbQuery(std::string(op), seconds);
   };
+  store_config.on_retry = [&](std::string_view op, std::string_view reason) {
+    metrics.DbRetry(std::string(op), std::string(reason));
+    spdlog::debug("store: {} retried ({})", op, reason);
+  };
   jq::store::PgStore store(store_config);
 
   jq::server::TenantLimits tenant_limits(store,

@@ -97,6 +97,11 @@ ServerMetrics::ServerMetrics(std::shared_ptr<prometheus::Registry> registry)
               .Name("jq_db_query_duration_seconds")
               .Help("Store operations (one transaction each).")
               .Register(*registry_)),
+      db_retries_(BuildCounter()
+                      .Name("jq_db_transaction_retries_total")
+                      .Help("Store operations run again, by reason: deadlock, serialization, "
+                            "connection.")
+                      .Register(*registry_)),
       redis_(BuildHistogram()
                  .Name("jq_redis_operation_duration_seconds")
                  .Help("Redis calls.")
@@ -137,6 +142,9 @@ void ServerMetrics::GrpcRequest(const std::string& method, const std::string& co
 }
 void ServerMetrics::DbQuery(const std::string& query, double seconds) {
   db_.Add({{"query_name", query}}, FastBuckets()).Observe(seconds);
+}
+void ServerMetrics::DbRetry(const std::string& query, const std::string& reason) {
+  db_retries_.Add({{"query_name", query}, {"reason", reason}}).Increment();
 }
 void ServerMetrics::SchedulerCycle(double seconds) {
   scheduler_cycle_.Observe(seconds);

@@ -24,6 +24,8 @@ class ServerMetrics {
 
   void GrpcRequest(const std::string& method, const std::string& code, double seconds);
   void DbQuery(const std::string& query, double seconds);
+  // A store operation run again after a deadlock, serialization failure or lost connection.
+  void DbRetry(const std::string& query, const std::string& reason);
   void SchedulerCycle(double seconds);
   void JobAssigned(const std::string& queue, double submit_to_start_seconds);
   // status: PENDING (submitted), DONE, FAILED (an attempt failed), DEAD_LETTERED.
@@ -73,6 +75,7 @@ class ServerMetrics {
   prometheus::Gauge& outbox_waiting_tx_;
   prometheus::Gauge& outbox_blocking_age_;
   prometheus::Family<prometheus::Histogram>& db_;
+  prometheus::Family<prometheus::Counter>& db_retries_;
   prometheus::Family<prometheus::Histogram>& redis_;
   prometheus::Family<prometheus::Histogram>& submit_to_start_;
   prometheus::Family<prometheus::Counter>& lease_expired_;

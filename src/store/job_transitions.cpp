@@ -64,6 +64,10 @@ const std::vector<Statement>& TransitionStatements() {
        "exit_code = excluded.exit_code, stdout = excluded.stdout, stderr = excluded.stderr, "
        "stdout_truncated = excluded.stdout_truncated, "
        "stderr_truncated = excluded.stderr_truncated, recorded_at = now()"},
+      // Every job a batch of reports touches, locked first and in id order: the batch runs
+      // several statements, each locking in id order, but together they would not be, and two
+      // replicas' batches that share jobs (a reclaimed lease's stale report) deadlocked.
+      {"report_lock_many", "SELECT id FROM jobs WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE"},
       // The common start: ASSIGNED -> RUNNING for every current lease in the batch.
       {"report_started_many",
        Sql("WITH r AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[])"
@@ -310,6 +314,15 @@ Result<JobReportBatchResult> PgStore::JobReportMany(const JobReportBatch& report
   const JobReportBatch& batch = lowered ? *lowered : reports;
   return RunTx<JobReportBatchResult>(
       *pool_, config_, "JobReportMany", [&](pqxx::work& tx) -> Result<JobReportBatchResult> {
+        {
+          std::set<std::string> touched;
+          for (const auto& l : batch.started) touched.insert(l.job_id);
+          for (const auto& p : batch.results) touched.insert(p.lease.job_id);
+          if (touched.size() > 1) {
+            tx.exec_prepared("report_lock_many",
+                             PgArray(std::vector<std::string>(touched.begin(), touched.end())));
+          }
+        }
         JobReportBatchResult out;
         out.started.assign(batch.started.size(), Status::Ok());
         out.results.assign(batch.results.size(),

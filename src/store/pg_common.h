@@ -62,7 +62,8 @@ inline std::string JobNotFound(const std::string& id) {
 // Runs fn(tx) in one transaction and commits when it returns OK (anything else rolls back).
 // A broken pooled connection (a PostgreSQL restart) is retried on a fresh one, and a
 // serialization failure or deadlock is retried, up to three attempts in all; libpqxx
-// exceptions become a Status. Reports the duration to config.on_query under `op`.
+// exceptions become a Status. Reports the duration to config.on_query and each retry to
+// config.on_retry under `op`.
 template <typename T, typename Fn>
 Result<T> RunTx(ConnectionPool& pool, const PgStoreConfig& config, std::string_view op, Fn&& fn) {
   constexpr int kAttempts = 3;
@@ -77,6 +78,11 @@ Result<T> RunTx(ConnectionPool& pool, const PgStoreConfig& config, std::string_v
       }
     }
   } timer{config, op};
+  const auto retry = [&](int attempt, std::string_view reason) {
+    if (attempt >= kAttempts) return false;
+    if (config.on_retry) config.on_retry(op, reason);
+    return true;
+  };
   for (int attempt = 1;; ++attempt) {
     try {
       auto conn = pool.Acquire(config.acquire_timeout);
@@ -94,19 +100,20 @@ Result<T> RunTx(ConnectionPool& pool, const PgStoreConfig& config, std::string_v
       }
     } catch (const pqxx::broken_connection& e) {
       // The statement did not commit: retry on a fresh connection.
-      if (attempt < kAttempts) continue;
+      if (retry(attempt, "connection")) continue;
       return StatusFromException(e, op);
     } catch (const pqxx::deadlock_detected& e) {
       // libpqxx 6.4 throws these for 40P01 and 40001, and not as sql_error (their base is
       // transaction_rollback, a pqxx::failure): the transaction was rolled back whole.
-      if (attempt < kAttempts) continue;
+      if (retry(attempt, "deadlock")) continue;
       return StatusFromException(e, op);
     } catch (const pqxx::serialization_failure& e) {
-      if (attempt < kAttempts) continue;
+      if (retry(attempt, "serialization")) continue;
       return StatusFromException(e, op);
     } catch (const pqxx::sql_error& e) {
       const std::string state = e.sqlstate();
-      if ((state == "40001" || state == "40P01") && attempt < kAttempts) continue;
+      if (state == "40001" && retry(attempt, "serialization")) continue;
+      if (state == "40P01" && retry(attempt, "deadlock")) continue;
       return StatusFromException(e, op);
     } catch (const std::exception& e) {
       return StatusFromException(e, op);

@@ -21,6 +21,10 @@ struct PgStoreConfig {
   std::chrono::milliseconds acquire_timeout{5000};
   // Called after every operation with its name and duration (for metrics); may be empty.
   std::function<void(std::string_view operation, double seconds)> on_query;
+  // Called before an operation is run again: reason is "deadlock", "serialization" or
+  // "connection" (for metrics: a steady rate of deadlocks means two paths lock rows in
+  // different orders). May be empty.
+  std::function<void(std::string_view operation, std::string_view reason)> on_retry;
 };
 
 class PgStore final : public JobStore {

@@ -9,6 +9,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "integration/store_fixture.h"
 #include "store/connection_pool.h"
@@ -711,6 +712,55 @@ TEST_F(StoreTest, ReportManyAnswersEachReportAsItsSingleCallWould) {
   auto late = store_->JobReportMany({{{a.id, "w1", a.attempt}}, {}});
   ASSERT_TRUE(late.ok());
   EXPECT_TRUE(late->started[0].ok());
+}
+
+// Two replicas' batches that report the same jobs in crossing orders (each one's success is
+// the other's failure, as when a reclaimed lease's old holder reports late): each batch's
+// statements lock in id order, but a success statement then a failure path locked B before A
+// in one and A before B in the other, and PostgreSQL killed one as a deadlock. Every job a
+// batch touches is now locked first, in id order, so neither has to be run again.
+TEST_F(StoreTest, CrossingReportBatchesNeverDeadlock) {
+  std::atomic<int> deadlocks{0};
+  store::PgStoreConfig config{conninfo_, 4};
+  config.on_retry = [&](std::string_view, std::string_view reason) {
+    if (reason == "deadlock") deadlocks.fetch_add(1);
+  };
+  store::PgStore store(config);
+  for (int round = 0; round < 20; ++round) {
+    Submit("default", 0, 0);
+    Submit("default", 0, 0);
+    auto claimed = Claim("w1", 2);
+    ASSERT_EQ(claimed.size(), 2u);
+    const auto& a = claimed[0];
+    const auto& b = claimed[1];
+    const auto batch = [](const ClaimedJob& ok, const ClaimedJob& bad) {
+      JobReportBatch out;
+      out.results = {{{ok.id, "w1", ok.attempt}, true, "ok"},
+                     {{bad.id, "w1", bad.attempt}, false, "", "boom"}};
+      return out;
+    };
+    std::atomic<int> ready{0};
+    Result<JobReportBatchResult> r1(Status::Internal("unset")), r2(Status::Internal("unset"));
+    const auto report = [&](Result<JobReportBatchResult>& into, const JobReportBatch& b) {
+      ready.fetch_add(1);
+      while (ready.load() < 2) std::this_thread::yield();
+      into = store.JobReportMany(b);
+    };
+    std::thread t1([&] { report(r1, batch(a, b)); });
+    std::thread t2([&] { report(r2, batch(b, a)); });
+    t1.join();
+    t2.join();
+    ASSERT_TRUE(r1.ok()) << r1.status().ToString();
+    ASSERT_TRUE(r2.ok()) << r2.status().ToString();
+    // Whichever batch locks a job first decides it; the other's report is refused as stale.
+    for (const auto& [id, first, second] : {std::tuple{a.id, &r1->results[0], &r2->results[1]},
+                                            std::tuple{b.id, &r2->results[0], &r1->results[1]}}) {
+      EXPECT_NE(first->ok(), second->ok()) << id;
+      const JobState s = Get(id).status;
+      EXPECT_TRUE(s == JobState::kDone || s == JobState::kDeadLettered) << id;
+    }
+  }
+  EXPECT_EQ(deadlocks.load(), 0);
 }
 
 TEST_F(StoreTest, LeaseRenewalRewritesOnlyLeasesPastHalfTheirTime) {
