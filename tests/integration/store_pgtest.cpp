@@ -30,17 +30,28 @@ TEST_F(StoreTest, ADeadlockedTransactionIsRetriedAndSucceeds) {
   const store::PgStoreConfig config{conninfo_, 2};
   std::atomic<int> runs{0};
   std::atomic<int> first_locks{0};
+  std::atomic<int> finished{0};
   auto run = [&](int first, int second) {
-    return store::RunTxStatus(pool, config, "DeadlockProbe", [&](pqxx::work& tx) -> Status {
-      const bool first_try = runs.fetch_add(1) < 2;
-      tx.exec_params("UPDATE deadlock_probe SET n = n + 1 WHERE id = $1", first);
-      if (first_try) {  // both hold their first row before either asks for its second
+    Status s = store::RunTxStatus(pool, config, "DeadlockProbe", [&](pqxx::work& tx) -> Status {
+      if (runs.fetch_add(1) < 2) {
+        tx.exec_params("UPDATE deadlock_probe SET n = n + 1 WHERE id = $1", first);
+        // Both hold their first row before either asks for its second.
         first_locks.fetch_add(1);
         while (first_locks.load() < 2) std::this_thread::yield();
+      } else {
+        // The loser's rerun waits for the winner's commit: started at once, it could take
+        // its first row back before the winner, woken, did, and deadlock a second time.
+        const auto give_up = std::chrono::steady_clock::now() + seconds(10);
+        while (finished.load() < 1 && std::chrono::steady_clock::now() < give_up) {
+          std::this_thread::yield();
+        }
+        tx.exec_params("UPDATE deadlock_probe SET n = n + 1 WHERE id = $1", first);
       }
       tx.exec_params("UPDATE deadlock_probe SET n = n + 1 WHERE id = $1", second);
       return Status::Ok();
     });
+    finished.fetch_add(1);
+    return s;
   };
   Status a, b;
   std::thread ta([&] { a = run(1, 2); });
