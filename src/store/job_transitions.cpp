@@ -312,17 +312,13 @@ Result<JobReportBatchResult> PgStore::JobReportMany(const JobReportBatch& report
     for (auto& p : lowered->results) p.lease.job_id = CanonicalId(p.lease.job_id);
   }
   const JobReportBatch& batch = lowered ? *lowered : reports;
+  std::set<std::string> touched;  // the batch's jobs, locked first (report_lock_many)
+  for (const auto& l : batch.started) touched.insert(l.job_id);
+  for (const auto& p : batch.results) touched.insert(p.lease.job_id);
+  const std::string touched_ids = PgArray(std::vector<std::string>(touched.begin(), touched.end()));
   return RunTx<JobReportBatchResult>(
       *pool_, config_, "JobReportMany", [&](pqxx::work& tx) -> Result<JobReportBatchResult> {
-        {
-          std::set<std::string> touched;
-          for (const auto& l : batch.started) touched.insert(l.job_id);
-          for (const auto& p : batch.results) touched.insert(p.lease.job_id);
-          if (touched.size() > 1) {
-            tx.exec_prepared("report_lock_many",
-                             PgArray(std::vector<std::string>(touched.begin(), touched.end())));
-          }
-        }
+        if (touched.size() > 1) tx.exec_prepared("report_lock_many", touched_ids);
         JobReportBatchResult out;
         out.started.assign(batch.started.size(), Status::Ok());
         out.results.assign(batch.results.size(),
